@@ -1,0 +1,156 @@
+//! The datasource's request handling, between gRPC (`grpc`) and the pure modules: one
+//! `PromClient` per datasource instance (rebuilt when its settings change), queries of one
+//! request run concurrently, each query's outcome is frames or an error with an HTTP-like status.
+//! Not for: wire formats (see `grpc`, `frame`) or query semantics (see `query`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::join_all;
+use grafana_plugin_sdk::pluginv2;
+
+use crate::frame::Frame;
+use crate::health::{self, HealthReport};
+use crate::prom::client::{ClientError, PromClient};
+use crate::prom::convert::{self, ConvertError};
+use crate::query::{self, PromRequest, QueryContext};
+use crate::settings::{Settings, SettingsError};
+use crate::telemetry::Telemetry;
+
+/// A query's result: frames, or an error Grafana shows on the panel.
+#[derive(Debug, Clone)]
+pub enum QueryOutcome {
+    Frames(Vec<Frame>),
+    Error { status: u16, message: String },
+}
+
+#[derive(Clone, Default)]
+pub struct Datasource {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    telemetry: Telemetry,
+    /// Clients by datasource uid, with the settings' last-updated time they were built from.
+    clients: Mutex<HashMap<String, (i64, PromClient)>>,
+}
+
+impl Datasource {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.inner.telemetry
+    }
+
+    /// The client for the datasource a request names, built from its settings.
+    pub fn client(&self, instance: Option<&pluginv2::DataSourceInstanceSettings>) -> Result<PromClient, SettingsError> {
+        let instance = instance.ok_or(SettingsError::Missing)?;
+        let key = if instance.uid.is_empty() { instance.id.to_string() } else { instance.uid.clone() };
+        let mut clients = self.inner.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((updated, client)) = clients.get(&key) {
+            if *updated == instance.last_updated_ms {
+                return Ok(client.clone());
+            }
+        }
+        let settings = Settings::from_instance(Some(instance))?;
+        let client = PromClient::new(settings, self.inner.telemetry.clone())
+            .map_err(|e| SettingsError::BadUrl { url: instance.url.clone(), reason: e.to_string() })?;
+        clients.insert(key, (instance.last_updated_ms, client.clone()));
+        Ok(client)
+    }
+
+    /// Answers every query of a request, concurrently, in request order.
+    pub async fn query_data(&self, request: &pluginv2::QueryDataRequest) -> Vec<(String, QueryOutcome)> {
+        let instance = request.plugin_context.as_ref().and_then(|c| c.data_source_instance_settings.as_ref());
+        let client = self.client(instance);
+        let answers = request.queries.iter().map(|q| {
+            let client = client.clone();
+            async move {
+                let outcome = match client {
+                    Ok(client) => self.run_query(&client, q).await,
+                    Err(e) => {
+                        self.telemetry().count_query(query_type_label(&q.query_type), "bad_settings");
+                        QueryOutcome::Error { status: 400, message: format!("Datasource settings: {e}") }
+                    }
+                };
+                (q.ref_id.clone(), outcome)
+            }
+        });
+        join_all(answers).await
+    }
+
+    async fn run_query(&self, client: &PromClient, q: &pluginv2::DataQuery) -> QueryOutcome {
+        let query_type = query_type_label(&q.query_type);
+        let result = self.run_promql(client, q).await;
+        match result {
+            Ok(frames) => {
+                self.telemetry().count_query(query_type, "ok");
+                QueryOutcome::Frames(frames)
+            }
+            Err((outcome, status, message)) => {
+                self.telemetry().count_query(query_type, outcome);
+                tracing::debug!(ref_id = %q.ref_id, %status, %message, "query failed");
+                QueryOutcome::Error { status, message }
+            }
+        }
+    }
+
+    async fn run_promql(&self, client: &PromClient, q: &pluginv2::DataQuery) -> Result<Vec<Frame>, (&'static str, u16, String)> {
+        let bad_query = |e: query::QueryError| ("bad_query", 400, e.to_string());
+        let model = query::parse_model(&q.query_type, &q.json).map_err(bad_query)?;
+        let range = q.time_range.clone().unwrap_or_default();
+        let context = QueryContext {
+            from_ms: range.from_epoch_ms,
+            to_ms: range.to_epoch_ms,
+            max_data_points: q.max_data_points,
+            interval_ms: q.interval_ms,
+        };
+        let planned = query::plan(&model, &context, client.settings()).map_err(bad_query)?;
+        let answers = join_all(planned.requests.iter().map(|request| async move {
+            let answer = match request {
+                PromRequest::Range { expr, start, end, step } => client.query_range(expr, *start, *end, *step).await,
+                PromRequest::Instant { expr, time } => client.query_instant(expr, *time, None).await,
+            };
+            (request, answer)
+        }))
+        .await;
+        let mut frames = Vec::new();
+        for (request, answer) in answers {
+            let answer = answer.map_err(|e: ClientError| (e.outcome(), e.status(), e.to_string()))?;
+            let mut converted = convert::convert(&answer.body).map_err(|e| match e {
+                ConvertError::Api { .. } => {
+                    let status = if answer.status.is_client_error() || answer.status.is_server_error() { answer.status.as_u16() } else { 400 };
+                    ("tsdb_error", status, e.to_string())
+                }
+                other => ("not_prometheus", 502, other.to_string()),
+            })?;
+            if converted.is_empty() {
+                // Keep executedQueryString visible in the inspector when nothing matched.
+                converted.push(Frame::default());
+            }
+            query::decorate_frames(&mut converted, &planned, request);
+            frames.extend(converted);
+        }
+        Ok(frames)
+    }
+
+    /// Save & test.
+    pub async fn check_health(&self, instance: Option<&pluginv2::DataSourceInstanceSettings>) -> HealthReport {
+        let report = match self.client(instance) {
+            Ok(client) => health::check(&client).await,
+            Err(e) => HealthReport::error(format!("Datasource settings: {e}"), "Fix the setting on this page, then Save & test again.".into()),
+        };
+        self.telemetry().count_health_check(report.ok);
+        report
+    }
+}
+
+fn query_type_label(query_type: &str) -> &'static str {
+    match query_type {
+        "" | query::QUERY_TYPE_PROMQL => "promql",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,65 @@
+//! The gRPC face of the plugin: Grafana's pluginv2 Data and Diagnostics services implemented
+//! directly on the SDK's generated server traits, so that frames are encoded by `frame` (with
+//! the frame meta type Grafana's Prometheus datasource sets). Only translation happens here.
+
+use grafana_plugin_sdk::pluginv2::{
+    self, check_health_response::HealthStatus, collect_metrics_response, data_server::Data,
+    diagnostics_server::Diagnostics,
+};
+use tonic::{Request, Response, Status};
+
+use crate::datasource::{Datasource, QueryOutcome};
+
+/// The plugin's gRPC services. Cheap to clone; state lives in `Datasource`.
+#[derive(Clone, Default)]
+pub struct PluginServices {
+    pub datasource: Datasource,
+}
+
+#[tonic::async_trait]
+impl Data for PluginServices {
+    async fn query_data(&self, request: Request<pluginv2::QueryDataRequest>) -> Result<Response<pluginv2::QueryDataResponse>, Status> {
+        let request = request.into_inner();
+        let outcomes = self.datasource.query_data(&request).await;
+        let responses = outcomes.into_iter().map(|(ref_id, outcome)| (ref_id, data_response(outcome))).collect();
+        Ok(Response::new(pluginv2::QueryDataResponse { responses }))
+    }
+}
+
+fn data_response(outcome: QueryOutcome) -> pluginv2::DataResponse {
+    let error = |status: u16, message: String| pluginv2::DataResponse {
+        frames: vec![],
+        error: message,
+        json_meta: vec![],
+        status: i32::from(status),
+    };
+    match outcome {
+        QueryOutcome::Frames(frames) => {
+            match frames.iter().map(|f| f.to_arrow()).collect::<Result<Vec<_>, _>>() {
+                Ok(encoded) => pluginv2::DataResponse { frames: encoded, error: String::new(), json_meta: vec![], status: 200 },
+                Err(e) => error(500, format!("pgscope could not encode the result: {e}")),
+            }
+        }
+        QueryOutcome::Error { status, message } => error(status, message),
+    }
+}
+
+#[tonic::async_trait]
+impl Diagnostics for PluginServices {
+    async fn check_health(&self, request: Request<pluginv2::CheckHealthRequest>) -> Result<Response<pluginv2::CheckHealthResponse>, Status> {
+        let request = request.into_inner();
+        let instance = request.plugin_context.as_ref().and_then(|c| c.data_source_instance_settings.as_ref());
+        let report = self.datasource.check_health(instance).await;
+        Ok(Response::new(pluginv2::CheckHealthResponse {
+            status: if report.ok { HealthStatus::Ok } else { HealthStatus::Error } as i32,
+            message: report.message,
+            json_details: serde_json::to_vec(&report.details).unwrap_or_default(),
+        }))
+    }
+
+    async fn collect_metrics(&self, _request: Request<pluginv2::CollectMetricsRequest>) -> Result<Response<pluginv2::CollectMetricsResponse>, Status> {
+        Ok(Response::new(pluginv2::CollectMetricsResponse {
+            metrics: Some(collect_metrics_response::Payload { prometheus: self.datasource.telemetry().encode() }),
+        }))
+    }
+}

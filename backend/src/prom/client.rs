@@ -1,0 +1,333 @@
+//! HTTP client for one datasource's Prometheus-compatible API. It sends a request, reads at
+//! most `max_response_bytes` of the answer, and classifies what went wrong in words a Grafana
+//! user can act on: unreachable, timed out, refused credentials, not a Prometheus API (HTML),
+//! too large. It never interprets a successful body (see `prom::convert`).
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::{header, Method, StatusCode, Url};
+
+use crate::settings::{HttpMethod, Settings};
+use crate::telemetry::Telemetry;
+
+/// An answer that came back with a JSON body (any HTTP status: Prometheus puts its error
+/// messages in JSON bodies of 400, 422 and 503 answers).
+#[derive(Debug, Clone)]
+pub struct JsonAnswer {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the TSDB at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the TSDB at {url} did not answer within {seconds}s")]
+    Timeout { url: String, seconds: u64 },
+    #[error("the TSDB at {url} refused the credentials (HTTP {status}): check the datasource's authentication settings")]
+    Unauthorized { url: String, status: u16 },
+    #[error("{url} has no Prometheus API here (HTTP 404): the URL should be the API root, e.g. http://host:8428 for VictoriaMetrics or http://host:9090 for Prometheus")]
+    NotFound { url: String },
+    #[error("{url} answered with {what} (HTTP {status}), not Prometheus API JSON{hint}")]
+    NotPrometheus { url: String, status: u16, what: String, hint: String },
+    #[error("the answer from {url} is larger than the {limit_mb} MB limit: narrow the query (fewer series, a shorter range or a larger step) or raise the limit in the datasource settings")]
+    TooLarge { url: String, limit_mb: usize },
+    #[error("reading the answer from {url} failed: {reason}")]
+    Body { url: String, reason: String },
+}
+
+impl ClientError {
+    /// The HTTP status Grafana should report for this query.
+    pub fn status(&self) -> u16 {
+        match self {
+            ClientError::Unreachable { .. } | ClientError::NotPrometheus { .. } | ClientError::Body { .. } => 502,
+            ClientError::Timeout { .. } => 504,
+            ClientError::Unauthorized { status, .. } => *status,
+            ClientError::NotFound { .. } => 404,
+            ClientError::TooLarge { .. } => 413,
+        }
+    }
+
+    /// A short label for metrics.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            ClientError::Unreachable { .. } => "unreachable",
+            ClientError::Timeout { .. } => "timeout",
+            ClientError::Unauthorized { .. } => "unauthorized",
+            ClientError::NotFound { .. } | ClientError::NotPrometheus { .. } => "not_prometheus",
+            ClientError::TooLarge { .. } => "too_large",
+            ClientError::Body { .. } => "body_error",
+        }
+    }
+}
+
+/// A client bound to one datasource's settings. Cheap to clone.
+#[derive(Clone)]
+pub struct PromClient {
+    http: reqwest::Client,
+    settings: Settings,
+    telemetry: Telemetry,
+}
+
+impl PromClient {
+    pub fn new(settings: Settings, telemetry: Telemetry) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(settings.query_timeout)
+            .user_agent(concat!("pgscope/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Unreachable { url: redact(&settings.url), reason: e.to_string() })?;
+        Ok(PromClient { http, settings, telemetry })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The URL of `path` (e.g. `api/v1/query`) under the datasource URL.
+    pub fn endpoint(&self, path: &str) -> Url {
+        let mut url = self.settings.url.clone();
+        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
+        url.set_path(&joined);
+        url
+    }
+
+    /// An instant query at `time` (unix seconds).
+    pub async fn query_instant(&self, expr: &str, time: f64, timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
+        let params = [("query", expr.to_string()), ("time", format_seconds(time))];
+        self.query("api/v1/query", &params, timeout).await
+    }
+
+    /// A range query from `start` to `end` (unix seconds) every `step`.
+    pub async fn query_range(&self, expr: &str, start: f64, end: f64, step: Duration) -> Result<JsonAnswer, ClientError> {
+        let params = [
+            ("query", expr.to_string()),
+            ("start", format_seconds(start)),
+            ("end", format_seconds(end)),
+            ("step", format_seconds(step.as_secs_f64())),
+        ];
+        self.query("api/v1/query_range", &params, None).await
+    }
+
+    async fn query(&self, path: &str, params: &[(&str, String)], timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
+        let method = match self.settings.http_method {
+            HttpMethod::Get => Method::GET,
+            HttpMethod::Post => Method::POST,
+        };
+        self.request(method, path, params, timeout).await
+    }
+
+    /// GET `path` with `params` and expect JSON back.
+    pub async fn get_json(&self, path: &str, params: &[(&str, String)], timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
+        self.request(Method::GET, path, params, timeout).await
+    }
+
+    /// The server's own `/metrics` page: at the root of the datasource URL, less a
+    /// VictoriaMetrics cluster's `/select/<tenant>/prometheus` or a `/prometheus` prefix.
+    pub fn server_metrics_url(&self) -> Url {
+        let mut url = self.settings.url.clone();
+        let path = url.path().trim_end_matches('/').to_string();
+        let root = match path.find("/select/") {
+            Some(i) => &path[..i],
+            None => path.strip_suffix("/prometheus").unwrap_or(&path),
+        };
+        url.set_path(&format!("{root}/metrics"));
+        url
+    }
+
+    /// GET `url` (under the datasource's server) and return the body whatever its type, if the
+    /// status is 2xx.
+    pub async fn get_text(&self, url: Url, timeout: Duration) -> Result<Bytes, ClientError> {
+        let response = self.send(Method::GET, url.clone(), &[], Some(timeout)).await?;
+        if !response.status().is_success() {
+            return Err(ClientError::NotFound { url: redact(&url) });
+        }
+        self.read_body(&redact(&url), response).await
+    }
+
+    async fn request(&self, method: Method, path: &str, params: &[(&str, String)], timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
+        let url = self.endpoint(path);
+        let started = Instant::now();
+        let result = self.request_inner(method, url, params, timeout).await;
+        let status = match &result {
+            Ok(answer) => answer.status.as_str().to_string(),
+            Err(e) => e.outcome().to_string(),
+        };
+        self.telemetry.observe_upstream(path, &status, started.elapsed());
+        result
+    }
+
+    async fn request_inner(&self, method: Method, url: Url, params: &[(&str, String)], timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
+        let response = self.send(method, url.clone(), params, timeout).await?;
+        let shown = redact(&url);
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(ClientError::Unauthorized { url: shown, status: status.as_u16() });
+        }
+        let body = self.read_body(&shown, response).await?;
+        let looks_like_json = content_type.contains("json")
+            || (content_type.is_empty() && body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'));
+        if !looks_like_json {
+            if status == StatusCode::NOT_FOUND {
+                return Err(ClientError::NotFound { url: shown });
+            }
+            return Err(not_prometheus(&shown, status, &content_type, &body));
+        }
+        Ok(JsonAnswer { status, body })
+    }
+
+    async fn send(&self, method: Method, url: Url, params: &[(&str, String)], timeout: Option<Duration>) -> Result<reqwest::Response, ClientError> {
+        let mut request = if method == Method::POST {
+            self.http.post(url.clone()).form(params)
+        } else {
+            self.http.request(method, url.clone()).query(params)
+        };
+        if let Some(auth) = &self.settings.basic_auth {
+            request = request.basic_auth(&auth.user, Some(&auth.password));
+        }
+        let timeout = timeout.unwrap_or(self.settings.query_timeout);
+        request = request.timeout(timeout);
+        request.send().await.map_err(|e| transport_error(&redact(&url), &e, timeout))
+    }
+
+    async fn read_body(&self, url: &str, mut response: reqwest::Response) -> Result<Bytes, ClientError> {
+        let limit = self.settings.max_response_bytes;
+        let too_large = || ClientError::TooLarge { url: url.to_string(), limit_mb: limit >> 20 };
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = BytesMut::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body.freeze()),
+                Err(e) if e.is_timeout() => {
+                    return Err(ClientError::Timeout {
+                        url: url.to_string(),
+                        seconds: self.settings.query_timeout.as_secs(),
+                    })
+                }
+                Err(e) => return Err(ClientError::Body { url: url.to_string(), reason: root_cause(&e) }),
+            }
+        }
+    }
+}
+
+/// A URL as it may be shown to users and logs: without user info (which may hold a password)
+/// and without a query string.
+pub fn redact(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.to_string()
+}
+
+fn transport_error(url: &str, error: &reqwest::Error, timeout: Duration) -> ClientError {
+    if error.is_timeout() {
+        ClientError::Timeout { url: url.to_string(), seconds: timeout.as_secs().max(1) }
+    } else {
+        ClientError::Unreachable { url: url.to_string(), reason: root_cause(error) }
+    }
+}
+
+/// The innermost error text ("Connection refused (os error 111)"), which is the useful part.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    let text = current.to_string();
+    if text.is_empty() {
+        error.to_string()
+    } else {
+        text
+    }
+}
+
+fn not_prometheus(url: &str, status: StatusCode, content_type: &str, body: &[u8]) -> ClientError {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let is_html = content_type.contains("html") || text.trim_start().starts_with('<');
+    let what = if is_html {
+        match html_title(&text) {
+            Some(title) => format!("an HTML page titled {title:?}"),
+            None => "an HTML page".to_string(),
+        }
+    } else if content_type.is_empty() {
+        "a body without a content type".to_string()
+    } else {
+        format!("{content_type}")
+    };
+    let hint = if is_html {
+        ": is the URL the API root of Prometheus or VictoriaMetrics, and not a login page or a proxy?".to_string()
+    } else {
+        let excerpt: String = text.chars().take(120).collect();
+        if excerpt.trim().is_empty() { String::new() } else { format!(": {:?}", excerpt.trim()) }
+    };
+    ClientError::NotPrometheus { url: url.to_string(), status: status.as_u16(), what, hint }
+}
+
+fn html_title(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    let title: String = html[start..end].trim().chars().take(80).collect();
+    (!title.is_empty()).then_some(title)
+}
+
+/// Unix seconds with millisecond precision, as the Prometheus API accepts them.
+fn format_seconds(seconds: f64) -> String {
+    let text = format!("{seconds:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_printed_with_at_most_millisecond_precision() {
+        assert_eq!(format_seconds(1_700_000_000.0), "1700000000");
+        assert_eq!(format_seconds(1_700_000_000.5), "1700000000.5");
+        assert_eq!(format_seconds(15.0), "15");
+        assert_eq!(format_seconds(0.25), "0.25");
+    }
+
+    #[test]
+    fn html_answers_name_their_title() {
+        let err = not_prometheus("http://x/api/v1/query", StatusCode::OK, "text/html", b"<html><head><title>Sign in</title></head></html>");
+        let message = err.to_string();
+        assert!(message.contains("HTML page titled \"Sign in\""), "{message}");
+        assert!(message.contains("API root"), "{message}");
+    }
+
+    #[test]
+    fn urls_in_messages_carry_no_credentials() {
+        let url = Url::parse("http://admin:s3cret@vm:8428/api/v1/query?query=up").unwrap();
+        assert_eq!(redact(&url), "http://vm:8428/api/v1/query");
+    }
+
+    #[test]
+    fn endpoint_keeps_the_datasource_path() {
+        let settings = crate::settings::Settings::from_instance(Some(&grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings {
+            url: "http://vmselect:8481/select/0/prometheus/".into(),
+            ..Default::default()
+        }))
+        .unwrap();
+        let client = PromClient::new(settings, Telemetry::new()).unwrap();
+        assert_eq!(client.endpoint("api/v1/query").as_str(), "http://vmselect:8481/select/0/prometheus/api/v1/query");
+        assert_eq!(client.server_metrics_url().as_str(), "http://vmselect:8481/metrics");
+    }
+}

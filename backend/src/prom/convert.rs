@@ -1,0 +1,229 @@
+//! Prometheus HTTP API JSON -> Grafana data frames, shaped exactly like Grafana's own Prometheus
+//! datasource (pkg/promlib/converter): one frame per series with a `Time` and a `Value` field,
+//! the series' labels on the value field, meta type `timeseries-multi` for a range query
+//! (matrix) and `numeric-multi` for an instant query (vector, scalar). TSDB `warnings` and
+//! `infos` become frame notices; with no series they ride on an empty frame named `Warnings`.
+//!
+//! This is the pure part: names, legends and `executedQueryString` are added by the caller, who
+//! knows the query (`query::decorate_frames`). Golden tests: tests/conformance.rs.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Map};
+
+use crate::frame::{Field, Frame, FrameMeta, Labels, Notice, Severity, Values};
+
+/// The answer the TSDB gave instead of data.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConvertError {
+    /// `{"status":"error","errorType":..,"error":..}`.
+    #[error("{error_type}: {message}")]
+    Api { error_type: String, message: String },
+    /// Well-formed JSON that is not a Prometheus API answer, or broken JSON.
+    #[error("the answer is not Prometheus API JSON: {0}")]
+    NotPrometheusJson(String),
+    /// A result type this datasource cannot show (e.g. native histograms only).
+    #[error("unsupported result: {0}")]
+    Unsupported(String),
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    #[serde(default)]
+    data: Option<ResultData>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    infos: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+enum ResultData {
+    Matrix(Vec<RangeSeries>),
+    Vector(Vec<InstantSample>),
+    Scalar(SamplePair),
+    String(SamplePair),
+}
+
+#[derive(Deserialize)]
+struct RangeSeries {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    values: Vec<SamplePair>,
+}
+
+#[derive(Deserialize)]
+struct InstantSample {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    value: Option<SamplePair>,
+}
+
+/// `[<unix seconds as float>, "<value as string>"]`.
+#[derive(Deserialize)]
+struct SamplePair(f64, String);
+
+impl SamplePair {
+    fn time_ms(&self) -> i64 {
+        (self.0 * 1000.0).round() as i64
+    }
+}
+
+/// Parses a sample value as Prometheus prints it (`"1.5"`, `"NaN"`, `"+Inf"`, `"-Inf"`).
+pub fn parse_sample_value(text: &str) -> Option<f64> {
+    match text {
+        "NaN" => Some(f64::NAN),
+        "+Inf" | "Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        _ => text.parse::<f64>().ok().filter(|v| v.is_finite()),
+    }
+}
+
+/// Converts one API answer (`/api/v1/query` or `/api/v1/query_range`) into frames.
+pub fn convert(body: &[u8]) -> Result<Vec<Frame>, ConvertError> {
+    let envelope: Envelope =
+        serde_json::from_slice(body).map_err(|e| ConvertError::NotPrometheusJson(e.to_string()))?;
+    if envelope.status != "success" {
+        return Err(ConvertError::Api {
+            error_type: envelope.error_type.unwrap_or_else(|| "error".into()),
+            message: envelope.error.unwrap_or_else(|| format!("status {:?} without a message", envelope.status)),
+        });
+    }
+    let data = envelope
+        .data
+        .ok_or_else(|| ConvertError::NotPrometheusJson("a success answer without `data`".into()))?;
+    let mut frames = match data {
+        ResultData::Matrix(series) => series
+            .into_iter()
+            .map(|s| {
+                let times = s.values.iter().map(SamplePair::time_ms).collect();
+                let values = s.values.iter().map(|p| parse_sample_value(&p.1).unwrap_or(f64::NAN)).collect();
+                series_frame("timeseries-multi", "matrix", s.metric, Values::Time(times), Values::Float64(values))
+            })
+            .collect(),
+        ResultData::Vector(samples) => samples
+            .into_iter()
+            .filter_map(|s| {
+                let pair = s.value?;
+                let value = parse_sample_value(&pair.1).unwrap_or(f64::NAN);
+                Some(series_frame(
+                    "numeric-multi",
+                    "vector",
+                    s.metric,
+                    Values::Time(vec![pair.time_ms()]),
+                    Values::Float64(vec![value]),
+                ))
+            })
+            .collect(),
+        ResultData::Scalar(pair) => vec![series_frame(
+            "numeric-multi",
+            "scalar",
+            Labels::new(),
+            Values::Time(vec![pair.time_ms()]),
+            Values::Float64(vec![parse_sample_value(&pair.1).unwrap_or(f64::NAN)]),
+        )],
+        ResultData::String(pair) => vec![series_frame(
+            "timeseries-multi",
+            "string",
+            Labels::new(),
+            Values::Time(vec![pair.time_ms()]),
+            Values::String(vec![pair.1]),
+        )],
+    };
+
+    let notices: Vec<Notice> = envelope
+        .warnings
+        .into_iter()
+        .map(|text| Notice { severity: Severity::Warning, text })
+        .chain(envelope.infos.into_iter().map(|text| Notice { severity: Severity::Info, text }))
+        .collect();
+    if !notices.is_empty() {
+        if frames.is_empty() {
+            frames.push(Frame {
+                name: "Warnings".into(),
+                meta: Some(FrameMeta { type_version: Some([0, 0]), ..Default::default() }),
+                ..Default::default()
+            });
+        }
+        for frame in &mut frames {
+            if let Some(meta) = frame.meta.as_mut() {
+                meta.notices.extend(notices.iter().cloned());
+            }
+        }
+    }
+    Ok(frames)
+}
+
+fn series_frame(frame_type: &str, result_type: &str, labels: Labels, times: Values, values: Values) -> Frame {
+    let mut custom = Map::new();
+    custom.insert("resultType".into(), json!(result_type));
+    Frame {
+        meta: Some(FrameMeta {
+            frame_type: Some(frame_type.into()),
+            type_version: Some([0, 1]),
+            custom: Some(custom),
+            ..Default::default()
+        }),
+        fields: vec![Field::new("Time", times), Field::new("Value", values).with_labels(labels)],
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_values_as_prometheus_prints_them() {
+        assert_eq!(parse_sample_value("1.5"), Some(1.5));
+        assert_eq!(parse_sample_value("1e3"), Some(1000.0));
+        assert_eq!(parse_sample_value("+Inf"), Some(f64::INFINITY));
+        assert_eq!(parse_sample_value("-Inf"), Some(f64::NEG_INFINITY));
+        assert!(parse_sample_value("NaN").unwrap().is_nan());
+        assert_eq!(parse_sample_value("abc"), None);
+        // Rust would read "inf" and "infinity"; Prometheus never prints them.
+        assert_eq!(parse_sample_value("infinity"), None);
+    }
+
+    #[test]
+    fn odd_bodies_are_errors_not_panics() {
+        for body in [
+            &b""[..],
+            b"<html><title>Login</title></html>",
+            b"{}",
+            b"[]",
+            b"{\"status\":\"success\"}",
+            b"{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"values\":[[1]]}]}}",
+            b"{\"status\":\"success\",\"data\":{\"resultType\":\"histogram\",\"result\":[]}}",
+            b"{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1e400,\"1\"]}}",
+        ] {
+            assert!(convert(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn api_error_keeps_type_and_message() {
+        let err = convert(br#"{"status":"error","errorType":"bad_data","error":"parse error at char 3"}"#)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ConvertError::Api { error_type: "bad_data".into(), message: "parse error at char 3".into() }
+        );
+    }
+
+    #[test]
+    fn a_vector_sample_without_value_is_skipped() {
+        let frames = convert(br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{}}]}}"#)
+            .unwrap();
+        assert!(frames.is_empty());
+    }
+}

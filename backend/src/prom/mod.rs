@@ -1,0 +1,6 @@
+//! Talking to a Prometheus-compatible HTTP API: the client (`client`) and the conversion of its
+//! JSON answers into Grafana frames (`convert`). Not for: building queries or deciding what to
+//! ask (see `query`, `health`).
+
+pub mod client;
+pub mod convert;

@@ -1,0 +1,233 @@
+//! Datasource settings: Grafana's instance settings (URL, basic auth) plus jsonData and
+//! secureJsonData, parsed into a typed, validated `Settings` with defaults. Every jsonData field
+//! is optional: a datasource saved by an older version must keep working. Errors say which
+//! setting is wrong and how to fix it. Not for: using the settings (see `prom::client`).
+
+use std::time::Duration;
+
+use grafana_plugin_sdk::pluginv2;
+use reqwest::Url;
+use serde::Deserialize;
+
+use crate::duration;
+
+/// How queries are sent to `/api/v1/query*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    Get,
+    Post,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicAuth").field("user", &self.user).field("password", &"<redacted>").finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The Prometheus-compatible API root, without a trailing slash.
+    pub url: Url,
+    pub basic_auth: Option<BasicAuth>,
+    pub http_method: HttpMethod,
+    /// The scrape interval (Grafana's `timeInterval`): the smallest useful step.
+    pub scrape_interval: Duration,
+    /// How long one TSDB request may take.
+    pub query_timeout: Duration,
+    /// Answers larger than this are refused instead of read into memory.
+    pub max_response_bytes: usize,
+}
+
+pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_MAX_RESPONSE_MB: u64 = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("no datasource settings came with the request (is this a pgscope datasource?)")]
+    Missing,
+    #[error("the datasource URL is empty: enter the URL of your Prometheus or VictoriaMetrics server, e.g. http://localhost:8428")]
+    EmptyUrl,
+    #[error("the datasource URL {url:?} is not valid ({reason}): use a full URL such as http://localhost:9090")]
+    BadUrl { url: String, reason: String },
+    #[error("the datasource URL {url:?} must start with http:// or https://")]
+    BadScheme { url: String },
+    #[error("the datasource's JSON settings are not valid: {0}")]
+    BadJson(String),
+    #[error("setting {setting}: {reason}")]
+    BadValue { setting: &'static str, reason: String },
+    #[error("basic auth is on but the user is empty: enter the user or turn basic auth off")]
+    BasicAuthWithoutUser,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct JsonData {
+    #[serde(default)]
+    http_method: Option<String>,
+    #[serde(default)]
+    time_interval: Option<String>,
+    #[serde(default)]
+    query_timeout: Option<String>,
+    #[serde(default)]
+    max_response_mb: Option<u64>,
+}
+
+impl Settings {
+    pub fn from_instance(instance: Option<&pluginv2::DataSourceInstanceSettings>) -> Result<Self, SettingsError> {
+        let instance = instance.ok_or(SettingsError::Missing)?;
+        let json: JsonData = if instance.json_data.iter().all(u8::is_ascii_whitespace) {
+            JsonData::default()
+        } else {
+            serde_json::from_slice(&instance.json_data).map_err(|e| SettingsError::BadJson(e.to_string()))?
+        };
+        let url = parse_url(&instance.url)?;
+        let basic_auth = if instance.basic_auth_enabled {
+            if instance.basic_auth_user.trim().is_empty() {
+                return Err(SettingsError::BasicAuthWithoutUser);
+            }
+            Some(BasicAuth {
+                user: instance.basic_auth_user.clone(),
+                password: instance.decrypted_secure_json_data.get("basicAuthPassword").cloned().unwrap_or_default(),
+            })
+        } else {
+            None
+        };
+        let http_method = match json.http_method.as_deref().map(str::trim) {
+            None | Some("") => HttpMethod::Post,
+            Some(m) if m.eq_ignore_ascii_case("post") => HttpMethod::Post,
+            Some(m) if m.eq_ignore_ascii_case("get") => HttpMethod::Get,
+            Some(other) => {
+                return Err(SettingsError::BadValue {
+                    setting: "HTTP method",
+                    reason: format!("{other:?} is neither GET nor POST"),
+                })
+            }
+        };
+        let scrape_interval = optional_duration("scrape interval", json.time_interval, DEFAULT_SCRAPE_INTERVAL)?;
+        let query_timeout = optional_duration("query timeout", json.query_timeout, DEFAULT_QUERY_TIMEOUT)?;
+        if scrape_interval.is_zero() || query_timeout.is_zero() {
+            return Err(SettingsError::BadValue {
+                setting: "scrape interval / query timeout",
+                reason: "must be greater than zero".into(),
+            });
+        }
+        let max_mb = json.max_response_mb.unwrap_or(DEFAULT_MAX_RESPONSE_MB);
+        if !(1..=4096).contains(&max_mb) {
+            return Err(SettingsError::BadValue {
+                setting: "maximum response size",
+                reason: format!("{max_mb} MB is outside 1..4096 MB"),
+            });
+        }
+        Ok(Settings {
+            url,
+            basic_auth,
+            http_method,
+            scrape_interval,
+            query_timeout,
+            max_response_bytes: (max_mb as usize) << 20,
+        })
+    }
+}
+
+fn optional_duration(setting: &'static str, text: Option<String>, default: Duration) -> Result<Duration, SettingsError> {
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(text) => duration::parse(text).map_err(|e| SettingsError::BadValue { setting, reason: e.to_string() }),
+    }
+}
+
+fn parse_url(text: &str) -> Result<Url, SettingsError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(SettingsError::EmptyUrl);
+    }
+    let url = Url::parse(trimmed.trim_end_matches('/'))
+        .map_err(|e| SettingsError::BadUrl { url: trimmed.to_string(), reason: e.to_string() })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(SettingsError::BadScheme { url: trimmed.to_string() });
+    }
+    if url.host_str().is_none() {
+        return Err(SettingsError::BadUrl { url: trimmed.to_string(), reason: "no host".into() });
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(url: &str, json: &str) -> pluginv2::DataSourceInstanceSettings {
+        pluginv2::DataSourceInstanceSettings {
+            url: url.into(),
+            json_data: json.as_bytes().to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_json_is_empty() {
+        for json in ["", "{}", "  "] {
+            let s = Settings::from_instance(Some(&instance("http://127.0.0.1:8428/", json))).unwrap();
+            assert_eq!(s.url.as_str(), "http://127.0.0.1:8428/");
+            assert_eq!(s.http_method, HttpMethod::Post);
+            assert_eq!(s.scrape_interval, DEFAULT_SCRAPE_INTERVAL);
+            assert_eq!(s.query_timeout, DEFAULT_QUERY_TIMEOUT);
+            assert!(s.basic_auth.is_none());
+        }
+    }
+
+    #[test]
+    fn json_values_are_read() {
+        let s = Settings::from_instance(Some(&instance(
+            "https://vm.example/select/0/prometheus",
+            r#"{"httpMethod":"GET","timeInterval":"5s","queryTimeout":"30s","maxResponseMb":8,"unknown":1}"#,
+        )))
+        .unwrap();
+        assert_eq!(s.http_method, HttpMethod::Get);
+        assert_eq!(s.scrape_interval, Duration::from_secs(5));
+        assert_eq!(s.query_timeout, Duration::from_secs(30));
+        assert_eq!(s.max_response_bytes, 8 << 20);
+        assert_eq!(s.url.path(), "/select/0/prometheus");
+    }
+
+    #[test]
+    fn bad_settings_say_what_is_wrong() {
+        let cases = [
+            (instance("", "{}"), "URL is empty"),
+            (instance("localhost:9090", "{}"), "must start with http"),
+            (instance("http://", "{}"), "not valid"),
+            (instance("http://x", "{"), "JSON settings are not valid"),
+            (instance("http://x", r#"{"httpMethod":"PUT"}"#), "neither GET nor POST"),
+            (instance("http://x", r#"{"timeInterval":"soon"}"#), "scrape interval"),
+            (instance("http://x", r#"{"queryTimeout":"0s"}"#), "greater than zero"),
+            (instance("http://x", r#"{"maxResponseMb":0}"#), "outside"),
+            (instance("http://x", r#"{"timeInterval":5}"#), "JSON settings are not valid"),
+        ];
+        for (settings, expected) in cases {
+            let message = Settings::from_instance(Some(&settings)).unwrap_err().to_string();
+            assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+        }
+        assert_eq!(Settings::from_instance(None), Err(SettingsError::Missing));
+    }
+
+    #[test]
+    fn basic_auth_password_comes_from_secure_json_and_is_never_printed() {
+        let mut settings = instance("http://x", "{}");
+        settings.basic_auth_enabled = true;
+        settings.basic_auth_user = "grafana".into();
+        settings.decrypted_secure_json_data.insert("basicAuthPassword".into(), "s3cret".into());
+        let s = Settings::from_instance(Some(&settings)).unwrap();
+        assert_eq!(s.basic_auth.as_ref().unwrap().password, "s3cret");
+        assert!(!format!("{s:?}").contains("s3cret"));
+
+        settings.basic_auth_user = " ".into();
+        assert_eq!(Settings::from_instance(Some(&settings)), Err(SettingsError::BasicAuthWithoutUser));
+    }
+}
