@@ -86,7 +86,10 @@ impl Datasource {
         let query_type = query_type_label(&q.query_type);
         let result = self.run_promql(client, q).await;
         match result {
-            Ok(frames) => {
+            Ok(mut frames) => {
+                for frame in &mut frames {
+                    frame.ref_id = q.ref_id.clone();
+                }
                 self.telemetry().count_query(query_type, "ok");
                 QueryOutcome::Frames(frames)
             }

@@ -1,0 +1,142 @@
+//! Golden tests: our Prometheus JSON -> frame conversion against Grafana's own converter
+//! goldens in ../shared/conformance/promlib (see its README for how Grafana compares). Each
+//! frame is also sent through Arrow and back, so what reaches Grafana is what is compared.
+
+use std::path::{Path, PathBuf};
+
+use pgscope::frame::Frame;
+use pgscope::prom::convert::{convert, ConvertError};
+use serde_json::{json, Value};
+
+const MARKER: &str = "//  🌟 This was machine generated.  Do not edit. 🌟";
+
+/// Goldens that belong to features not built yet, with the issue that brings them.
+const DEFERRED: &[(&str, &str)] = &[
+    ("prom-matrix-frame_format_table.jsonc", "format=table (issue 5)"),
+    ("prom-query-range-frame_format_table.jsonc", "format=table (issue 5)"),
+];
+
+fn promlib() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/promlib")
+}
+
+fn golden(name: &str) -> Value {
+    let text = std::fs::read_to_string(promlib().join(name)).unwrap();
+    let expected = text.split(MARKER).nth(2).unwrap_or_else(|| panic!("{name}: no golden JSON after the marker"));
+    serde_json::from_str(expected).unwrap()
+}
+
+/// Grafana compares semantically; typeVersion is informative (goldens come from two commits).
+fn normalise(mut value: Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.remove("typeVersion");
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::Number(n) => *value = json!(n.as_f64().unwrap()),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
+}
+
+fn response_json(body: &[u8]) -> Value {
+    let frames = convert(body).unwrap();
+    let sent: Vec<Value> = frames
+        .iter()
+        .map(|frame| Frame::from_arrow(&frame.to_arrow().unwrap()).unwrap().to_json())
+        .collect();
+    json!({ "status": 200, "frames": sent })
+}
+
+fn check(input: &str, golden_name: &str) {
+    let body = std::fs::read(promlib().join(input)).unwrap();
+    let got = normalise(response_json(&body));
+    let want = normalise(golden(golden_name));
+    assert_eq!(got, want, "{input} -> {golden_name}:\n got: {got}\nwant: {want}");
+}
+
+#[test]
+fn every_golden_is_covered_or_deferred_with_a_reason() {
+    let covered: Vec<String> = CASES.iter().map(|(_, g)| g.to_string()).chain(["prom-string-frame.jsonc".into()]).collect();
+    for entry in std::fs::read_dir(promlib()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".jsonc") {
+            assert!(
+                covered.contains(&name) || DEFERRED.iter().any(|(d, _)| *d == name),
+                "golden {name} is neither tested nor deferred"
+            );
+        }
+    }
+}
+
+const CASES: &[(&str, &str)] = &[
+    ("prom-matrix.json", "prom-matrix-frame.jsonc"),
+    ("prom-matrix-with-nans.json", "prom-matrix-with-nans-frame.jsonc"),
+    ("prom-query-range.json", "prom-query-range-frame.jsonc"),
+    ("prom-vector.json", "prom-vector-frame.jsonc"),
+    ("prom-scalar.json", "prom-scalar-frame.jsonc"),
+    ("prom-warnings.json", "prom-warnings-frame.jsonc"),
+    ("prom-warnings-no-data.json", "prom-warnings-no-data-frame.jsonc"),
+    ("prom-infos.json", "prom-infos-frame.jsonc"),
+    ("prom-infos-no-data.json", "prom-infos-no-data-frame.jsonc"),
+];
+
+#[test]
+fn matrix() {
+    check(CASES[0].0, CASES[0].1);
+}
+
+#[test]
+fn matrix_with_nan_and_infinities() {
+    check(CASES[1].0, CASES[1].1);
+}
+
+#[test]
+fn query_range() {
+    check(CASES[2].0, CASES[2].1);
+}
+
+#[test]
+fn vector() {
+    check(CASES[3].0, CASES[3].1);
+}
+
+#[test]
+fn scalar() {
+    check(CASES[4].0, CASES[4].1);
+}
+
+#[test]
+fn warnings_become_warning_notices() {
+    check(CASES[5].0, CASES[5].1);
+    check(CASES[6].0, CASES[6].1);
+}
+
+#[test]
+fn infos_become_info_notices() {
+    check(CASES[7].0, CASES[7].1);
+    check(CASES[8].0, CASES[8].1);
+}
+
+#[test]
+fn string_result_built_from_its_golden() {
+    // There is no input file for the string golden: this is the answer it was made from.
+    let body = br#"{"status":"success","data":{"resultType":"string","result":[1651680139.104,"example"]}}"#;
+    assert_eq!(normalise(response_json(body)), normalise(golden("prom-string-frame.jsonc")));
+}
+
+#[test]
+fn error_answer_is_an_error_with_its_message() {
+    let body = std::fs::read(promlib().join("prom-error.json")).unwrap();
+    match convert(&body) {
+        Err(ConvertError::Api { error_type, message }) => {
+            assert_eq!(error_type, "bad_data");
+            assert!(message.contains("cannot parse \"\" to a valid timestamp"), "{message}");
+        }
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}

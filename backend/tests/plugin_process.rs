@@ -1,0 +1,202 @@
+//! Integration test: the real `gpx_pgscope` binary, started as Grafana starts it (environment,
+//! handshake line, gRPC), driven through the SDK's pluginv2 clients against a real
+//! VictoriaMetrics holding imported series, and against servers that are closed or wrong.
+
+mod support;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use grafana_plugin_sdk::pluginv2::{
+    self, check_health_response::HealthStatus, data_client::DataClient, diagnostics_client::DiagnosticsClient,
+};
+use pgscope::frame::{Frame, Values};
+use support::{FakeServer, PluginProcess, VictoriaMetrics};
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn context(url: &str) -> pluginv2::PluginContext {
+    pluginv2::PluginContext {
+        org_id: 1,
+        plugin_id: "pgscope-datasource".into(),
+        user: Some(pluginv2::User { login: "admin".into(), role: "Admin".into(), ..Default::default() }),
+        data_source_instance_settings: Some(pluginv2::DataSourceInstanceSettings {
+            id: 1,
+            uid: format!("pgscope-{url}"),
+            name: "pgscope".into(),
+            url: url.into(),
+            json_data: br#"{"timeInterval":"15s"}"#.to_vec(),
+            last_updated_ms: 1,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn data_query(ref_id: &str, json: &str, from_ms: i64, to_ms: i64) -> pluginv2::DataQuery {
+    pluginv2::DataQuery {
+        ref_id: ref_id.into(),
+        max_data_points: 100,
+        interval_ms: 15_000,
+        time_range: Some(pluginv2::TimeRange { from_epoch_ms: from_ms, to_epoch_ms: to_ms }),
+        json: json.as_bytes().to_vec(),
+        query_type: "promql".into(),
+    }
+}
+
+async fn check_health(plugin: &PluginProcess, url: &str) -> pluginv2::CheckHealthResponse {
+    let mut client = DiagnosticsClient::connect(plugin.endpoint()).await.unwrap();
+    client
+        .check_health(pluginv2::CheckHealthRequest { plugin_context: Some(context(url)), headers: Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn seed(vm: &VictoriaMetrics) -> i64 {
+    let end = now_ms() - 5_000;
+    let mut lines = String::new();
+    for i in 0..20i64 {
+        let t = end - (19 - i) * 15_000;
+        lines.push_str(&format!("pgss_calls_total{{datname=\"app\",queryid=\"101\"}} {} {t}\n", 100 + i * 30));
+        lines.push_str(&format!("pgss_calls_total{{datname=\"app\",queryid=\"202\"}} {} {t}\n", 50 + i * 15));
+        lines.push_str(&format!("up{{job=\"node\",instance=\"127.0.0.1:9100\"}} 1 {t}\n"));
+    }
+    vm.import(&lines, 3);
+    end
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_serves_health_queries_and_metrics_against_victoriametrics() {
+    let vm = VictoriaMetrics::start();
+    let end = seed(&vm);
+    let mut plugin = PluginProcess::start();
+    assert!(plugin.grpc_addr.starts_with("127.0.0.1:"), "{}", plugin.handshake);
+
+    // Save & test.
+    let health = check_health(&plugin, &vm.url()).await;
+    assert_eq!(health.status, HealthStatus::Ok as i32, "{}", health.message);
+    assert!(health.message.starts_with("Connected to VictoriaMetrics"), "{}", health.message);
+    let details: serde_json::Value = serde_json::from_slice(&health.json_details).unwrap();
+    assert!(details["verboseMessage"].as_str().unwrap().contains("1+1 = 2"), "{details}");
+
+    // Three queries in one request: a range query with a legend, an instant query, a bad one.
+    let mut data = DataClient::connect(plugin.endpoint()).await.unwrap();
+    let from = end - 5 * 60_000;
+    let request = pluginv2::QueryDataRequest {
+        plugin_context: Some(context(&vm.url())),
+        headers: Default::default(),
+        queries: vec![
+            data_query("A", r#"{"expr":"rate(pgss_calls_total[1m])","legendFormat":"{{queryid}} in {{datname}}"}"#, from, end),
+            data_query("B", r#"{"expr":"sum(up)","instant":true,"range":false}"#, from, end),
+            data_query("C", r#"{"expr":"rate(pgss_calls_total[1m]"}"#, from, end),
+            data_query("D", r#"{"expr": 42}"#, from, end),
+        ],
+    };
+    let responses = data.query_data(request).await.unwrap().into_inner().responses;
+
+    let a = &responses["A"];
+    assert_eq!((a.status, a.error.as_str()), (200, ""));
+    let frames: Vec<Frame> = a.frames.iter().map(|bytes| Frame::from_arrow(bytes).unwrap()).collect();
+    assert_eq!(frames.len(), 2);
+    let mut names: Vec<&str> = frames.iter().map(|f| f.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["101 in app", "202 in app"]);
+    for frame in &frames {
+        let meta = frame.meta.as_ref().unwrap();
+        assert_eq!(meta.frame_type.as_deref(), Some("timeseries-multi"));
+        assert_eq!(meta.executed_query_string.as_deref(), Some("Expr: rate(pgss_calls_total[1m])\nStep: 15s"));
+        assert_eq!(frame.ref_id, "A");
+        let labels = frame.fields[1].labels.as_ref().unwrap();
+        assert_eq!(labels["datname"], "app");
+        let (Values::Time(times), Values::Float64(values)) = (&frame.fields[0].values, &frame.fields[1].values) else {
+            panic!("unexpected field types in {frame:?}");
+        };
+        assert!(times.len() >= 10, "{} points", times.len());
+        assert!(times.windows(2).all(|w| w[1] - w[0] == 15_000), "15 s step");
+        // 30 calls per 15 s = 2/s for queryid 101, 1/s for 202.
+        let want = if labels["queryid"] == "101" { 2.0 } else { 1.0 };
+        assert!(values.iter().all(|v| (v - want).abs() < 1e-9), "{values:?}");
+    }
+
+    let b = &responses["B"];
+    assert_eq!(b.status, 200, "{}", b.error);
+    let frame = Frame::from_arrow(&b.frames[0]).unwrap();
+    assert_eq!(frame.meta.as_ref().unwrap().frame_type.as_deref(), Some("numeric-multi"));
+    assert_eq!(frame.fields[1].values, Values::Float64(vec![1.0]));
+
+    let c = &responses["C"];
+    assert!(c.frames.is_empty());
+    assert_eq!(c.status, 422, "{}", c.error);
+    assert!(c.error.contains("422") || c.error.contains("parse"), "the TSDB's own message: {}", c.error);
+
+    let d = &responses["D"];
+    assert_eq!(d.status, 400);
+    assert!(d.error.contains("query JSON is not valid"), "{}", d.error);
+
+    // Own metrics, in Prometheus text format.
+    let mut diagnostics = DiagnosticsClient::connect(plugin.endpoint()).await.unwrap();
+    let metrics = diagnostics
+        .collect_metrics(pluginv2::CollectMetricsRequest { plugin_context: Some(context(&vm.url())) })
+        .await
+        .unwrap()
+        .into_inner();
+    let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
+    assert!(text.contains(r#"pgscope_queries_total{outcome="ok",query_type="promql"} 2"#), "{text}");
+    assert!(text.contains(r#"pgscope_queries_total{outcome="tsdb_error",query_type="promql"} 1"#), "{text}");
+    assert!(text.contains(r#"pgscope_queries_total{outcome="bad_query",query_type="promql"} 1"#), "{text}");
+    assert!(text.contains(r#"pgscope_health_checks_total{status="ok"} 1"#), "{text}");
+    assert!(text.contains("pgscope_upstream_request_duration_seconds_bucket{path=\"api/v1/query_range\",status=\"200\""), "{text}");
+    assert!(plugin.is_running());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_check_names_the_cause_when_the_tsdb_is_wrong() {
+    let plugin = PluginProcess::start();
+
+    let closed = format!("http://127.0.0.1:{}", support::free_port());
+    let health = check_health(&plugin, &closed).await;
+    assert_eq!(health.status, HealthStatus::Error as i32);
+    assert!(health.message.contains("Cannot reach the TSDB") && health.message.contains("Connection refused"), "{}", health.message);
+
+    let html = FakeServer::start("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 47\r\nConnection: close\r\n\r\n<html><title>Grafana Login</title><body></html>");
+    let health = check_health(&plugin, &html.url()).await;
+    assert_eq!(health.status, HealthStatus::Error as i32);
+    assert!(health.message.contains("HTML page titled \"Grafana Login\""), "{}", health.message);
+
+    let unauthorized = FakeServer::start("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let health = check_health(&plugin, &unauthorized.url()).await;
+    assert_eq!(health.status, HealthStatus::Error as i32);
+    assert!(health.message.contains("refused the credentials (HTTP 401)"), "{}", health.message);
+
+    let health = check_health(&plugin, "not a url").await;
+    assert_eq!(health.status, HealthStatus::Error as i32);
+    assert!(health.message.contains("Datasource settings"), "{}", health.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_against_a_dead_tsdb_fail_per_query_and_the_plugin_lives_on() {
+    let mut plugin = PluginProcess::start();
+    let closed = format!("http://127.0.0.1:{}", support::free_port());
+    let mut data = DataClient::connect(plugin.endpoint()).await.unwrap();
+    let end = now_ms();
+    let request = pluginv2::QueryDataRequest {
+        plugin_context: Some(context(&closed)),
+        headers: Default::default(),
+        queries: vec![data_query("A", r#"{"expr":"up"}"#, end - 60_000, end)],
+    };
+    let responses = data.query_data(request).await.unwrap().into_inner().responses;
+    assert_eq!(responses["A"].status, 502);
+    assert!(responses["A"].error.contains("Connection refused"), "{}", responses["A"].error);
+
+    // A request without any datasource settings is an error per query, not a crash.
+    let request = pluginv2::QueryDataRequest {
+        plugin_context: None,
+        headers: Default::default(),
+        queries: vec![data_query("A", "{}", end - 60_000, end)],
+    };
+    let responses = data.query_data(request).await.unwrap().into_inner().responses;
+    assert_eq!(responses["A"].status, 400);
+    assert!(plugin.is_running());
+}

@@ -1,0 +1,200 @@
+//! Fixtures for the integration tests: a real VictoriaMetrics (Debian's `victoria-metrics`) on
+//! 127.0.0.1 with imported series, the real `gpx_pgscope` binary started the way Grafana starts
+//! it, and tiny HTTP servers that misbehave. Every process is killed by PID when dropped; every
+//! wait is for a condition, with a deadline.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Waits until `ready` returns true, or panics with `what` after `deadline`.
+pub fn wait_for(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A plain HTTP/1.1 GET or POST with a body; returns (status, body).
+pub fn http(method: &str, addr: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n", body.len())?;
+    stream.write_all(body)?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Ok((status, body))
+}
+
+pub struct VictoriaMetrics {
+    child: Child,
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl VictoriaMetrics {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new("victoria-metrics")
+            .arg(format!("-storageDataPath={}", dir.path().join("data").display()))
+            .arg(format!("-httpListenAddr={addr}"))
+            .arg("-search.latencyOffset=1s")
+            .arg("-loggerLevel=ERROR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("victoria-metrics is not installed: run `make test`, which installs it (apt package victoria-metrics)");
+        let vm = VictoriaMetrics { child, addr, _dir: dir };
+        wait_for("VictoriaMetrics /health", Duration::from_secs(30), || {
+            matches!(http("GET", &vm.addr, "/health", b""), Ok((200, _)))
+        });
+        vm
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Imports Prometheus text-format lines (`name{labels} value timestamp_ms`) and waits until
+    /// `count({__name__=~".+"})` says `series` series are queryable.
+    pub fn import(&self, lines: &str, series: usize) {
+        let (status, body) = http("POST", &self.addr, "/api/v1/import/prometheus", lines.as_bytes()).unwrap();
+        assert!(status == 204 || status == 200, "import failed: {status} {body}");
+        let (_, _) = http("GET", &self.addr, "/internal/force_flush", b"").unwrap();
+        let want = format!("\"{series}\"");
+        wait_for("imported series to be queryable", Duration::from_secs(30), || {
+            let path = "/api/v1/query?query=count(last_over_time(%7B__name__%3D~%22.%2B%22%7D%5B1h%5D))";
+            matches!(http("GET", &self.addr, path, b""), Ok((200, body)) if body.contains(&want))
+        });
+    }
+}
+
+impl Drop for VictoriaMetrics {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The plugin binary, started as Grafana's go-plugin host starts it.
+pub struct PluginProcess {
+    child: Child,
+    /// `127.0.0.1:PORT` from the handshake line.
+    pub grpc_addr: String,
+    pub handshake: String,
+}
+
+pub fn plugin_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gpx_pgscope"))
+}
+
+impl PluginProcess {
+    pub fn start() -> Self {
+        // Grafana (pkg/plugins/backendplugin/grpcplugin) runs the executable with no arguments
+        // and go-plugin's environment, plus Grafana's own variables.
+        let mut child = Command::new(plugin_binary())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("grafana_plugin_type", "datasource")
+            .env("PLUGIN_PROTOCOL_VERSIONS", "2")
+            .env("PLUGIN_MIN_PORT", "10000")
+            .env("PLUGIN_MAX_PORT", "25000")
+            .env("GF_VERSION", "12.3.0")
+            .env("GF_EDITION", "Open Source")
+            .env("GF_PLUGIN_VERSION", env!("CARGO_PKG_VERSION"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            // Drain the plugin's hclog output so it never blocks on a full pipe.
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if std::env::var_os("PGSCOPE_TEST_LOGS").is_some() {
+                    eprintln!("plugin: {line}");
+                }
+            }
+        });
+        let handshake = receiver.recv_timeout(Duration::from_secs(20)).expect("no handshake line within 20 s").trim().to_string();
+        let parts: Vec<&str> = handshake.split('|').collect();
+        assert_eq!(parts.len(), 5, "handshake {handshake:?}");
+        assert_eq!((parts[0], parts[1], parts[2], parts[4]), ("1", "2", "tcp", "grpc"), "handshake {handshake:?}");
+        PluginProcess { child, grpc_addr: parts[3].to_string(), handshake }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for PluginProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server on 127.0.0.1 that answers every request with `response` (raw HTTP), until dropped.
+pub struct FakeServer {
+    pub addr: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FakeServer {
+    pub fn start(response: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        stream.set_nonblocking(false).ok();
+                        stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
+                        let mut buf = [0u8; 65536];
+                        let _ = stream.read(&mut buf);
+                        let _ = stream.write_all(response.as_bytes());
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        FakeServer { addr, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
