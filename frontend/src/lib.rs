@@ -1,1 +1,61 @@
+//! pgscope's Grafana panel, in Leptos compiled to WebAssembly. The JS glue (js/panel.js) owns an
+//! empty div per panel and drives this module through three calls: `mount(element, props)`,
+//! `PanelHandle.update(props)` and `PanelHandle.unmount()`. Props travel as JSON (see
+//! `model::PanelInput`). One wasm instance serves every pgscope panel on the page.
 
+pub mod model;
+pub mod view;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use leptos::mount::mount_to;
+use leptos::prelude::*;
+use leptos::tachys::view::any_view::AnyViewState;
+use wasm_bindgen::prelude::*;
+
+use crate::view::{Panel, Props};
+
+/// One mounted panel. Dropping it (or `unmount`) removes the view and frees its signals.
+#[wasm_bindgen]
+pub struct PanelHandle {
+    props: Option<RwSignal<Props>>,
+    mounted: Option<leptos::mount::UnmountHandle<AnyViewState>>,
+}
+
+/// Mounts a panel into `element` with the initial props JSON.
+#[wasm_bindgen]
+pub fn mount(element: web_sys::HtmlElement, props_json: &str) -> PanelHandle {
+    let initial = model::parse_input(props_json);
+    let slot: Rc<Cell<Option<RwSignal<Props>>>> = Rc::new(Cell::new(None));
+    let inner_slot = slot.clone();
+    let mounted = mount_to(element, move || {
+        // Created inside the mount's owner, so unmounting frees it.
+        let props = RwSignal::new(initial);
+        inner_slot.set(Some(props));
+        view! { <Panel props=props /> }.into_any()
+    });
+    PanelHandle { props: slot.take(), mounted: Some(mounted) }
+}
+
+#[wasm_bindgen]
+impl PanelHandle {
+    /// New props (Grafana re-rendered the panel). The DOM follows on the next microtask.
+    pub fn update(&self, props_json: &str) {
+        if let Some(props) = self.props {
+            props.set(model::parse_input(props_json));
+        }
+    }
+
+    /// Removes the panel's DOM and frees its reactive state. Safe to call twice.
+    pub fn unmount(&mut self) {
+        self.props = None;
+        self.mounted = None;
+    }
+}
+
+/// The crate version, so the glue can log which panel build it loaded.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
