@@ -1,0 +1,46 @@
+# pgscope: the commands docs, CI and checks share. Each target installs what it needs first
+# (scripts/setup.sh skips what is already there).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+APP_DIR := dist/pgscope-app
+ZIP := dist/pgscope-app-$(VERSION).zip
+HOST_TARGET := x86_64-unknown-linux-gnu
+WASM_OUT := target/wasm-bindgen
+PGSCOPE_TSDB_URL ?= http://127.0.0.1:8428
+export PGSCOPE_TSDB_URL
+
+.PHONY: help setup dist test demo backend-static wasm
+
+help:
+	@echo "make demo   build the plugin and start the demo stack (see README)"
+	@echo "make test   set up and run every test"
+	@echo "make dist   build $(APP_DIR)/ and $(ZIP)"
+
+setup:
+	@bash scripts/setup.sh
+
+# The plugin binary, statically linked so it runs on Grafana's Alpine (musl) image too.
+backend-static: setup
+	RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked -p pgscope-backend --bin gpx_pgscope --target $(HOST_TARGET)
+
+wasm: setup
+	cargo build --locked -p pgscope-panel --target wasm32-unknown-unknown --profile wasm-release
+	wasm-bindgen --target web --no-typescript --out-dir $(WASM_OUT) target/wasm32-unknown-unknown/wasm-release/pgscope_panel.wasm
+
+dist: backend-static wasm
+	rm -rf $(APP_DIR) $(ZIP)
+	node scripts/build.mjs $(WASM_OUT) $(APP_DIR)
+	install -s -m 0755 target/$(HOST_TARGET)/release/gpx_pgscope $(APP_DIR)/datasource/gpx_pgscope_linux_amd64
+	cd dist && zip -qr $(notdir $(ZIP)) pgscope-app
+	@echo "dist: $(APP_DIR)/ and $(ZIP)"
+
+test: dist
+	cargo test --locked --workspace
+	node --test frontend/js/test/
+	bash scripts/check-dist.sh $(APP_DIR) $(ZIP)
+
+demo: dist
+	bash scripts/demo.sh $(APP_DIR)

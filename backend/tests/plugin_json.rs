@@ -1,0 +1,69 @@
+//! The three plugin.json files validate against Grafana's own schema
+//! (../shared/grafana/plugin.schema.json) and agree with each other and with the packaging.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn plugin_files() -> [(PathBuf, &'static str, &'static str); 3] {
+    [
+        (root().join("plugin.json"), "pgscope-app", "app"),
+        (root().join("backend/plugin.json"), "pgscope-datasource", "datasource"),
+        (root().join("frontend/plugin.json"), "pgscope-panel", "panel"),
+    ]
+}
+
+#[test]
+fn every_plugin_json_validates_against_grafanas_schema() {
+    let schema = read(&root().join("../shared/grafana/plugin.schema.json"));
+    let validator = jsonschema::validator_for(&schema).expect("Grafana's schema compiles");
+    for (path, id, plugin_type) in plugin_files() {
+        let plugin = read(&path);
+        let errors: Vec<String> = validator.iter_errors(&plugin).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+        assert_eq!(plugin["id"], id);
+        assert_eq!(plugin["type"], plugin_type);
+    }
+}
+
+#[test]
+fn the_schema_check_can_fail() {
+    let schema = read(&root().join("../shared/grafana/plugin.schema.json"));
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut plugin = read(&root().join("backend/plugin.json"));
+    plugin["id"] = Value::from("pgscope_datasource");
+    assert!(!validator.is_valid(&plugin));
+}
+
+#[test]
+fn datasource_runs_the_backend_binary_with_alerting_and_metrics() {
+    let plugin = read(&root().join("backend/plugin.json"));
+    assert_eq!(plugin["backend"], true);
+    assert_eq!(plugin["executable"], "gpx_pgscope");
+    assert_eq!(plugin["alerting"], true);
+    assert_eq!(plugin["metrics"], true);
+    assert!(Path::new(env!("CARGO_BIN_EXE_gpx_pgscope")).exists());
+}
+
+#[test]
+fn the_app_includes_the_datasource_the_panel_and_existing_dashboards() {
+    let app = read(&root().join("plugin.json"));
+    let includes = app["includes"].as_array().unwrap();
+    let types: Vec<&str> = includes.iter().map(|i| i["type"].as_str().unwrap()).collect();
+    assert!(types.contains(&"datasource") && types.contains(&"panel"), "{types:?}");
+    for include in includes.iter().filter(|i| i["type"] == "dashboard") {
+        // dist/pgscope-app/dashboards/ is a copy of provisioning/dashboards/json/.
+        let file = include["path"].as_str().unwrap().trim_start_matches("dashboards/");
+        let dashboard = read(&root().join("provisioning/dashboards/json").join(file));
+        assert!(dashboard["uid"].is_string() && dashboard["panels"].is_array());
+    }
+}

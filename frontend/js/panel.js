@@ -1,0 +1,78 @@
+// pgscope-panel's module.js glue. Grafana loads module.js with SystemJS (AMD); scripts/build.mjs
+// wraps this file in `define(['react', '@grafana/data', '@grafana/ui', 'module'], ...)` and calls
+// createModule with those modules. React owns an empty div; the Leptos/wasm panel draws into it
+// (shared/notes/wasm-panel.md): one wasm instance per page, mount/update/unmount per panel.
+import init, { mount } from 'pgscope-wasm';
+import { propsJson } from './props.js';
+
+// Content-hashed file name, injected at build time: Grafana caches plugin files for an hour and
+// versions only module.js.
+const WASM_FILE = __PGSCOPE_WASM_FILE__;
+
+let wasmReady = null;
+
+function loadWasm(moduleUri) {
+  if (!wasmReady) {
+    const url = new URL(WASM_FILE, new URL(moduleUri, document.baseURI));
+    wasmReady = init({ module_or_path: url }).catch((error) => {
+      wasmReady = null; // let the next panel try again
+      throw error;
+    });
+  }
+  return wasmReady;
+}
+
+/** Theme colours handed to the wasm view as CSS variables. */
+function themeVariables(theme) {
+  const c = theme.colors;
+  return {
+    '--pgscope-text': c.text.primary,
+    '--pgscope-link': c.text.link,
+    '--pgscope-border': c.border.weak,
+    '--pgscope-header-bg': c.background.secondary,
+    '--pgscope-error': c.error.text,
+    '--pgscope-warning': c.warning.text,
+    '--pgscope-font': theme.typography.fontFamily,
+  };
+}
+
+export function createModule(React, grafanaData, grafanaUi, amdModule) {
+  const moduleUri = (amdModule && amdModule.uri) || 'public/plugins/pgscope-panel/module.js';
+
+  function PgscopePanel(props) {
+    const container = React.useRef(null);
+    const handle = React.useRef(null);
+    const latest = React.useRef('');
+    const [failure, setFailure] = React.useState(null);
+    const theme = grafanaUi.useTheme2();
+    const json = React.useMemo(() => propsJson(props.data), [props.data]);
+    latest.current = json;
+
+    React.useEffect(() => {
+      let cancelled = false; // StrictMode mounts twice; an unmounted panel must not mount wasm
+      loadWasm(moduleUri)
+        .then(() => {
+          if (!cancelled && container.current) handle.current = mount(container.current, latest.current);
+        })
+        .catch((error) => !cancelled && setFailure(`pgscope panel could not load its WebAssembly: ${error}`));
+      return () => {
+        cancelled = true;
+        if (handle.current) {
+          handle.current.unmount();
+          handle.current.free();
+          handle.current = null;
+        }
+      };
+    }, []);
+
+    React.useEffect(() => {
+      if (handle.current) handle.current.update(json);
+    }, [json]);
+
+    const style = Object.assign({ width: props.width, height: props.height, overflow: 'hidden' }, themeVariables(theme));
+    if (failure) return React.createElement('div', { role: 'alert', style }, failure);
+    return React.createElement('div', { ref: container, style, 'data-testid': 'pgscope-panel' });
+  }
+
+  return { plugin: new grafanaData.PanelPlugin(PgscopePanel) };
+}

@@ -1,0 +1,31 @@
+// Grafana's PanelProps.data -> the JSON the wasm panel reads (frontend/src/model.rs PanelInput).
+
+function valuesOf(field) {
+  const values = field.values;
+  if (Array.isArray(values)) return values;
+  if (values && typeof values.toArray === 'function') return values.toArray();
+  return [];
+}
+
+/** The panel props the wasm side reads (model::PanelInput), as JSON. */
+export function propsJson(data) {
+  const series = ((data && data.series) || []).map((frame) => ({
+    name: frame.name,
+    refId: frame.refId,
+    meta: { notices: ((frame.meta && frame.meta.notices) || []).map((n) => ({ severity: n.severity, text: n.text })) },
+    fields: (frame.fields || []).map((field) => ({
+      name: field.name,
+      type: field.type,
+      labels: field.labels,
+      config: field.config && {
+        displayName: field.config.displayName,
+        displayNameFromDS: field.config.displayNameFromDS,
+      },
+      values: valuesOf(field),
+    })),
+  }));
+  const errors = ((data && data.errors) || (data && data.error ? [data.error] : [])).map(
+    (e) => (e && (e.message || (e.data && e.data.message))) || String(e),
+  );
+  return JSON.stringify({ series, errors });
+}

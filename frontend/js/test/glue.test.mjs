@@ -1,0 +1,41 @@
+// Unit tests of the pure JS glue (node --test).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+
+import { propsJson } from '../props.js';
+import { interpolateValue } from '../promql.js';
+
+test('propsJson keeps what the wasm panel reads and tolerates odd frames', () => {
+  const data = {
+    series: [
+      {
+        name: 'up',
+        refId: 'A',
+        meta: { notices: [{ severity: 'warning', text: 'names unavailable', inspect: 'meta' }] },
+        fields: [
+          { name: 'Time', type: 'time', values: [1, 2] },
+          { name: 'Value', type: 'number', labels: { job: 'node' }, config: { displayNameFromDS: 'node', unit: 's' }, values: { toArray: () => [1, NaN] } },
+        ],
+      },
+      {},
+    ],
+    errors: [{ message: 'boom', refId: 'B' }],
+  };
+  const parsed = JSON.parse(propsJson(data));
+  assert.equal(parsed.series.length, 2);
+  assert.deepEqual(parsed.series[0].fields[1], {
+    name: 'Value', type: 'number', labels: { job: 'node' }, config: { displayNameFromDS: 'node' }, values: [1, null],
+  });
+  assert.deepEqual(parsed.series[0].meta.notices, [{ severity: 'warning', text: 'names unavailable' }]);
+  assert.deepEqual(parsed.series[1].fields, []);
+  assert.deepEqual(parsed.errors, ['boom']);
+  assert.deepEqual(JSON.parse(propsJson(undefined)), { series: [], errors: [] });
+  assert.deepEqual(JSON.parse(propsJson({ series: [], error: { data: { message: 'old style' } } })).errors, ['old style']);
+});
+
+test('multi-value variables become an escaped regex alternation', () => {
+  assert.equal(interpolateValue('app'), 'app');
+  assert.equal(interpolateValue(['a.b']), 'a\\\\.b');
+  assert.equal(interpolateValue(['app', 'shop']), '(app|shop)');
+  assert.equal(interpolateValue(5), '5');
+});

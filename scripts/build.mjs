@@ -1,0 +1,84 @@
+// Builds the frontend part of dist/pgscope-app/ (DESIGN.md, "Packaging"): the three module.js
+// files (AMD, as Grafana's SystemJS loads them), the content-hashed panel wasm, plugin.json files
+// with version and date filled in, logos and dashboards. The backend binary is copied by the
+// Makefile. Usage: node scripts/build.mjs <wasm-bindgen out dir> <dist app dir>
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+const [wasmDir, appDir] = process.argv.slice(2).map((p) => resolve(p));
+if (!wasmDir || !appDir) {
+  console.error('usage: node scripts/build.mjs <wasm-bindgen out dir> <dist app dir>');
+  process.exit(2);
+}
+const root = resolve(import.meta.dirname, '..');
+const version = readFileSync(join(root, 'Cargo.toml'), 'utf8').match(/^version = "([^"]+)"/m)[1];
+const today = new Date().toISOString().slice(0, 10);
+
+const plugins = [
+  {
+    dir: appDir,
+    manifest: 'plugin.json',
+    entry: 'frontend/js/app.js',
+    deps: ['@grafana/data'],
+    args: ['grafanaData'],
+  },
+  {
+    dir: join(appDir, 'datasource'),
+    manifest: 'backend/plugin.json',
+    entry: 'frontend/js/datasource.js',
+    deps: ['react', '@grafana/data', '@grafana/runtime', '@grafana/ui'],
+    args: ['React', 'grafanaData', 'grafanaRuntime', 'grafanaUi'],
+  },
+  {
+    dir: join(appDir, 'panel'),
+    manifest: 'frontend/plugin.json',
+    entry: 'frontend/js/panel.js',
+    deps: ['react', '@grafana/data', '@grafana/ui', 'module'],
+    args: ['React', 'grafanaData', 'grafanaUi', 'amdModule'],
+    wasm: true,
+  },
+];
+
+// The wasm file, named by its content so a cached old copy is never used with a new module.js.
+const wasm = readFileSync(join(wasmDir, 'pgscope_panel_bg.wasm'));
+const wasmName = `pgscope_panel_bg.${createHash('sha256').update(wasm).digest('hex').slice(0, 16)}.wasm`;
+
+for (const plugin of plugins) {
+  mkdirSync(join(plugin.dir, 'img'), { recursive: true });
+  const manifest = readFileSync(join(root, plugin.manifest), 'utf8')
+    .replaceAll('%VERSION%', version)
+    .replaceAll('%TODAY%', today);
+  writeFileSync(join(plugin.dir, 'plugin.json'), manifest);
+  cpSync(join(root, 'frontend/img/logo.svg'), join(plugin.dir, 'img/logo.svg'));
+
+  const globalName = `__pgscope_${plugin.args.length}_${plugin.deps.join('_').replace(/\W/g, '')}`;
+  await build({
+    entryPoints: [join(root, plugin.entry)],
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    globalName,
+    target: 'es2020',
+    outfile: join(plugin.dir, 'module.js'),
+    alias: { 'pgscope-wasm': join(wasmDir, 'pgscope_panel.js') },
+    define: { __PGSCOPE_WASM_FILE__: JSON.stringify(wasmName) },
+    // wasm-bindgen's default wasm URL uses import.meta.url; we always pass the URL explicitly.
+    logOverride: { 'empty-import-meta': 'silent' },
+    banner: { js: `define(${JSON.stringify(plugin.deps)}, function (${plugin.args.join(', ')}) {` },
+    footer: { js: `return ${globalName}.createModule(${plugin.args.join(', ')});\n});` },
+    logLevel: 'warning',
+  });
+
+  if (plugin.wasm) {
+    for (const old of readdirSync(plugin.dir).filter((f) => /^pgscope_panel_bg\..*\.wasm$/.test(f))) {
+      rmSync(join(plugin.dir, old));
+    }
+    writeFileSync(join(plugin.dir, wasmName), wasm);
+  }
+}
+
+mkdirSync(join(appDir, 'dashboards'), { recursive: true });
+cpSync(join(root, 'provisioning/dashboards/json'), join(appDir, 'dashboards'), { recursive: true });
+console.log(`built ${appDir} (version ${version}, ${wasmName}, ${wasm.length} bytes)`);

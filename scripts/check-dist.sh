@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Checks that `make dist` produced the layout of DESIGN.md ("Packaging") and a zip that unpacks
+# into Grafana's plugins dir. Usage: scripts/check-dist.sh dist/pgscope-app dist/pgscope-app-X.zip
+set -uo pipefail
+app=${1:?app dir}; zip=${2:?zip file}
+passed=0; failed=0
+check() { # check "what" command...
+  local what=$1; shift
+  if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
+}
+for f in plugin.json module.js img/logo.svg dashboards/pgss-series.json \
+         datasource/plugin.json datasource/module.js datasource/img/logo.svg datasource/gpx_pgscope_linux_amd64 \
+         panel/plugin.json panel/module.js panel/img/logo.svg; do
+  check "$app/$f exists" test -s "$app/$f"
+done
+check "exactly one content-hashed wasm in panel/" test "$(ls "$app"/panel/pgscope_panel_bg.*.wasm 2>/dev/null | wc -l)" = 1
+wasm=$(ls "$app"/panel/pgscope_panel_bg.*.wasm 2>/dev/null | head -1)
+check "wasm name carries its content hash" bash -c "[ \"\$(sha256sum '$wasm' | cut -c1-16)\" = \"\$(basename '$wasm' | cut -d. -f2)\" ]"
+check "panel module.js names the hashed wasm" grep -q "$(basename "$wasm")" "$app/panel/module.js"
+check "the plugin binary is statically linked" bash -c "file -L '$app/datasource/gpx_pgscope_linux_amd64' | grep -Eq 'static(-pie)? linked'"
+check "the plugin binary is executable" test -x "$app/datasource/gpx_pgscope_linux_amd64"
+for f in module.js datasource/module.js panel/module.js; do
+  check "$f is an AMD module" grep -q '^define(\[' "$app/$f"
+done
+check "version and date are filled in" bash -c "! grep -q '%VERSION%\|%TODAY%' '$app/plugin.json' '$app/datasource/plugin.json' '$app/panel/plugin.json'"
+check "zip unpacks to pgscope-app/" bash -c "unzip -Z1 '$zip' | grep -qx 'pgscope-app/datasource/gpx_pgscope_linux_amd64'"
+check "zip keeps the binary executable" bash -c "unzip -Z '$zip' pgscope-app/datasource/gpx_pgscope_linux_amd64 | grep -q '^-rwx'"
+# The static binary starts as Grafana starts it (no arguments, go-plugin's environment) and
+# prints the handshake line.
+handshake() {
+  local out pid
+  out=$(mktemp)
+  env -i grafana_plugin_type=datasource PLUGIN_PROTOCOL_VERSIONS=2 "$1" >"$out" 2>/dev/null &
+  pid=$!
+  for _ in $(seq 200); do [ -s "$out" ] && break; sleep 0.1; done
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  grep -Eq '^1\|2\|tcp\|127\.0\.0\.1:[0-9]+\|grpc$' "$out"; local status=$?
+  rm -f "$out"; return $status
+}
+check "the static binary answers the go-plugin handshake" handshake "$app/datasource/gpx_pgscope_linux_amd64"
+echo "dist: $passed passed, $failed failed"
+[ "$failed" = 0 ]

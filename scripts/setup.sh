@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what pgscope's build and tests need on a fresh Debian machine, skipping what is
+# already there: Debian packages, the wasm32 Rust target, the wasm-bindgen CLI matching
+# Cargo.lock, and the npm packages (npm ci). Safe to run again; prints what it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: zip/file for packaging checks, victoria-metrics for the integration tests,
+# nodejs/npm for the JS glue build (present on these machines, listed for fresh ones).
+APT_PACKAGES=(zip unzip file victoria-metrics nodejs npm)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+# nodejs/npm may come from elsewhere (e.g. NodeSource or a preinstalled toolchain).
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+if ((${#missing[@]})); then
+  echo "setup: apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "setup: rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The wasm-bindgen CLI must equal the wasm-bindgen crate version in Cargo.lock.
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$want" != "$have" ]; then
+  echo "setup: cargo install wasm-bindgen-cli --version $want (was: ${have:-none}; takes ~6 min on 2 cores)"
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+# npm ci when node_modules was not installed from this exact package-lock.json.
+if ! cmp -s package-lock.json node_modules/.pgscope-installed-lock 2>/dev/null; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.pgscope-installed-lock
+fi
