@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# A real pgss monitoring stack on 127.0.0.1 (shared/notes/pgss-metrics.md): a throwaway
+# PostgreSQL 15 with pg_stat_statements under a fixed-rate pgbench workload in two databases,
+# Debian's postgres_exporter with our queries file, our query-info exporter, node-exporter, a
+# deliberately dead `self-cadvisor` target, and VictoriaMetrics (default) or Prometheus
+# (TSDB=prometheus) scraping every 5 s. Every process is tracked by PID and stopped by PID;
+# readiness is waited for by condition, never by fixed sleeps.
+#
+# Usage: stack.sh start | stop | status | stop-info | start-info | env
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+STATE=${PGSCOPE_STACK_DIR:-/tmp/pgscope-stack}
+TSDB=${TSDB:-victoriametrics}
+PG_PORT=${PG_PORT:-55432}
+EXPORTER_PORT=${EXPORTER_PORT:-19187}
+INFO_PORT=${INFO_PORT:-19188}
+NODE_PORT=${NODE_PORT:-19100}
+DEAD_PORT=${DEAD_PORT:-19180}
+VM_PORT=${VM_PORT:-8428}
+PROM_PORT=${PROM_PORT:-19090}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+SCRAPE_INTERVAL=5s
+
+case $TSDB in
+  victoriametrics) TSDB_URL=http://127.0.0.1:$VM_PORT ;;
+  prometheus) TSDB_URL=http://127.0.0.1:$PROM_PORT ;;
+  *) echo "stack: TSDB must be victoriametrics or prometheus, not $TSDB" >&2; exit 2 ;;
+esac
+
+log() { echo "stack: $*" >&2; }
+
+# PostgreSQL refuses to run as root: use the postgres account then.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+wait_until() { # wait_until DESCRIPTION SECONDS COMMAND...
+  local what=$1 deadline=$((SECONDS + $2)); shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then log "timed out waiting for $what"; return 1; fi
+    sleep 0.2
+  done
+}
+
+spawn() { # spawn NAME COMMAND... : starts a long-running process, remembers its PID
+  local name=$1; shift
+  nohup "$@" >"$STATE/$name.log" 2>&1 &
+  echo $! >"$STATE/$name.pid"
+}
+
+stop_pid() { # stop_pid NAME
+  local file=$STATE/$1.pid pid
+  [ -f "$file" ] || return 0
+  pid=$(cat "$file")
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
+
+tsdb_has() { # tsdb_has PROMQL : true when the query returns at least one series
+  curl -sf --max-time 5 "$TSDB_URL/api/v1/query" --data-urlencode "query=$1" | grep -q '"metric"'
+}
+
+psql_pg() { psql -X -q -h "$STATE" -p "$PG_PORT" -U postgres "$@"; }
+
+start_postgres() {
+  if [ ! -d "$STATE/pg" ]; then
+    mkdir -p "$STATE/pg"
+    [ "$(id -u)" = 0 ] && chown postgres "$STATE" "$STATE/pg"
+    as_pg "$PG_BIN/initdb" -D "$STATE/pg" --auth=trust --no-sync -U postgres >"$STATE/initdb.log"
+    cat >>"$STATE/pg/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$STATE'
+shared_preload_libraries = 'pg_stat_statements'
+track_io_timing = on
+fsync = off
+synchronous_commit = off
+full_page_writes = on
+pg_stat_statements.max = 1000
+shared_buffers = 64MB
+CONF
+  fi
+  as_pg "$PG_BIN/pg_ctl" -D "$STATE/pg" -l "$STATE/postgres.log" -w -t 30 start >/dev/null
+  for db in app shop; do
+    if ! psql_pg -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+      psql_pg -d postgres -c "CREATE DATABASE $db"
+      "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -i -s 1 -q "$db" >"$STATE/pgbench-init-$db.log" 2>&1
+    fi
+  done
+  psql_pg -d postgres -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+}
+
+start_workload() {
+  local w=$HERE/workload
+  spawn pgbench-app "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -n -c 2 -j 1 -R 20 -T 86400 \
+    -b tpcb-like@6 -f "$w/seq_scan.sql@1" -f "$w/top_n.sql@2" -f "$w/temp_sort.sql@1" -f "$w/sleep.sql@1" -f "$w/wal_heavy.sql@1" app
+  spawn pgbench-shop "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -n -c 1 -j 1 -R 10 -T 86400 \
+    -b select-only@5 -f "$w/top_n.sql@1" -f "$w/sleep.sql@1" shop
+}
+
+start_info() {
+  spawn info-exporter python3 "$HERE/info_exporter.py" --listen "127.0.0.1:$INFO_PORT" --pg-host "$STATE" --pg-port "$PG_PORT"
+  wait_until "the query-info exporter" 20 bash -c "curl -sf http://127.0.0.1:$INFO_PORT/metrics | grep -q '^pgss_query_info{'"
+}
+
+write_scrape_config() {
+  local self_job=victoriametrics self_port=$VM_PORT
+  [ "$TSDB" = prometheus ] && self_job=prometheus self_port=$PROM_PORT
+  cat >"$STATE/scrape.yml" <<YAML
+global:
+  scrape_interval: $SCRAPE_INTERVAL
+  scrape_timeout: 4s
+scrape_configs:
+  - job_name: postgres
+    static_configs: [{targets: ['127.0.0.1:$EXPORTER_PORT'], labels: {cluster: demo, node_name: pg1}}]
+  - job_name: query-info
+    static_configs: [{targets: ['127.0.0.1:$INFO_PORT']}]
+  - job_name: node
+    static_configs: [{targets: ['127.0.0.1:$NODE_PORT']}]
+  - job_name: self-cadvisor
+    static_configs: [{targets: ['127.0.0.1:$DEAD_PORT']}]
+  - job_name: $self_job
+    static_configs: [{targets: ['127.0.0.1:$self_port']}]
+YAML
+}
+
+start() {
+  local started=$SECONDS
+  mkdir -p "$STATE"
+  if [ -f "$STATE/tsdb.pid" ] && kill -0 "$(cat "$STATE/tsdb.pid")" 2>/dev/null; then
+    log "already running ($STATE)"; return 0
+  fi
+  start_postgres
+  start_workload
+  DATA_SOURCE_NAME="postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
+    spawn postgres-exporter prometheus-postgres-exporter --web.listen-address="127.0.0.1:$EXPORTER_PORT" \
+      --extend.query-path="$HERE/queries.yaml" --disable-settings-metrics
+  start_info
+  spawn node-exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$NODE_PORT" \
+    --no-collector.hwmon --no-collector.thermal_zone --no-collector.rapl
+  write_scrape_config
+  if [ "$TSDB" = victoriametrics ]; then
+    spawn tsdb victoria-metrics -storageDataPath="$STATE/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
+      -promscrape.config="$STATE/scrape.yml" -search.latencyOffset=1s -retentionPeriod=1d -loggerLevel=WARN
+  else
+    spawn tsdb prometheus --config.file="$STATE/scrape.yml" --storage.tsdb.path="$STATE/prom" \
+      --web.listen-address="127.0.0.1:$PROM_PORT" --storage.tsdb.retention.time=1d
+  fi
+  wait_until "postgres_exporter's pgss metrics" 30 bash -c "curl -sf http://127.0.0.1:$EXPORTER_PORT/metrics | grep -q '^pg_stat_statements_calls_total{'"
+  wait_until "pgss series in $TSDB" 30 tsdb_has 'pg_stat_statements_calls_total'
+  wait_until "query names in $TSDB" 30 tsdb_has 'pgss_query_info'
+  wait_until "node-exporter in $TSDB" 30 tsdb_has 'up{job="node"} == 1'
+  log "ready in $((SECONDS - started)) s: $TSDB at $TSDB_URL (state in $STATE)"
+}
+
+stop() {
+  for name in tsdb node-exporter info-exporter postgres-exporter pgbench-app pgbench-shop; do
+    stop_pid "$name"
+  done
+  if [ -f "$STATE/pg/postmaster.pid" ]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$STATE/pg" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$STATE"
+}
+
+status() {
+  for name in postgres-exporter info-exporter node-exporter tsdb pgbench-app pgbench-shop; do
+    local state=stopped
+    [ -f "$STATE/$name.pid" ] && kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null && state="running (pid $(cat "$STATE/$name.pid"))"
+    printf '%-18s %s\n' "$name" "$state"
+  done
+}
+
+case ${1:-} in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  stop-info) stop_pid info-exporter ;;
+  start-info) start_info ;;
+  env) echo "PGSCOPE_TSDB_URL=$TSDB_URL"; echo "PGSCOPE_STACK_DIR=$STATE"; echo "PG_PORT=$PG_PORT" ;;
+  *) echo "usage: $0 start|stop|status|stop-info|start-info|env" >&2; exit 2 ;;
+esac
