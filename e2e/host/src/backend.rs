@@ -1,0 +1,99 @@
+//! Runs a backend plugin as Grafana does (pkg/plugins/backendplugin/grpcplugin): the executable
+//! with no arguments and go-plugin's environment plus Grafana's own variables, the handshake line
+//! `1|2|tcp|127.0.0.1:PORT|grpc` read from stdout (core protocol 1, app protocol 2), stderr
+//! (hclog JSON) passed through, gRPC over that address, and the process killed when the host
+//! stops. Not for: HTTP (see `api`).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use grafana_plugin_sdk::pluginv2::{
+    data_client::DataClient, diagnostics_client::DiagnosticsClient, resource_client::ResourceClient,
+};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tonic::transport::Channel;
+
+pub const GRAFANA_VERSION: &str = "12.3.0";
+
+pub struct Backend {
+    pub plugin_id: String,
+    _child: Child,
+    pub data: DataClient<Channel>,
+    pub diagnostics: DiagnosticsClient<Channel>,
+    pub resource: ResourceClient<Channel>,
+}
+
+/// Starts `executable` and connects to it. The process dies with the returned `Backend`.
+pub async fn start(plugin_id: &str, plugin_version: &str, executable: &Path) -> Result<Backend, String> {
+    let mut command = Command::new(executable);
+    command
+        .env("grafana_plugin_type", "datasource")
+        .env("PLUGIN_PROTOCOL_VERSIONS", "2")
+        .env("PLUGIN_MIN_PORT", "10000")
+        .env("PLUGIN_MAX_PORT", "25000")
+        .env("GF_VERSION", GRAFANA_VERSION)
+        .env("GF_EDITION", "Open Source")
+        .env("GF_PLUGIN_VERSION", plugin_version)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().map_err(|e| format!("cannot start {}: {e}", executable.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let id = plugin_id.to_string();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("plugin {id}: {line}");
+        }
+    });
+    let mut stdout_lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), stdout_lines.next_line())
+        .await
+        .map_err(|_| format!("{plugin_id}: no handshake line within 20 s"))?
+        .map_err(|e| format!("{plugin_id}: reading the handshake: {e}"))?
+        .ok_or_else(|| format!("{plugin_id}: exited before the handshake"))?;
+    let address = parse_handshake(&line).map_err(|e| format!("{plugin_id}: {e}"))?;
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .map_err(|e| e.to_string())?
+        .connect()
+        .await
+        .map_err(|e| format!("{plugin_id}: gRPC connect to {address}: {e}"))?;
+    Ok(Backend {
+        plugin_id: plugin_id.to_string(),
+        _child: child,
+        data: DataClient::new(channel.clone()),
+        diagnostics: DiagnosticsClient::new(channel.clone()),
+        resource: ResourceClient::new(channel),
+    })
+}
+
+/// Checks the go-plugin handshake line and returns the gRPC address.
+pub fn parse_handshake(line: &str) -> Result<String, String> {
+    let parts: Vec<&str> = line.trim().split('|').collect();
+    match parts.as_slice() {
+        ["1", protocol, "tcp", address, "grpc"] => {
+            if protocol.parse::<u32>().map_or(true, |v| v < 2) {
+                return Err("plugin protocol version not supported".into());
+            }
+            Ok(address.to_string())
+        }
+        _ => Err(format!("unexpected handshake line {line:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handshake_lines() {
+        assert_eq!(parse_handshake("1|2|tcp|127.0.0.1:41234|grpc\n").unwrap(), "127.0.0.1:41234");
+        assert!(parse_handshake("1|1|tcp|127.0.0.1:1|grpc").unwrap_err().contains("not supported"));
+        assert!(parse_handshake("1|2|tcp|127.0.0.1:1|netrpc").is_err());
+        assert!(parse_handshake("hello").is_err());
+    }
+}
