@@ -151,9 +151,9 @@ pub async fn check(client: &PromClient) -> HealthReport {
     }
     let message = format!("Connected to {kind}");
     let verbose = format!(
-        "URL: {url}\nQuery API: 1+1 = 2 in {query_ms} ms ({})\nServer: {kind}\nHTTP method: {:?}, query timeout: {}s",
+        "URL: {url}\nQuery API: 1+1 = 2 in {query_ms} ms ({})\nServer: {kind}\nHTTP method: {}, query timeout: {}s",
         client.endpoint("api/v1/query"),
-        client.settings().http_method,
+        client.settings().http_method.as_str(),
         client.settings().query_timeout.as_secs(),
     );
     HealthReport { ok: true, details: json!({ "message": message, "verboseMessage": verbose }), message }

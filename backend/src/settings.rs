@@ -18,6 +18,15 @@ pub enum HttpMethod {
     Post,
 }
 
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct BasicAuth {
     pub user: String,

@@ -2,13 +2,15 @@
 //! goldens in ../shared/conformance/promlib (see its README for how Grafana compares). Each
 //! frame is also sent through Arrow and back, so what reaches Grafana is what is compared.
 
-use std::path::{Path, PathBuf};
+#[path = "support/golden.rs"]
+mod golden;
 
+use std::path::PathBuf;
+
+use golden::{golden, normalise, CASES, STRING_INPUT};
 use pgscope::frame::Frame;
 use pgscope::prom::convert::{convert, ConvertError};
 use serde_json::{json, Value};
-
-const MARKER: &str = "//  🌟 This was machine generated.  Do not edit. 🌟";
 
 /// Goldens that belong to features not built yet, with the issue that brings them.
 const DEFERRED: &[(&str, &str)] = &[
@@ -17,30 +19,7 @@ const DEFERRED: &[(&str, &str)] = &[
 ];
 
 fn promlib() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/promlib")
-}
-
-fn golden(name: &str) -> Value {
-    let text = std::fs::read_to_string(promlib().join(name)).unwrap();
-    let expected = text.split(MARKER).nth(2).unwrap_or_else(|| panic!("{name}: no golden JSON after the marker"));
-    serde_json::from_str(expected).unwrap()
-}
-
-/// Grafana compares semantically; typeVersion is informative (goldens come from two commits).
-fn normalise(mut value: Value) -> Value {
-    fn walk(value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                map.remove("typeVersion");
-                map.values_mut().for_each(walk);
-            }
-            Value::Array(items) => items.iter_mut().for_each(walk),
-            Value::Number(n) => *value = json!(n.as_f64().unwrap()),
-            _ => {}
-        }
-    }
-    walk(&mut value);
-    value
+    golden::promlib_dir(env!("CARGO_MANIFEST_DIR"), "../..")
 }
 
 fn response_json(body: &[u8]) -> Value {
@@ -55,7 +34,7 @@ fn response_json(body: &[u8]) -> Value {
 fn check(input: &str, golden_name: &str) {
     let body = std::fs::read(promlib().join(input)).unwrap();
     let got = normalise(response_json(&body));
-    let want = normalise(golden(golden_name));
+    let want = normalise(golden(&promlib(), golden_name));
     assert_eq!(got, want, "{input} -> {golden_name}:\n got: {got}\nwant: {want}");
 }
 
@@ -72,18 +51,6 @@ fn every_golden_is_covered_or_deferred_with_a_reason() {
         }
     }
 }
-
-const CASES: &[(&str, &str)] = &[
-    ("prom-matrix.json", "prom-matrix-frame.jsonc"),
-    ("prom-matrix-with-nans.json", "prom-matrix-with-nans-frame.jsonc"),
-    ("prom-query-range.json", "prom-query-range-frame.jsonc"),
-    ("prom-vector.json", "prom-vector-frame.jsonc"),
-    ("prom-scalar.json", "prom-scalar-frame.jsonc"),
-    ("prom-warnings.json", "prom-warnings-frame.jsonc"),
-    ("prom-warnings-no-data.json", "prom-warnings-no-data-frame.jsonc"),
-    ("prom-infos.json", "prom-infos-frame.jsonc"),
-    ("prom-infos-no-data.json", "prom-infos-no-data-frame.jsonc"),
-];
 
 #[test]
 fn matrix() {
@@ -124,9 +91,7 @@ fn infos_become_info_notices() {
 
 #[test]
 fn string_result_built_from_its_golden() {
-    // There is no input file for the string golden: this is the answer it was made from.
-    let body = br#"{"status":"success","data":{"resultType":"string","result":[1651680139.104,"example"]}}"#;
-    assert_eq!(normalise(response_json(body)), normalise(golden("prom-string-frame.jsonc")));
+    assert_eq!(normalise(response_json(STRING_INPUT.as_bytes())), normalise(golden(&promlib(), "prom-string-frame.jsonc")));
 }
 
 #[test]

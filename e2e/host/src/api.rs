@@ -407,8 +407,9 @@ async fn frontend_settings(State(host): State<Shared>) -> Response {
 }
 
 /// Every other GET is the single page: boot data first, then SystemJS, then the host bundle.
-async fn page(State(host): State<Shared>, method: Method) -> Response {
-    if method != Method::GET {
+async fn page(State(host): State<Shared>, method: Method, uri: Uri) -> Response {
+    // Grafana's own assets (fonts, images) are not in npm: a plain 404, not the page.
+    if method != Method::GET || uri.path().starts_with("/public/") || uri.path().starts_with("/api/") {
         return error(StatusCode::NOT_FOUND, "Not found");
     }
     let boot = json!({
@@ -420,12 +421,14 @@ async fn page(State(host): State<Shared>, method: Method) -> Response {
     // `</` must not end the script element early.
     let boot = boot.to_string().replace("</", "<\\/");
     Html(format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pgscope · Grafana stand-in</title>\n\
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pgscope · Grafana stand-in</title><base href=\"/\">\n\
+         <link rel=\"stylesheet\" href=\"/public/host/host.css\">\n\
          <script>window.grafanaBootData = {boot};</script>\n\
+         </head><body class=\"theme-dark\"><div id=\"reactRoot\"></div>\n\
          <script src=\"/public/vendor/systemjs/system.min.js\"></script>\n\
          <script src=\"/public/vendor/systemjs/extras/amd.min.js\"></script>\n\
          <script src=\"/public/host/host.js\"></script>\n\
-         </head><body class=\"theme-dark\"><div id=\"reactRoot\"></div></body></html>\n"
+         </body></html>\n"
     ))
     .into_response()
 }

@@ -1,0 +1,68 @@
+// The stand-in page's entry point. window.grafanaBootData is set by the page before this bundle
+// runs (the runtime's config reads it once). Shared modules are handed to plugins through
+// SystemJS import-map entries `<name>` -> `package:<name>`, as Grafana's sharedDependencies do.
+import * as React from 'react';
+import * as ReactDOM from 'react-dom';
+import * as ReactDOMClient from 'react-dom/client';
+import * as jsxRuntime from 'react/jsx-runtime';
+import * as rxjs from 'rxjs';
+import * as rxjsOperators from 'rxjs/operators';
+import * as grafanaData from '@grafana/data';
+import * as grafanaRuntime from '@grafana/runtime';
+import * as grafanaUi from '@grafana/ui';
+import * as grafanaSchema from '@grafana/schema';
+import * as emotionCss from '@emotion/css';
+import { registerServices } from './services.js';
+import { HomePage } from './home.jsx';
+import { DashboardPage } from './dashboard.jsx';
+import { DatasourcePage } from './datasourcePage.jsx';
+
+const shared = {
+  react: React,
+  'react-dom': ReactDOM,
+  'react-dom/client': ReactDOMClient,
+  'react/jsx-runtime': jsxRuntime,
+  rxjs,
+  'rxjs/operators': rxjsOperators,
+  '@grafana/data': grafanaData,
+  '@grafana/runtime': grafanaRuntime,
+  '@grafana/ui': grafanaUi,
+  '@grafana/schema': grafanaSchema,
+  '@emotion/css': emotionCss,
+};
+const imports = {};
+for (const [name, namespace] of Object.entries(shared)) {
+  System.set(`package:${name}`, namespace);
+  imports[name] = `package:${name}`;
+}
+System.addImportMap({ imports });
+
+registerServices();
+
+function route(path) {
+  let match = path.match(/^\/d\/([^/]+)/);
+  if (match) return <DashboardPage uid={decodeURIComponent(match[1])} />;
+  match = path.match(/^\/connections\/datasources\/edit\/([^/]+)/);
+  if (match) return <DatasourcePage uid={decodeURIComponent(match[1])} />;
+  return <HomePage />;
+}
+
+function App() {
+  const theme = grafanaRuntime.config.theme2;
+  return (
+    <grafanaUi.ThemeContext.Provider value={theme}>
+      <grafanaUi.GlobalStyles />
+      <div style={{ minHeight: '100vh', background: theme.colors.background.canvas, color: theme.colors.text.primary }}>
+        <header style={{ display: 'flex', gap: 16, alignItems: 'center', padding: '8px 16px', borderBottom: `1px solid ${theme.colors.border.weak}` }}>
+          <a href="/" style={{ fontWeight: 600 }}>pgscope · Grafana stand-in</a>
+          <span style={{ color: theme.colors.text.secondary, fontSize: 12 }}>
+            not Grafana: a test host honouring its plugin contract (e2e/host/README.md)
+          </span>
+        </header>
+        {route(window.location.pathname)}
+      </div>
+    </grafanaUi.ThemeContext.Provider>
+  );
+}
+
+ReactDOMClient.createRoot(document.getElementById('reactRoot')).render(<App />);
