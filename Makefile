@@ -12,12 +12,13 @@ WASM_OUT := target/wasm-bindgen
 PGSCOPE_TSDB_URL ?= http://127.0.0.1:8428
 export PGSCOPE_TSDB_URL
 
-.PHONY: help setup dist test demo backend-static wasm
+.PHONY: help setup dist test e2e demo backend-static wasm
 
 help:
 	@echo "make demo   build the plugin and start the demo stack (see README)"
 	@echo "make test   set up and run every test"
 	@echo "make dist   build $(APP_DIR)/ and $(ZIP)"
+	@echo "make e2e    browser specs against the stand-in host and a real stack"
 
 setup:
 	@bash scripts/setup.sh
@@ -41,6 +42,10 @@ test: dist
 	cargo test --locked --workspace
 	node --test frontend/js/test/
 	bash scripts/check-dist.sh $(APP_DIR) $(ZIP)
+	bash scripts/e2e.sh
+
+e2e: dist
+	bash scripts/e2e.sh
 
 demo: dist
 	bash scripts/demo.sh $(APP_DIR)

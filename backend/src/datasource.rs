@@ -144,7 +144,11 @@ impl Datasource {
     pub async fn check_health(&self, instance: Option<&pluginv2::DataSourceInstanceSettings>) -> HealthReport {
         let report = match self.client(instance) {
             Ok(client) => health::check(&client).await,
-            Err(e) => HealthReport::error(format!("Datasource settings: {e}"), "Fix the setting on this page, then Save & test again.".into()),
+            Err(e) => HealthReport::error(
+                format!("Datasource settings: {e}"),
+                "Fix the setting on this page, then Save & test again.",
+                "The settings were checked before contacting the TSDB; nothing was sent.".into(),
+            ),
         };
         self.telemetry().count_health_check(report.ok);
         report

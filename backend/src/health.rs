@@ -25,8 +25,9 @@ pub struct HealthReport {
 }
 
 impl HealthReport {
-    pub fn error(message: String, verbose: String) -> Self {
-        HealthReport { ok: false, details: json!({ "message": message, "verboseMessage": verbose }), message }
+    /// A failed check: `message` says what is wrong, `hint` what to do, `verbose` what was tried.
+    pub fn error(message: String, hint: &str, verbose: String) -> Self {
+        HealthReport { ok: false, details: json!({ "message": hint, "verboseMessage": verbose }), message }
     }
 }
 
@@ -112,6 +113,7 @@ pub async fn check(client: &PromClient) -> HealthReport {
         Err(e) => {
             return HealthReport::error(
                 capitalise(&e.to_string()),
+                e.hint(),
                 format!("URL: {url}\nStep failed: instant query `1+1` at {}\n{e}", client.endpoint("api/v1/query")),
             )
         }
@@ -125,12 +127,14 @@ pub async fn check(client: &PromClient) -> HealthReport {
         Err(ConvertError::Api { error_type, message }) => {
             return HealthReport::error(
                 format!("The TSDB at {url} refused the test query: {error_type}: {message}"),
+                "The server answers like a Prometheus API but cannot evaluate 1+1: check its logs.",
                 format!("URL: {url}\nInstant query `1+1` answered HTTP {} with an error.", answer.status.as_u16()),
             )
         }
         Err(e) => {
             return HealthReport::error(
                 format!("{url} is not a Prometheus API: {e}"),
+                "Use the root of the Prometheus HTTP API: http://host:9090 for Prometheus, http://host:8428 for VictoriaMetrics.",
                 format!("URL: {url}\nInstant query `1+1` answered HTTP {} with JSON that is not a Prometheus API answer.", answer.status.as_u16()),
             )
         }
@@ -138,6 +142,7 @@ pub async fn check(client: &PromClient) -> HealthReport {
     if value != Some(2.0) {
         return HealthReport::error(
             format!("The TSDB at {url} answered the test query 1+1 with {value:?} instead of 2"),
+            "The server answers, but not like a PromQL engine: check the URL.",
             format!("URL: {url}\nThe server answers, but not like a PromQL engine."),
         );
     }

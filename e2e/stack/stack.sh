@@ -6,7 +6,8 @@
 # (TSDB=prometheus) scraping every 5 s. Every process is tracked by PID and stopped by PID;
 # readiness is waited for by condition, never by fixed sleeps.
 #
-# Usage: stack.sh start | stop | status | stop-info | start-info | env
+# Usage: stack.sh start | stop | status | env
+#        stack.sh stop-info | start-info | stop-tsdb | start-tsdb   (failure tests)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -47,6 +48,15 @@ spawn() { # spawn NAME COMMAND... : starts a long-running process, remembers its
   local name=$1; shift
   nohup "$@" >"$STATE/$name.log" 2>&1 &
   echo $! >"$STATE/$name.pid"
+}
+
+running() { # running NAME : its recorded process is alive
+  [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null
+}
+
+# Fails when a process we just started has died (e.g. its port was taken by someone else).
+still_running() {
+  running "$1" || { log "$1 exited: $(tail -n 3 "$STATE/$1.log" 2>/dev/null)"; return 1; }
 }
 
 stop_pid() { # stop_pid NAME
@@ -103,8 +113,10 @@ start_workload() {
 }
 
 start_info() {
+  running info-exporter && return 0
   spawn info-exporter python3 "$HERE/info_exporter.py" --listen "127.0.0.1:$INFO_PORT" --pg-host "$STATE" --pg-port "$PG_PORT"
   wait_until "the query-info exporter" 20 bash -c "curl -sf http://127.0.0.1:$INFO_PORT/metrics | grep -q '^pgss_query_info{'"
+  still_running info-exporter
 }
 
 write_scrape_config() {
@@ -128,10 +140,23 @@ scrape_configs:
 YAML
 }
 
+start_tsdb() {
+  running tsdb && return 0
+  if [ "$TSDB" = victoriametrics ]; then
+    spawn tsdb victoria-metrics -storageDataPath="$STATE/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
+      -promscrape.config="$STATE/scrape.yml" -search.latencyOffset=1s -retentionPeriod=1d -loggerLevel=WARN
+  else
+    spawn tsdb prometheus --config.file="$STATE/scrape.yml" --storage.tsdb.path="$STATE/prom" \
+      --web.listen-address="127.0.0.1:$PROM_PORT" --storage.tsdb.retention.time=1d
+  fi
+  wait_until "$TSDB to answer queries" 30 tsdb_has 'vector(1)'
+  still_running tsdb
+}
+
 start() {
   local started=$SECONDS
   mkdir -p "$STATE"
-  if [ -f "$STATE/tsdb.pid" ] && kill -0 "$(cat "$STATE/tsdb.pid")" 2>/dev/null; then
+  if running tsdb; then
     log "already running ($STATE)"; return 0
   fi
   start_postgres
@@ -143,13 +168,7 @@ start() {
   spawn node-exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$NODE_PORT" \
     --no-collector.hwmon --no-collector.thermal_zone --no-collector.rapl
   write_scrape_config
-  if [ "$TSDB" = victoriametrics ]; then
-    spawn tsdb victoria-metrics -storageDataPath="$STATE/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
-      -promscrape.config="$STATE/scrape.yml" -search.latencyOffset=1s -retentionPeriod=1d -loggerLevel=WARN
-  else
-    spawn tsdb prometheus --config.file="$STATE/scrape.yml" --storage.tsdb.path="$STATE/prom" \
-      --web.listen-address="127.0.0.1:$PROM_PORT" --storage.tsdb.retention.time=1d
-  fi
+  start_tsdb
   wait_until "postgres_exporter's pgss metrics" 30 bash -c "curl -sf http://127.0.0.1:$EXPORTER_PORT/metrics | grep -q '^pg_stat_statements_calls_total{'"
   wait_until "pgss series in $TSDB" 30 tsdb_has 'pg_stat_statements_calls_total'
   wait_until "query names in $TSDB" 30 tsdb_has 'pgss_query_info'
@@ -170,7 +189,7 @@ stop() {
 status() {
   for name in postgres-exporter info-exporter node-exporter tsdb pgbench-app pgbench-shop; do
     local state=stopped
-    [ -f "$STATE/$name.pid" ] && kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null && state="running (pid $(cat "$STATE/$name.pid"))"
+    running "$name" && state="running (pid $(cat "$STATE/$name.pid"))"
     printf '%-18s %s\n' "$name" "$state"
   done
 }
@@ -181,6 +200,8 @@ case ${1:-} in
   status) status ;;
   stop-info) stop_pid info-exporter ;;
   start-info) start_info ;;
+  stop-tsdb) stop_pid tsdb ;;
+  start-tsdb) start_tsdb ;;
   env) echo "PGSCOPE_TSDB_URL=$TSDB_URL"; echo "PGSCOPE_STACK_DIR=$STATE"; echo "PG_PORT=$PG_PORT" ;;
-  *) echo "usage: $0 start|stop|status|stop-info|start-info|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb" >&2; exit 2 ;;
 esac

@@ -106,7 +106,13 @@ impl TableModel {
             }
         }
         let names: BTreeSet<&String> = rows.iter().flat_map(|r| r.labels.keys()).collect();
-        let mut label_columns: Vec<String> = names.into_iter().cloned().collect();
+        // A label that only repeats the series name (the legend is `{{displayname}}`) would be
+        // a second copy of the first column.
+        let mut label_columns: Vec<String> = names
+            .into_iter()
+            .filter(|label| !rows.iter().all(|r| r.labels.get(*label).is_none_or(|v| *v == r.name)))
+            .cloned()
+            .collect();
         if let Some(i) = label_columns.iter().position(|n| n == "__name__") {
             let name = label_columns.remove(i);
             label_columns.insert(0, name);
@@ -249,6 +255,16 @@ mod tests {
         assert_eq!(model.rows[1].last, Some(8.0));
         assert_eq!(model.label_columns, ["__name__", "datname", "queryid"]);
         assert_eq!(model.notices.len(), 1, "the same notice on two frames is shown once");
+    }
+
+    #[test]
+    fn a_label_that_only_repeats_the_name_gets_no_column() {
+        let json = r#"{"series":[
+            {"fields":[{"type":"number","labels":{"displayname":"SELECT 1","queryid":"7"},"config":{"displayNameFromDS":"SELECT 1"},"values":[1]}]},
+            {"fields":[{"type":"number","labels":{"queryid":"8"},"config":{"displayNameFromDS":"8"},"values":[2]}]}
+        ]}"#;
+        let model = TableModel::from_input(&parse_input(json).unwrap());
+        assert_eq!(model.label_columns, ["queryid"]);
     }
 
     #[test]

@@ -126,6 +126,7 @@ const TABLE_STYLE: &str = "width: 100%; border-collapse: collapse;";
 const HEADER_STYLE: &str = "position: sticky; top: 0; text-align: left; cursor: pointer; user-select: none; \
     padding: 4px 8px; background: var(--pgscope-header-bg, #22252b); color: var(--pgscope-link, #6e9fff); \
     border-bottom: 1px solid var(--pgscope-border, #2c3235); white-space: nowrap;";
-const CELL_STYLE: &str = "padding: 3px 8px; border-bottom: 1px solid var(--pgscope-border, #2c3235);";
+const CELL_STYLE: &str = "padding: 3px 8px; border-bottom: 1px solid var(--pgscope-border, #2c3235); \
+    overflow-wrap: anywhere;";
 const NUMBER_CELL_STYLE: &str = "padding: 3px 8px; border-bottom: 1px solid var(--pgscope-border, #2c3235); \
-    text-align: right; font-variant-numeric: tabular-nums;";
+    text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap;";

@@ -49,6 +49,24 @@ impl ClientError {
         }
     }
 
+    /// What the user can do about it, for the health check's details.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            ClientError::Unreachable { .. } => {
+                "Check that the TSDB is running and that Grafana's server (not your browser) can reach this address."
+            }
+            ClientError::Timeout { .. } => {
+                "The TSDB answers too slowly or a firewall drops the packets: check the URL, and raise the query timeout if the TSDB is busy."
+            }
+            ClientError::Unauthorized { .. } => "Check the user and password (or the token) in the datasource's Auth settings.",
+            ClientError::NotFound { .. } | ClientError::NotPrometheus { .. } => {
+                "Use the root of the Prometheus HTTP API: http://host:9090 for Prometheus, http://host:8428 for VictoriaMetrics, http://vmselect:8481/select/<tenant>/prometheus for a VictoriaMetrics cluster."
+            }
+            ClientError::TooLarge { .. } => "Raise the maximum response size in the datasource settings.",
+            ClientError::Body { .. } => "The connection broke while reading the answer: try again, and check any proxy between Grafana and the TSDB.",
+        }
+    }
+
     /// A short label for metrics.
     pub fn outcome(&self) -> &'static str {
         match self {

@@ -1,0 +1,52 @@
+// The provisioned pgss dashboard shows pgscope-panel rows from the live stack: real queryids
+// and the names the query-info exporter serves.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from '@grafana/e2e-selectors';
+import { launch, screenshot, tsdbQuery } from './support.mjs';
+
+const PANEL_TITLE = 'Statements by calls per second';
+let session;
+
+before(async () => {
+  session = await launch();
+});
+
+after(async () => {
+  await session.browser.close();
+});
+
+test('pgscope-panel shows live statements with their queryids and names', async () => {
+  const { page, problems } = session;
+  await page.goto('/d/pgscope-pgss-series?from=now-5m&to=now');
+  const panel = page.getByTestId(selectors.components.Panels.Panel.title(PANEL_TITLE));
+  const rows = panel.locator('.pgscope-row');
+  await rows.first().waitFor();
+  const count = await rows.count();
+  assert.ok(count >= 5, `expected the workload's statements, got ${count} rows`);
+
+  // Every row names a statement the TSDB knows: its queryid and its displayname.
+  const known = await tsdbQuery('pgss_query_info');
+  const names = new Set(known.map((s) => s.metric.displayname));
+  const queryids = new Set(known.map((s) => s.metric.queryid));
+  const header = await panel.locator('thead th').allInnerTexts();
+  const queryidColumn = header.findIndex((h) => h.startsWith('queryid'));
+  assert.ok(queryidColumn > 0, `queryid column in ${header}`);
+  for (let i = 0; i < Math.min(count, 10); i++) {
+    const cells = await rows.nth(i).locator('td').allInnerTexts();
+    assert.ok(names.has(cells[0]), `row ${i}: ${cells[0]} is a name from pgss_query_info`);
+    assert.match(cells[queryidColumn], /^-?\d+$/);
+    assert.ok(queryids.has(cells[queryidColumn]), `row ${i}: queryid ${cells[queryidColumn]}`);
+    assert.match(cells[cells.length - 1], /^\d/, 'a calls/s value');
+  }
+  assert.ok([...names].some((n) => n.startsWith('UPDATE pgbench_accounts SET filler')), 'the WAL-heavy statement is named');
+
+  // Sorting by a header click.
+  await panel.locator('thead th', { hasText: 'Series' }).click();
+  await panel.locator('thead th[aria-sort="ascending"]', { hasText: 'Series' }).waitFor();
+  const sorted = await rows.locator('td:first-child').allInnerTexts();
+  assert.deepEqual(sorted, [...sorted].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+
+  await screenshot(page, 'pgss-dashboard');
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,58 @@
+// Shared by the e2e specs: where Grafana (or the stand-in) is, the browser (Debian's chromium
+// driven by playwright-core: browser downloads do not work here), screenshots as artifacts, and
+// the stack's failure switches. Against a real Grafana set GRAFANA_URL (and GRAFANA_USER /
+// GRAFANA_PASSWORD, default admin/admin); the specs select elements by Grafana's own test ids
+// (@grafana/e2e-selectors), so the same specs run against both.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
+export const baseUrl = (process.env.GRAFANA_URL || process.env.STANDIN_URL || 'http://127.0.0.1:3000').replace(/\/$/, '');
+export const tsdbUrl = process.env.PGSCOPE_TSDB_URL || 'http://127.0.0.1:8428';
+export const artifacts = process.env.E2E_ARTIFACTS || join(root, 'e2e/artifacts');
+
+export async function launch() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({
+    viewport: { width: 1400, height: 900 },
+    baseURL: baseUrl,
+    httpCredentials: process.env.GRAFANA_URL
+      ? { username: process.env.GRAFANA_USER || 'admin', password: process.env.GRAFANA_PASSWORD || 'admin' }
+      : undefined,
+  });
+  context.setDefaultTimeout(30_000);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  return { browser, page, problems };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(artifacts, { recursive: true });
+  const path = join(artifacts, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** The stack's failure switches (e2e/stack/stack.sh stop-tsdb, start-info, ...). */
+export function stack(command) {
+  execFileSync('bash', [join(root, 'e2e/stack/stack.sh'), command], { stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+/** A PromQL instant query straight to the TSDB (to check what the page shows against it). */
+export async function tsdbQuery(expr) {
+  const response = await fetch(`${tsdbUrl}/api/v1/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ query: expr }),
+  });
+  const body = await response.json();
+  if (body.status !== 'success') throw new Error(`${expr}: ${JSON.stringify(body)}`);
+  return body.data.result;
+}
