@@ -75,7 +75,7 @@ fn SeriesTable(table: TableModel, sort: RwSignal<Sort>) -> impl IntoView {
                         sorted.get().into_iter().map(move |row| {
                             let cells = columns.iter().map(|label| {
                                 let value = row.labels.get(label).cloned().unwrap_or_default();
-                                view! { <td style=CELL_STYLE>{value}</td> }
+                                view! { <td style=LABEL_CELL_STYLE>{value}</td> }
                             }).collect_view();
                             view! {
                                 <tr class="pgscope-row">
@@ -128,5 +128,7 @@ const HEADER_STYLE: &str = "position: sticky; top: 0; text-align: left; cursor: 
     border-bottom: 1px solid var(--pgscope-border, #2c3235); white-space: nowrap;";
 const CELL_STYLE: &str = "padding: 3px 8px; border-bottom: 1px solid var(--pgscope-border, #2c3235); \
     overflow-wrap: anywhere;";
+const LABEL_CELL_STYLE: &str = "padding: 3px 8px; border-bottom: 1px solid var(--pgscope-border, #2c3235); \
+    white-space: nowrap;";
 const NUMBER_CELL_STYLE: &str = "padding: 3px 8px; border-bottom: 1px solid var(--pgscope-border, #2c3235); \
     text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap;";
