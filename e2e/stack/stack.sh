@@ -50,8 +50,16 @@ spawn() { # spawn NAME COMMAND... : starts a long-running process, remembers its
   echo $! >"$STATE/$name.pid"
 }
 
+# A process that exited but was not reaped yet (a zombie) counts as gone: our daemons are
+# orphans whose reaping is up to PID 1.
+alive() { # alive PID
+  local stat
+  stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $stat != Z* ]]
+}
+
 running() { # running NAME : its recorded process is alive
-  [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null
+  [ -f "$STATE/$1.pid" ] && alive "$(cat "$STATE/$1.pid")"
 }
 
 # Fails when a process we just started has died (e.g. its port was taken by someone else).
@@ -64,8 +72,8 @@ stop_pid() { # stop_pid NAME
   [ -f "$file" ] || return 0
   pid=$(cat "$file")
   if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$file"
 }
