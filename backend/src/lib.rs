@@ -5,9 +5,11 @@
 
 pub mod datasource;
 pub mod duration;
+pub mod fallback;
 pub mod frame;
 pub mod grpc;
 pub mod health;
+pub mod macros;
 pub mod prom;
 pub mod query;
 pub mod settings;
