@@ -9,10 +9,14 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::join_all;
 use grafana_plugin_sdk::pluginv2;
 
-use crate::frame::Frame;
+use std::collections::BTreeMap;
+
+use crate::fallback_data;
+use crate::frame::{Frame, Notice, Severity, Values};
 use crate::health::{self, HealthReport};
 use crate::prom::client::{ClientError, PromClient};
 use crate::prom::convert::{self, ConvertError};
+use crate::fallback::{Reason, Rewrite};
 use crate::query::{self, PromRequest, QueryContext};
 use crate::settings::{Settings, SettingsError};
 use crate::telemetry::Telemetry;
@@ -112,14 +116,15 @@ impl Datasource {
             interval_ms: q.interval_ms,
         };
         let planned = query::plan(&model, &context, client.settings()).map_err(bad_query)?;
-        let answers = join_all(planned.requests.iter().map(|request| async move {
+        let requests = join_all(planned.requests.iter().map(|request| async move {
             let answer = match request {
                 PromRequest::Range { expr, start, end, step } => client.query_range(expr, *start, *end, *step).await,
                 PromRequest::Instant { expr, time } => client.query_instant(expr, *time, None).await,
             };
             (request, answer)
-        }))
-        .await;
+        }));
+        let (answers, info_counts) =
+            futures_util::join!(requests, info_counts(client, &planned.rewrite, context.to_ms as f64 / 1000.0));
         let mut frames = Vec::new();
         for (request, answer) in answers {
             let answer = answer.map_err(|e: ClientError| (e.outcome(), e.status(), e.to_string()))?;
@@ -134,7 +139,19 @@ impl Datasource {
                 // Keep executedQueryString visible in the inspector when nothing matched.
                 converted.push(Frame::default());
             }
-            query::decorate_frames(&mut converted, &planned, request);
+            let series = fallback_data::strip_markers(&mut converted, &planned.rewrite.fallbacks);
+            query::decorate_frames(&mut converted, &planned, request, &series.legend_labels);
+            let mut notices = fallback_data::notices(&series, &planned.rewrite.fallbacks, &info_counts);
+            notices.extend(planned.rewrite.notes.iter().filter(|n| n.reason == Reason::PlainOrDuplicates).map(|n| Notice {
+                severity: Severity::Warning,
+                text: n.text.clone(),
+            }));
+            if !notices.is_empty() {
+                self.telemetry().count_fallback_notice();
+            }
+            for frame in &mut converted {
+                frame.meta.get_or_insert_with(Default::default).notices.extend(notices.iter().cloned());
+            }
             frames.extend(converted);
         }
         Ok(frames)
@@ -153,6 +170,30 @@ impl Datasource {
         self.telemetry().count_health_check(report.ok);
         report
     }
+}
+
+/// `count(INFO)` at `time` for every info metric the rewrite relies on: Some(n), None when it
+/// has no series. A failed count is left out (the notice then rests on the markers alone).
+async fn info_counts(client: &PromClient, rewrite: &Rewrite, time: f64) -> BTreeMap<String, Option<f64>> {
+    let mut metrics: Vec<&str> = rewrite.fallbacks.iter().map(|f| f.info_metric.as_str()).collect();
+    metrics.sort();
+    metrics.dedup();
+    let window = client.settings().fallback_rules.sticky_window;
+    let counts = join_all(metrics.into_iter().map(|metric| async move {
+        let expr = match window {
+            Some(window) => format!("count(last_over_time({metric}[{}]))", crate::duration::format_go(window)),
+            None => format!("count({metric})"),
+        };
+        let answer = client.query_instant(&expr, time, Some(std::time::Duration::from_secs(5))).await.ok()?;
+        let frames = convert::convert(&answer.body).ok()?;
+        let count = frames.first().and_then(|f| match f.fields.get(1).map(|v| &v.values) {
+            Some(Values::Float64(values)) => values.first().copied(),
+            _ => None,
+        });
+        Some((metric.to_string(), count))
+    }))
+    .await;
+    counts.into_iter().flatten().collect()
 }
 
 fn query_type_label(query_type: &str) -> &'static str {

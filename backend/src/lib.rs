@@ -6,6 +6,7 @@
 pub mod datasource;
 pub mod duration;
 pub mod fallback;
+pub mod fallback_data;
 pub mod frame;
 pub mod grpc;
 pub mod health;

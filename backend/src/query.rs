@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::duration;
+use crate::fallback::{self, Rewrite};
 use crate::frame::{FieldConfig, Frame, Labels};
+use crate::macros::{self, MacroContext};
 use crate::settings::Settings;
 
 /// Query types the datasource answers (the query JSON's `queryType`).
@@ -24,6 +26,8 @@ pub struct PromQueryModel {
     pub instant: Option<bool>,
     /// The minimum step ("Min step" in the editor), e.g. `15s`.
     pub interval: String,
+    /// "auto", "off", or "" for the datasource's setting.
+    pub fallback: String,
 }
 
 /// What Grafana tells us about a query besides its JSON.
@@ -45,10 +49,13 @@ pub enum PromRequest {
 /// A query, validated and planned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedQuery {
+    /// What is sent: macros interpolated, fragile joins rewritten.
     pub expr: String,
     pub legend_format: String,
     pub step: Duration,
     pub requests: Vec<PromRequest>,
+    /// What the fallback engine did (unchanged when it is off).
+    pub rewrite: Rewrite,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +70,8 @@ pub enum QueryError {
     BadMinStep(String),
     #[error("the time range is empty or reversed (from {from_ms} to {to_ms})")]
     BadTimeRange { from_ms: i64, to_ms: i64 },
+    #[error("fallback {0:?} is neither auto nor off")]
+    BadFallback(String),
 }
 
 /// Parses a query's JSON (the bytes Grafana forwards unchanged).
@@ -88,6 +97,19 @@ pub fn plan(model: &PromQueryModel, context: &QueryContext, settings: &Settings)
     };
     let range = Duration::from_millis((context.to_ms - context.from_ms) as u64);
     let step = calculate_step(range, context.max_data_points, min_step);
+    let fallback_enabled = match model.fallback.trim() {
+        "" => settings.fallback_enabled,
+        "auto" => true,
+        "off" => false,
+        other => return Err(QueryError::BadFallback(other.to_string())),
+    };
+    let interpolated = macros::interpolate(expr, &MacroContext { interval: step, range, scrape_interval: min_step });
+    let rewrite = if fallback_enabled {
+        fallback::rewrite(&interpolated, &settings.fallback_rules)
+    } else {
+        Rewrite { query: interpolated, changed: false, fallbacks: vec![], notes: vec![] }
+    };
+    let sent = rewrite.query.clone();
     let (start, end) = (context.from_ms as f64 / 1000.0, context.to_ms as f64 / 1000.0);
     let want_instant = model.instant.unwrap_or(false);
     let want_range = model.range.unwrap_or(!want_instant);
@@ -96,12 +118,12 @@ pub fn plan(model: &PromQueryModel, context: &QueryContext, settings: &Settings)
         if range.is_zero() {
             return Err(QueryError::BadTimeRange { from_ms: context.from_ms, to_ms: context.to_ms });
         }
-        requests.push(PromRequest::Range { expr: expr.to_string(), start, end, step });
+        requests.push(PromRequest::Range { expr: sent.clone(), start, end, step });
     }
     if want_instant {
-        requests.push(PromRequest::Instant { expr: expr.to_string(), time: end });
+        requests.push(PromRequest::Instant { expr: sent.clone(), time: end });
     }
-    Ok(PlannedQuery { expr: expr.to_string(), legend_format: model.legend_format.clone(), step, requests })
+    Ok(PlannedQuery { expr: sent, legend_format: model.legend_format.clone(), step, requests, rewrite })
 }
 
 /// Grafana's step rule: the range split into `max_data_points` and rounded to a "nice" interval,
@@ -207,12 +229,13 @@ fn render_legend(format: &str, labels: &Labels) -> String {
 }
 
 /// Adds names, legends, the step and `executedQueryString` to converted frames.
-pub fn decorate_frames(frames: &mut [Frame], planned: &PlannedQuery, request: &PromRequest) {
+/// `legend_labels[i]`, when set, replaces frame i's labels for naming (fallback series).
+pub fn decorate_frames(frames: &mut [Frame], planned: &PlannedQuery, request: &PromRequest, legend_labels: &[Option<Labels>]) {
     let (step, executed) = match request {
         PromRequest::Range { expr, step, .. } => (Some(*step), executed_query_string(expr, Some(*step))),
         PromRequest::Instant { expr, .. } => (None, executed_query_string(expr, None)),
     };
-    for frame in frames {
+    for (i, frame) in frames.iter_mut().enumerate() {
         frame.meta.get_or_insert_with(Default::default).executed_query_string = Some(executed.clone());
         if frame.fields.len() < 2 {
             continue;
@@ -220,7 +243,10 @@ pub fn decorate_frames(frames: &mut [Frame], planned: &PlannedQuery, request: &P
         if let Some(step) = step {
             frame.fields[0].config = Some(FieldConfig { interval: Some(step.as_millis() as f64), ..Default::default() });
         }
-        let labels = frame.fields[1].labels.clone().unwrap_or_default();
+        let labels = match legend_labels.get(i) {
+            Some(Some(labels)) => labels.clone(),
+            _ => frame.fields[1].labels.clone().unwrap_or_default(),
+        };
         let name = series_name(&planned.legend_format, &labels, &planned.expr);
         if !name.is_empty() {
             frame.fields[1].config = Some(FieldConfig { display_name_from_ds: Some(name.clone()), ..Default::default() });
@@ -269,6 +295,19 @@ mod tests {
         assert_eq!(kinds(&model(Some(true), Some(true))), vec![true, false]);
         let planned = plan(&model(None, None), &context(3600), &settings()).unwrap();
         assert_eq!(planned.expr, "up");
+    }
+
+    #[test]
+    fn macros_then_the_fallback_then_the_override() {
+        let expr = "rate(calls[$__rate_interval]) * on(queryid) group_left(displayname) pgss_query_info";
+        let model = |fallback: &str| PromQueryModel { expr: expr.into(), fallback: fallback.into(), ..Default::default() };
+        let planned = plan(&model(""), &context(3600), &settings()).unwrap();
+        assert!(planned.rewrite.changed);
+        assert!(planned.expr.starts_with("(rate(calls[1m]) * on (queryid)"), "{}", planned.expr);
+        assert!(matches!(&planned.requests[0], PromRequest::Range { expr, .. } if expr == &planned.expr));
+        let off = plan(&model("off"), &context(3600), &settings()).unwrap();
+        assert_eq!(off.expr, "rate(calls[1m0s]) * on(queryid) group_left(displayname) pgss_query_info");
+        assert!(matches!(plan(&model("maybe"), &context(3600), &settings()), Err(QueryError::BadFallback(_))));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use crate::duration;
+use crate::fallback;
 
 /// How queries are sent to `/api/v1/query*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,10 @@ pub struct Settings {
     pub query_timeout: Duration,
     /// Answers larger than this are refused instead of read into memory.
     pub max_response_bytes: usize,
+    /// Whether info joins get an `or` fallback (a query's `fallback` may turn it off).
+    pub fallback_enabled: bool,
+    /// What counts as an info metric and how the fallback is built.
+    pub fallback_rules: fallback::Rules,
 }
 
 pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
@@ -86,6 +91,34 @@ struct JsonData {
     query_timeout: Option<String>,
     #[serde(default)]
     max_response_mb: Option<u64>,
+    /// "auto" (default) or "off".
+    #[serde(default)]
+    fallback_mode: Option<String>,
+    /// Extra info metric names, as a list or a comma-separated string.
+    #[serde(default)]
+    info_metrics: Option<StringOrList>,
+    #[serde(default)]
+    fallback_division: Option<bool>,
+    /// "" (off) or a window such as "1h".
+    #[serde(default)]
+    sticky_names_window: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StringOrList {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl StringOrList {
+    fn names(self) -> Vec<String> {
+        let names = match self {
+            StringOrList::Text(text) => text.split(',').map(str::to_string).collect(),
+            StringOrList::List(list) => list,
+        };
+        names.into_iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect()
+    }
 }
 
 impl Settings {
@@ -134,6 +167,33 @@ impl Settings {
                 reason: format!("{max_mb} MB is outside 1..4096 MB"),
             });
         }
+        let fallback_enabled = match json.fallback_mode.as_deref().map(str::trim) {
+            None | Some("") | Some("auto") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(SettingsError::BadValue { setting: "fallback mode", reason: format!("{other:?} is neither auto nor off") })
+            }
+        };
+        let mut fallback_rules = fallback::Rules::default();
+        for name in json.info_metrics.map(StringOrList::names).unwrap_or_default() {
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') || name.starts_with(|c: char| c.is_ascii_digit()) {
+                return Err(SettingsError::BadValue { setting: "info metrics", reason: format!("{name:?} is not a metric name") });
+            }
+            if !fallback_rules.info_metrics.contains(&name) {
+                fallback_rules.info_metrics.push(name);
+            }
+        }
+        fallback_rules.allow_division = json.fallback_division.unwrap_or(false);
+        fallback_rules.sticky_window = match json.sticky_names_window.as_deref().map(str::trim) {
+            None | Some("") | Some("off") => None,
+            Some(text) => {
+                let window = duration::parse(text).map_err(|e| SettingsError::BadValue { setting: "sticky names window", reason: e.to_string() })?;
+                if window < Duration::from_secs(1) {
+                    return Err(SettingsError::BadValue { setting: "sticky names window", reason: "must be at least 1s".into() });
+                }
+                Some(window)
+            }
+        };
         Ok(Settings {
             url,
             basic_auth,
@@ -141,6 +201,8 @@ impl Settings {
             scrape_interval,
             query_timeout,
             max_response_bytes: (max_mb as usize) << 20,
+            fallback_enabled,
+            fallback_rules,
         })
     }
 }
@@ -224,6 +286,32 @@ mod tests {
             assert!(message.contains(expected), "{message:?} should contain {expected:?}");
         }
         assert_eq!(Settings::from_instance(None), Err(SettingsError::Missing));
+    }
+
+    #[test]
+    fn fallback_settings() {
+        let s = Settings::from_instance(Some(&instance("http://x", "{}"))).unwrap();
+        assert!(s.fallback_enabled);
+        assert!(s.fallback_rules.is_info_metric("pgwatch_query_info") && s.fallback_rules.is_info_metric("anything_info"));
+        assert!(!s.fallback_rules.allow_division && s.fallback_rules.sticky_window.is_none());
+        let s = Settings::from_instance(Some(&instance(
+            "http://x",
+            r#"{"fallbackMode":"off","infoMetrics":"my_names, other_names","fallbackDivision":true,"stickyNamesWindow":"1h"}"#,
+        )))
+        .unwrap();
+        assert!(!s.fallback_enabled && s.fallback_rules.allow_division);
+        assert!(s.fallback_rules.is_info_metric("my_names") && s.fallback_rules.is_info_metric("other_names"));
+        assert_eq!(s.fallback_rules.sticky_window, Some(Duration::from_secs(3600)));
+        let s = Settings::from_instance(Some(&instance("http://x", r#"{"infoMetrics":["a_names"]}"#))).unwrap();
+        assert!(s.fallback_rules.is_info_metric("a_names"));
+        for (json, expected) in [
+            (r#"{"fallbackMode":"sometimes"}"#, "fallback mode"),
+            (r#"{"infoMetrics":"bad name"}"#, "not a metric name"),
+            (r#"{"stickyNamesWindow":"forever"}"#, "sticky names window"),
+        ] {
+            let message = Settings::from_instance(Some(&instance("http://x", json))).unwrap_err().to_string();
+            assert!(message.contains(expected), "{message}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub struct Telemetry {
     queries: IntCounterVec,
     upstream_seconds: HistogramVec,
     health_checks: IntCounterVec,
+    fallback_notices: prometheus::IntCounter,
 }
 
 impl Default for Telemetry {
@@ -48,10 +49,16 @@ impl Telemetry {
             &["status"],
         )
         .expect("static metric definition");
+        let fallback_notices = prometheus::IntCounter::new(
+            "pgscope_fallback_activations_total",
+            "Query answers in which names were missing and the fallback showed series by their join key.",
+        )
+        .expect("static metric definition");
         for metric in [
             Box::new(queries.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(upstream_seconds.clone()),
             Box::new(health_checks.clone()),
+            Box::new(fallback_notices.clone()),
         ] {
             registry.register(metric).expect("metric names are unique");
         }
@@ -61,7 +68,7 @@ impl Telemetry {
         for status in ["ok", "error"] {
             health_checks.with_label_values(&[status]);
         }
-        Telemetry { registry, queries, upstream_seconds, health_checks }
+        Telemetry { registry, queries, upstream_seconds, health_checks, fallback_notices }
     }
 
     pub fn count_query(&self, query_type: &str, outcome: &str) {
@@ -70,6 +77,10 @@ impl Telemetry {
 
     pub fn observe_upstream(&self, path: &str, status: &str, elapsed: Duration) {
         self.upstream_seconds.with_label_values(&[path, status]).observe(elapsed.as_secs_f64());
+    }
+
+    pub fn count_fallback_notice(&self) {
+        self.fallback_notices.inc();
     }
 
     pub fn count_health_check(&self, ok: bool) {
