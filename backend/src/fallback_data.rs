@@ -66,12 +66,13 @@ pub fn notices(series: &FallbackSeries, fallbacks: &[Fallback], info_counts: &BT
         let marked = series.missing.get(metric).copied().unwrap_or(0);
         let absent_now = matches!(info_counts.get(metric), Some(None));
         let keys = fallback.join_keys.join(", ");
-        let text = if absent_now {
+        let text = if absent_now && marked > 0 {
             format!(
-                "names unavailable: {metric} has no series now (is its exporter down?); {} of {} series are shown by {keys}",
-                if marked > 0 { marked } else { series.total },
+                "names unavailable: {metric} has no series now (is its exporter down?); {marked} of {} series are shown by {keys}",
                 series.total
             )
+        } else if absent_now {
+            format!("names unavailable: {metric} has no series now (is its exporter down?); the names shown come from earlier in the time range")
         } else if marked > 0 {
             format!("names unavailable: {metric} has no series for {marked} of {} series; they are shown by {keys}", series.total)
         } else {
@@ -124,7 +125,10 @@ mod tests {
         let counts = [("pgss_query_info".to_string(), None)].into();
         let notes = notices(&series, &fallbacks(), &counts);
         assert_eq!(notes.len(), 1);
-        assert!(notes[0].text.starts_with("names unavailable: pgss_query_info has no series now"), "{}", notes[0].text);
+        assert_eq!(
+            notes[0].text,
+            "names unavailable: pgss_query_info has no series now (is its exporter down?); the names shown come from earlier in the time range"
+        );
         let present = [("pgss_query_info".to_string(), Some(3.0))].into();
         assert!(notices(&series, &fallbacks(), &present).is_empty());
     }
