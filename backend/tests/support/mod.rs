@@ -75,7 +75,7 @@ impl VictoriaMetrics {
         let (_, _) = http("GET", &self.addr, "/internal/force_flush", b"").unwrap();
         let want = format!("\"{series}\"");
         wait_for("imported series to be queryable", Duration::from_secs(30), || {
-            let path = "/api/v1/query?query=count(last_over_time(%7B__name__%3D~%22.%2B%22%7D%5B1h%5D))";
+            let path = "/api/v1/query?query=count(last_over_time(%7B__name__%3D~%22.%2B%22%7D%5B1d%5D))";
             matches!(http("GET", &self.addr, path, b""), Ok((200, body)) if body.contains(&want))
         });
     }
@@ -197,4 +197,115 @@ impl Drop for FakeServer {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Debian's Prometheus on 127.0.0.1 over a data directory backfilled by `promtool tsdb
+/// create-blocks-from openmetrics` (Prometheus has no import API).
+pub struct Prometheus {
+    child: Child,
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// `openmetrics`: series grouped by metric family, timestamps in seconds, ending in `# EOF`.
+    pub fn start_with(openmetrics: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("input.om");
+        std::fs::write(&input, openmetrics).unwrap();
+        let data = dir.path().join("data");
+        let status = Command::new("promtool")
+            .args(["tsdb", "create-blocks-from", "openmetrics"])
+            .arg(&input)
+            .arg(&data)
+            .stdout(Stdio::null())
+            .status()
+            .expect("promtool is not installed: run `make test`, which installs the prometheus package");
+        assert!(status.success(), "promtool failed");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(&config, "global:\n  scrape_interval: 15s\n").unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--storage.tsdb.retention.time=30d")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus is not installed");
+        let prometheus = Prometheus { child, addr, _dir: dir };
+        wait_for("Prometheus /-/ready", Duration::from_secs(30), || matches!(http("GET", &prometheus.addr, "/-/ready", b""), Ok((200, _))));
+        prometheus
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An instant query; returns each series as (sorted `k=v` label text, value).
+pub fn instant(addr: &str, expr: &str, time: f64) -> Result<Vec<(String, f64)>, String> {
+    let body = format!("query={}&time={time}", urlencode(expr));
+    let (status, text) = http_form(addr, "/api/v1/query", &body).map_err(|e| e.to_string())?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("HTTP {status}: {e}: {text}"))?;
+    if json["status"] != "success" {
+        return Err(format!("HTTP {status}: {text}"));
+    }
+    let mut out: Vec<(String, f64)> = json["data"]["result"]
+        .as_array()
+        .ok_or_else(|| format!("not a vector: {text}"))?
+        .iter()
+        .map(|series| {
+            let labels: std::collections::BTreeMap<String, String> = serde_json::from_value(series["metric"].clone()).unwrap_or_default();
+            let text = labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+            let value = series["value"][1].as_str().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+            (text, value)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn http_form(addr: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    // Prometheus answers chunked; VictoriaMetrics with a length. Undo chunking if present.
+    let body = if response.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(&body) } else { body };
+    Ok((status, body))
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
