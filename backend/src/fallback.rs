@@ -423,7 +423,8 @@ fn strip_parens(mut expr: &Expr) -> &Expr {
     expr
 }
 
-fn metric_name(selector: &VectorSelector) -> Option<String> {
+/// The metric a selector reads (its name, or an `__name__="..."` matcher).
+pub fn metric_name(selector: &VectorSelector) -> Option<String> {
     selector.name.clone().or_else(|| {
         selector
             .matchers
@@ -438,30 +439,40 @@ fn matcher_text(matcher: &Matcher) -> String {
     format!("{}{}\"{}\"", matcher.name, matcher.op, matcher.value)
 }
 
-/// Every vector selector in `expr` (matrix and subquery selectors included).
-fn selectors(expr: &Expr) -> Vec<&VectorSelector> {
+/// The direct children of an expression.
+fn children(expr: &Expr) -> Vec<&Expr> {
+    match expr {
+        Expr::Aggregate(aggregate) => std::iter::once(aggregate.expr.as_ref()).chain(aggregate.param.as_deref()).collect(),
+        Expr::Unary(unary) => vec![&unary.expr],
+        Expr::Binary(binary) => vec![&binary.lhs, &binary.rhs],
+        Expr::Paren(paren) => vec![&paren.expr],
+        Expr::Subquery(subquery) => vec![&subquery.expr],
+        Expr::Call(call) => call.args.args.iter().map(|a| a.as_ref()).collect(),
+        Expr::VectorSelector(_) | Expr::MatrixSelector(_) | Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => vec![],
+    }
+}
+
+/// Every node of `expr`, depth first.
+pub fn nodes(expr: &Expr) -> Vec<&Expr> {
     let mut found = Vec::new();
     let mut stack = vec![expr];
     while let Some(expr) = stack.pop() {
-        match expr {
-            Expr::Aggregate(aggregate) => {
-                stack.push(&aggregate.expr);
-                stack.extend(aggregate.param.as_deref());
-            }
-            Expr::Unary(unary) => stack.push(&unary.expr),
-            Expr::Binary(binary) => {
-                stack.push(&binary.lhs);
-                stack.push(&binary.rhs);
-            }
-            Expr::Paren(paren) => stack.push(&paren.expr),
-            Expr::Subquery(subquery) => stack.push(&subquery.expr),
-            Expr::Call(call) => stack.extend(call.args.args.iter().map(|a| a.as_ref())),
-            Expr::VectorSelector(selector) => found.push(selector),
-            Expr::MatrixSelector(matrix) => found.push(&matrix.vs),
-            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
-        }
+        found.push(expr);
+        stack.extend(children(expr));
     }
     found
+}
+
+/// Every vector selector in `expr` (matrix and subquery selectors included).
+pub fn selectors(expr: &Expr) -> Vec<&VectorSelector> {
+    nodes(expr)
+        .into_iter()
+        .filter_map(|node| match node {
+            Expr::VectorSelector(selector) => Some(selector),
+            Expr::MatrixSelector(matrix) => Some(&matrix.vs),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Tokens and functions for the nodes we build, taken from parsed templates once.

@@ -10,11 +10,14 @@ pub mod fallback_data;
 pub mod frame;
 pub mod grpc;
 pub mod health;
+pub mod lint;
 pub mod macros;
 pub mod prom;
 pub mod query;
 pub mod settings;
+pub mod stored;
 pub mod telemetry;
+pub mod templating;
 
 /// The version of pgscope, as printed by both binaries.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

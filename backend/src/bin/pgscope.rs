@@ -1,33 +1,168 @@
-//! The `pgscope` command line. For now it only says what it is; `lint`, `fix` and `rewrite`
-//! arrive with the fallback engine.
+//! The `pgscope` command line: preview the fallback rewrite, lint dashboards and rule files for
+//! silent failures, and fix dashboards for Grafana's built-in Prometheus datasource. A thin shell
+//! over the library (`fallback`, `lint`, `stored`).
 
 use std::process::ExitCode;
+
+use pgscope::fallback::{self, Rules};
+use pgscope::lint::{self, Finding, FindingKind};
+use pgscope::stored::{self, StoredQuery};
 
 const HELP: &str = "\
 pgscope — PostgreSQL query performance in Grafana: the command-line tool
 
-Usage: pgscope [--version | --help]
+Usage:
+  pgscope rewrite [OPTIONS] '<promql>'     print the query pgscope sends, and why
+  pgscope lint [--tsdb URL] FILE...        report fragile queries in dashboards (.json)
+                                           and Prometheus/vmalert rule files (.yml, .yaml)
+  pgscope fix DASHBOARD.json -o OUT.json   give every fragile info join an `or` fallback
+  pgscope --version | --help
 
-Options:
-  -V, --version   print the version and exit
-  -h, --help      print this help and exit
+Rewrite options (as in the datasource settings):
+  --info-metric NAME   also treat NAME as an info metric (repeatable)
+  --division           also rewrite division by an info metric
+  --sticky WINDOW      join against last_over_time(INFO[WINDOW]), e.g. 1h
 
-The datasource plugin itself is the gpx_pgscope binary, started by Grafana.";
+lint exits 1 when it finds something, 2 on a usage or file error. With --tsdb it also reports
+metrics that have no series in that Prometheus-compatible TSDB (e.g. http://127.0.0.1:8428).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
+    let result = match args.first().map(String::as_str) {
         None | Some("-h") | Some("--help") | Some("help") => {
             println!("{HELP}");
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Some("-V") | Some("--version") => {
             println!("pgscope {}", pgscope::VERSION);
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Some(other) => {
-            eprintln!("pgscope: unknown argument {other:?}\n\n{HELP}");
-            ExitCode::from(2)
+        Some("rewrite") => rewrite(&args[1..]),
+        Some("lint") => lint(&args[1..]),
+        Some("fix") => fix(&args[1..]),
+        Some(other) => Err(format!("unknown command {other:?}")),
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("pgscope: {message}\n\n{HELP}");
+        ExitCode::from(2)
+    })
+}
+
+/// Splits rewrite options from the other arguments.
+fn rules_and_rest(args: &[String]) -> Result<(Rules, Vec<String>), String> {
+    let mut rules = Rules::default();
+    let mut rest = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--info-metric" => rules.info_metrics.push(iter.next().ok_or("--info-metric needs a name")?.clone()),
+            "--division" => rules.allow_division = true,
+            "--sticky" => {
+                let window = iter.next().ok_or("--sticky needs a window, e.g. 1h")?;
+                rules.sticky_window = Some(pgscope::duration::parse(window).map_err(|e| e.to_string())?);
+            }
+            _ => rest.push(arg.clone()),
         }
     }
+    Ok((rules, rest))
+}
+
+fn rewrite(args: &[String]) -> Result<ExitCode, String> {
+    let (rules, rest) = rules_and_rest(args)?;
+    let [query] = rest.as_slice() else { return Err("rewrite takes one query (quote it)".into()) };
+    let out = match stored::fix_query(query, &rules) {
+        Some(fixed) => fixed,
+        None => query.clone(),
+    };
+    println!("{out}");
+    for note in fallback::rewrite(&lint::parseable(query), &rules).notes {
+        eprintln!("-- {}", note.text);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lint(args: &[String]) -> Result<ExitCode, String> {
+    let (rules, rest) = rules_and_rest(args)?;
+    let mut tsdb = None;
+    let mut files = Vec::new();
+    let mut iter = rest.into_iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--tsdb" {
+            tsdb = Some(iter.next().ok_or("--tsdb needs a URL")?);
+        } else if arg.starts_with("--") {
+            return Err(format!("unknown option {arg}"));
+        } else {
+            files.push(arg);
+        }
+    }
+    if files.is_empty() {
+        return Err("lint needs at least one file".into());
+    }
+    let client = match &tsdb {
+        Some(url) => Some(tsdb_client(url)?),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let mut count = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+        let queries = read_queries(file, &text)?;
+        for query in &queries {
+            let mut findings = lint::lint_query(&query.expr, &rules);
+            if let Some(client) = &client {
+                let names = lint::metric_names(&query.expr);
+                let missing = runtime.block_on(lint::metrics_without_series(client, &names)).map_err(|e| format!("--tsdb: {e}"))?;
+                findings.extend(missing.into_iter().map(|name| Finding {
+                    kind: FindingKind::NoSeries,
+                    message: format!("metric {name} has no series in {}", tsdb.as_deref().unwrap_or_default()),
+                }));
+            }
+            for finding in findings {
+                count += 1;
+                println!("{file}: {}: {}", query.location, finding.message);
+            }
+        }
+        if queries.is_empty() {
+            eprintln!("{file}: no queries found");
+        }
+    }
+    eprintln!("pgscope lint: {count} finding(s) in {} file(s)", files.len());
+    Ok(if count == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn read_queries(file: &str, text: &str) -> Result<Vec<StoredQuery>, String> {
+    if file.ends_with(".json") {
+        let json = serde_json::from_str(text).map_err(|e| format!("{file}: not JSON: {e}"))?;
+        Ok(stored::dashboard_queries(&json))
+    } else if file.ends_with(".yml") || file.ends_with(".yaml") {
+        stored::rule_queries(text).map_err(|e| format!("{file}: {e}"))
+    } else {
+        Err(format!("{file}: expected a dashboard (.json) or a rule file (.yml, .yaml)"))
+    }
+}
+
+fn tsdb_client(url: &str) -> Result<pgscope::prom::client::PromClient, String> {
+    let instance = grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings {
+        url: url.to_string(),
+        json_data: br#"{"queryTimeout":"10s"}"#.to_vec(),
+        ..Default::default()
+    };
+    let settings = pgscope::settings::Settings::from_instance(Some(&instance)).map_err(|e| format!("--tsdb: {e}"))?;
+    pgscope::prom::client::PromClient::new(settings, pgscope::telemetry::Telemetry::new()).map_err(|e| e.to_string())
+}
+
+fn fix(args: &[String]) -> Result<ExitCode, String> {
+    let (rules, rest) = rules_and_rest(args)?;
+    let (input, output) = match rest.as_slice() {
+        [input, flag, output] if flag == "-o" => (input, output),
+        _ => return Err("usage: pgscope fix DASHBOARD.json -o OUT.json".into()),
+    };
+    let text = std::fs::read_to_string(input).map_err(|e| format!("{input}: {e}"))?;
+    let (fixed_text, fixed) = stored::fix_dashboard(&text, &rules).map_err(|e| format!("{input}: {e}"))?;
+    std::fs::write(output, fixed_text).map_err(|e| format!("{output}: {e}"))?;
+    for change in &fixed {
+        eprintln!("fixed: {}\n   to: {}", change.before, change.after);
+    }
+    eprintln!("pgscope fix: {} quer{} rewritten, written to {output}", fixed.len(), if fixed.len() == 1 { "y" } else { "ies" });
+    Ok(ExitCode::SUCCESS)
 }
