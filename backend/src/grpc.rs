@@ -2,13 +2,17 @@
 //! directly on the SDK's generated server traits, so that frames are encoded by `frame` (with
 //! the frame meta type Grafana's Prometheus datasource sets). Only translation happens here.
 
+use std::collections::HashMap;
+use std::pin::Pin;
+
 use grafana_plugin_sdk::pluginv2::{
     self, check_health_response::HealthStatus, collect_metrics_response, data_server::Data,
-    diagnostics_server::Diagnostics,
+    diagnostics_server::Diagnostics, resource_server::Resource,
 };
 use tonic::{Request, Response, Status};
 
 use crate::datasource::{Datasource, QueryOutcome};
+use crate::resources;
 
 /// The plugin's gRPC services. Cheap to clone; state lives in `Datasource`.
 #[derive(Clone, Default)]
@@ -61,5 +65,29 @@ impl Diagnostics for PluginServices {
         Ok(Response::new(pluginv2::CollectMetricsResponse {
             metrics: Some(collect_metrics_response::Payload { prometheus: self.datasource.telemetry().encode() }),
         }))
+    }
+}
+
+type ResourceStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<pluginv2::CallResourceResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Resource for PluginServices {
+    type CallResourceStream = ResourceStream;
+
+    async fn call_resource(&self, request: Request<pluginv2::CallResourceRequest>) -> Result<Response<ResourceStream>, Status> {
+        let request = request.into_inner();
+        let instance = request.plugin_context.as_ref().and_then(|c| c.data_source_instance_settings.as_ref());
+        let (code, body) = match self.datasource.client(instance) {
+            Ok(client) => resources::handle(&request.path, &request.url, client.settings()),
+            Err(e) => (400, serde_json::json!({ "message": format!("Datasource settings: {e}") })),
+        };
+        let mut headers = HashMap::new();
+        headers.insert("content-type".to_string(), pluginv2::StringList { values: vec!["application/json".into()] });
+        let response = pluginv2::CallResourceResponse {
+            code: i32::from(code),
+            headers,
+            body: serde_json::to_vec(&body).unwrap_or_default().into(),
+        };
+        Ok(Response::new(Box::pin(tokio_stream::iter([Ok(response)]))))
     }
 }

@@ -14,6 +14,7 @@ pub mod lint;
 pub mod macros;
 pub mod prom;
 pub mod query;
+pub mod resources;
 pub mod settings;
 pub mod stored;
 pub mod telemetry;

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use grafana_plugin_sdk::pluginv2::{
     self, check_health_response::HealthStatus, data_client::DataClient, diagnostics_client::DiagnosticsClient,
+    resource_client::ResourceClient,
 };
 use pgscope::frame::{Frame, Values};
 use support::{FakeServer, PluginProcess, VictoriaMetrics};
@@ -148,6 +149,23 @@ async fn plugin_serves_health_queries_and_metrics_against_victoriametrics() {
     assert!(text.contains(r#"pgscope_queries_total{outcome="bad_query",query_type="promql"} 1"#), "{text}");
     assert!(text.contains(r#"pgscope_health_checks_total{status="ok"} 1"#), "{text}");
     assert!(text.contains("pgscope_upstream_request_duration_seconds_bucket{path=\"api/v1/query_range\",status=\"200\""), "{text}");
+    // The rewrite preview the query editor shows, through CallResource.
+    let mut resource = ResourceClient::connect(plugin.endpoint()).await.unwrap();
+    let mut stream = resource
+        .call_resource(pluginv2::CallResourceRequest {
+            plugin_context: Some(context(&vm.url())),
+            path: "rewrite".into(),
+            method: "GET".into(),
+            url: "rewrite?expr=rate(x%5B5m%5D)%20*%20on(queryid)%20group_left(displayname)%20pgss_query_info".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.message().await.unwrap().unwrap();
+    assert_eq!(first.code, 200);
+    let preview: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
+    assert_eq!(preview["changed"], true, "{preview}");
     assert!(plugin.is_running());
 }
 

@@ -13,6 +13,11 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
       return { queryType: 'promql', expr: '', legendFormat: '', range: true, instant: false };
     }
 
+    /** What pgscope sends for `expr`, and why (GET resources/rewrite). */
+    previewRewrite(expr, fallback) {
+      return this.getResource('rewrite', { expr, fallback: fallback || '' });
+    }
+
     filterQuery(query) {
       return !query.hide && typeof query.expr === 'string' && query.expr.trim() !== '';
     }
@@ -64,11 +69,67 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
           onChange: (choice) => onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, { httpMethod: choice.value }) })),
         }),
       ),
+      h('h3', { className: 'page-heading' }, 'Fallback for info joins'),
+      h(
+        grafanaUi.InlineField,
+        { label: 'Fallback', labelWidth: 20, tooltip: 'auto: joins with an info metric get an `or` fallback, so panels keep their data when the info exporter is down.' },
+        h(grafanaUi.Select, {
+          width: 20,
+          options: [{ label: 'auto', value: 'auto' }, { label: 'off', value: 'off' }],
+          value: jsonData.fallbackMode || 'auto',
+          onChange: (choice) => onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, { fallbackMode: choice.value }) })),
+        }),
+      ),
+      h(
+        grafanaUi.InlineField,
+        { label: 'Info metrics', labelWidth: 20, tooltip: 'Besides names ending in _info, pg_stat_statements_query_id and pgwatch_query_info: more info metric names, comma-separated.' },
+        h(grafanaUi.Input, { width: 40, placeholder: 'my_query_names', value: jsonData.infoMetrics || '', onChange: setJson('infoMetrics') }),
+      ),
+      h(
+        grafanaUi.InlineField,
+        { label: 'Sticky names', labelWidth: 20, tooltip: 'Join against last_over_time(info[window]) so names survive short exporter outages, e.g. 1h. Empty: off.' },
+        h(grafanaUi.Input, { width: 20, placeholder: 'off', value: jsonData.stickyNamesWindow || '', onChange: setJson('stickyNamesWindow') }),
+      ),
+      h(
+        grafanaUi.InlineField,
+        { label: 'Division by info', labelWidth: 20, tooltip: 'Also rewrite `A / on(...) group_left(...) info`.' },
+        h(grafanaUi.InlineSwitch, {
+          value: !!jsonData.fallbackDivision,
+          onChange: (event) => onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, { fallbackDivision: event.currentTarget.checked }) })),
+        }),
+      ),
+    );
+  }
+
+  /** What is sent for the expression, and the fallback engine's notes. */
+  function RewritePreview({ datasource, expr, fallback }) {
+    const [preview, setPreview] = React.useState(null);
+    React.useEffect(() => {
+      if (!expr || !expr.trim() || !datasource.previewRewrite) return undefined;
+      let cancelled = false;
+      const timer = setTimeout(() => {
+        datasource.previewRewrite(expr, fallback).then(
+          (answer) => !cancelled && setPreview(answer),
+          (error) => !cancelled && setPreview({ error: (error && error.data && error.data.message) || String(error) }),
+        );
+      }, 300);
+      return () => {
+        cancelled = true;
+        clearTimeout(timer);
+      };
+    }, [expr, fallback]);
+    if (!preview) return null;
+    if (preview.error) return h('div', { 'data-testid': 'pgscope-rewrite-preview' }, `Preview unavailable: ${preview.error}`);
+    return h(
+      'div',
+      { 'data-testid': 'pgscope-rewrite-preview', style: { fontSize: 12, marginTop: 4 } },
+      preview.changed ? h('div', null, h('strong', null, 'Sent with a fallback: '), h('code', null, preview.query)) : null,
+      (preview.notes || []).map((note, i) => h('div', { key: i }, `• ${note.text}`)),
     );
   }
 
   function QueryEditor(props) {
-    const { query, onChange, onRunQuery } = props;
+    const { query, onChange, onRunQuery, datasource } = props;
     const set = (key) => (event) => onChange(Object.assign({}, query, { [key]: event.currentTarget.value }));
     return h(
       'div',
@@ -95,6 +156,20 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
         { label: 'Legend', labelWidth: 14, tooltip: 'Series name, e.g. {{datname}} {{queryid}}' },
         h(grafanaUi.Input, { width: 40, value: query.legendFormat || '', placeholder: 'auto', onChange: set('legendFormat'), onBlur: onRunQuery }),
       ),
+      h(
+        grafanaUi.InlineField,
+        { label: 'Fallback', labelWidth: 14, tooltip: 'auto: info joins get an `or` fallback (datasource default); off: send the query as written.' },
+        h(grafanaUi.Select, {
+          width: 20,
+          options: [{ label: 'datasource default', value: '' }, { label: 'auto', value: 'auto' }, { label: 'off', value: 'off' }],
+          value: query.fallback || '',
+          onChange: (choice) => {
+            onChange(Object.assign({}, query, { fallback: choice.value }));
+            onRunQuery();
+          },
+        }),
+      ),
+      h(RewritePreview, { datasource, expr: query.expr, fallback: query.fallback }),
     );
   }
 

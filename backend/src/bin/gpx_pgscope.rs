@@ -1,7 +1,7 @@
 //! The datasource plugin executable Grafana starts (`gpx_pgscope_<os>_<arch>`): prints the
 //! go-plugin handshake line, then serves pluginv2 gRPC until Grafana kills it.
 
-use grafana_plugin_sdk::pluginv2::{data_server::DataServer, diagnostics_server::DiagnosticsServer};
+use grafana_plugin_sdk::pluginv2::{data_server::DataServer, diagnostics_server::DiagnosticsServer, resource_server::ResourceServer};
 use pgscope::grpc::PluginServices;
 use tracing_subscriber::{prelude::*, EnvFilter};
 
@@ -23,7 +23,8 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(DataServer::new(services.clone()))
-        .add_service(DiagnosticsServer::new(services))
+        .add_service(DiagnosticsServer::new(services.clone()))
+        .add_service(ResourceServer::new(services))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
         .await?;
     Ok(())

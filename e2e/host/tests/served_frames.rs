@@ -163,3 +163,22 @@ async fn an_error_answer_is_a_per_query_error_with_http_400() {
     assert!(result["error"].as_str().unwrap().contains("bad_data: invalid parameter \"start\""), "{result}");
     assert_eq!(result["frames"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_reach_the_plugin_and_unknown_ones_are_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let router = host_with_fake_tsdb(dir.path()).await;
+    let get = |path: &str| Request::get(path).header("cookie", "grafana_session=secret").body(Body::empty()).unwrap();
+    let response = router
+        .clone()
+        .oneshot(get("/api/datasources/uid/fake/resources/rewrite?expr=rate(x%5B5m%5D)%20*%20on(queryid)%20group_left(displayname)%20pgss_query_info"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = serde_json::from_slice(&axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap()).unwrap();
+    assert_eq!(body["changed"], true, "{body}");
+    let response = router.clone().oneshot(get("/api/datasources/uid/fake/resources/nothing-here")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = router.clone().oneshot(get("/api/datasources/uid/nope/resources/rewrite")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
