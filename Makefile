@@ -12,13 +12,14 @@ WASM_OUT := target/wasm-bindgen
 PGSCOPE_TSDB_URL ?= http://127.0.0.1:8428
 export PGSCOPE_TSDB_URL
 
-.PHONY: help setup dist test e2e demo backend-static wasm
+.PHONY: help setup dist test e2e bench demo backend-static wasm
 
 help:
 	@echo "make demo   build the plugin and start the demo stack (see README)"
 	@echo "make test   set up and run every test"
 	@echo "make dist   build $(APP_DIR)/ and $(ZIP)"
 	@echo "make e2e    browser specs against the stand-in host and a real stack"
+	@echo "make bench  benchmarks that print figures (rewrite cost vs the TSDB round trip)"
 
 setup:
 	@bash scripts/setup.sh
@@ -46,6 +47,9 @@ test: dist
 
 e2e: dist
 	bash scripts/e2e.sh
+
+bench: setup
+	cargo bench --locked -p pgscope-backend --bench rewrite
 
 demo: dist
 	bash scripts/demo.sh $(APP_DIR)
