@@ -19,7 +19,7 @@ after(async () => {
 });
 
 /** Clicks Refresh until `condition()` holds (checked after each answer), or fails after `seconds`. */
-async function refreshUntil(page, what, condition, seconds = 60) {
+async function refreshUntil(page, what, condition, seconds = 60, describe = async () => '') {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const answered = page.waitForResponse((r) => r.url().includes('/api/ds/query'));
@@ -30,7 +30,10 @@ async function refreshUntil(page, what, condition, seconds = 60) {
       if (await condition()) return;
       await page.waitForTimeout(100);
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+    if (Date.now() > deadline) {
+      await screenshot(page, `outage-timeout-${what.replace(/\W+/g, '-')}`);
+      throw new Error(`timed out after ${seconds} s waiting for ${what}; the panel shows ${await describe()}`);
+    }
   }
 }
 
@@ -47,12 +50,13 @@ test('the info exporter dies: rows stay with a notice, then the names come back'
 
   stack('stop-info');
   const keyed = (cells) => cells.length >= 5 && cells.every((c) => /^(app|shop|postgres) -?\d+$/.test(c));
-  await refreshUntil(page, 'rows keyed by database and queryid, with a notice', async () => keyed(await firstCells()) && (await notice.count()) > 0);
+  const describe = async () => JSON.stringify({ rows: (await firstCells()).slice(0, 6), notices: await notice.allInnerTexts() });
+  await refreshUntil(page, 'rows keyed by database and queryid, with a notice', async () => keyed(await firstCells()) && (await notice.count()) > 0, 60, describe);
   assert.match(await notice.first().innerText(), /names unavailable: pgss_query_info has no series now/);
   await screenshot(page, 'outage-names-unavailable');
 
   stack('start-info');
-  await refreshUntil(page, 'names to come back', async () => (await notice.count()) === 0 && (await firstCells()).some((n) => names.has(n)));
+  await refreshUntil(page, 'names to come back', async () => (await notice.count()) === 0 && (await firstCells()).some((n) => names.has(n)), 60, describe);
   assert.ok((await rows.count()) >= 5);
   await screenshot(page, 'outage-recovered');
   assert.deepEqual(problems, []);
