@@ -157,7 +157,12 @@ start_tsdb() {
     spawn tsdb prometheus --config.file="$STATE/scrape.yml" --storage.tsdb.path="$STATE/prom" \
       --web.listen-address="127.0.0.1:$PROM_PORT" --storage.tsdb.retention.time=1d
   fi
+  local started
+  started=$(date +%s)
   wait_until "$TSDB to answer queries" 30 tsdb_has 'vector(1)'
+  # Every target scraped by this process: only then does it write stale markers when one stops
+  # (a target it has not scraped yet would keep its old series visible for 5 minutes).
+  wait_until "$TSDB to scrape every target" 30 tsdb_has "min(timestamp(up)) > $started"
   still_running tsdb
 }
 
