@@ -74,8 +74,13 @@ fn prometheus_text(data: &Dataset, t0: i64) -> String {
 
 /// OpenMetrics with second timestamps, one family at a time (promtool's backfill).
 fn openmetrics(data: &Dataset, t0: i64) -> String {
-    let mut families: Vec<&str> = data.series.iter().map(|(s, _)| s.split('{').next().unwrap()).collect();
-    families.dedup();
+    let mut families: Vec<&str> = Vec::new();
+    for (series, _) in &data.series {
+        let family = series.split('{').next().unwrap();
+        if !families.contains(&family) {
+            families.push(family);
+        }
+    }
     let mut out = String::new();
     for family in families {
         out.push_str(&format!("# TYPE {family} gauge\n"));

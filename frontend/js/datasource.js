@@ -37,8 +37,8 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
   function ConfigEditor(props) {
     const { options, onOptionsChange } = props;
     const jsonData = options.jsonData || {};
-    const setJson = (key) => (event) =>
-      onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, { [key]: event.currentTarget.value }) }));
+    const updateJson = (patch) => onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, patch) }));
+    const setJson = (key) => (event) => updateJson({ [key]: event.currentTarget.value });
     return h(
       'div',
       { 'data-testid': 'pgscope-config-editor' },
@@ -66,7 +66,7 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
           width: 20,
           options: [{ label: 'POST', value: 'POST' }, { label: 'GET', value: 'GET' }],
           value: jsonData.httpMethod || 'POST',
-          onChange: (choice) => onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, { httpMethod: choice.value }) })),
+          onChange: (choice) => updateJson({ httpMethod: choice.value }),
         }),
       ),
       h('h3', { className: 'page-heading' }, 'Fallback for info joins'),
@@ -77,7 +77,7 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
           width: 20,
           options: [{ label: 'auto', value: 'auto' }, { label: 'off', value: 'off' }],
           value: jsonData.fallbackMode || 'auto',
-          onChange: (choice) => onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, { fallbackMode: choice.value }) })),
+          onChange: (choice) => updateJson({ fallbackMode: choice.value }),
         }),
       ),
       h(
@@ -95,7 +95,7 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
         { label: 'Division by info', labelWidth: 20, tooltip: 'Also rewrite `A / on(...) group_left(...) info`.' },
         h(grafanaUi.InlineSwitch, {
           value: !!jsonData.fallbackDivision,
-          onChange: (event) => onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, { fallbackDivision: event.currentTarget.checked }) })),
+          onChange: (event) => updateJson({ fallbackDivision: event.currentTarget.checked }),
         }),
       ),
     );

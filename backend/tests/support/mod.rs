@@ -214,14 +214,13 @@ impl Prometheus {
         let input = dir.path().join("input.om");
         std::fs::write(&input, openmetrics).unwrap();
         let data = dir.path().join("data");
-        let status = Command::new("promtool")
+        let output = Command::new("promtool")
             .args(["tsdb", "create-blocks-from", "openmetrics"])
             .arg(&input)
             .arg(&data)
-            .stdout(Stdio::null())
-            .status()
+            .output()
             .expect("promtool is not installed: run `make test`, which installs the prometheus package");
-        assert!(status.success(), "promtool failed");
+        assert!(output.status.success(), "promtool failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         let config = dir.path().join("prometheus.yml");
         std::fs::write(&config, "global:\n  scrape_interval: 15s\n").unwrap();
         let addr = format!("127.0.0.1:{}", free_port());
