@@ -108,12 +108,11 @@ impl Datasource {
     async fn run_promql(&self, client: &PromClient, q: &pluginv2::DataQuery) -> Result<Vec<Frame>, (&'static str, u16, String)> {
         let bad_query = |e: query::QueryError| ("bad_query", 400, e.to_string());
         let model = query::parse_model(&q.query_type, &q.json).map_err(bad_query)?;
-        let range = q.time_range.clone().unwrap_or_default();
+        let range = q.time_range.unwrap_or_default();
         let context = QueryContext {
             from_ms: range.from_epoch_ms,
             to_ms: range.to_epoch_ms,
             max_data_points: q.max_data_points,
-            interval_ms: q.interval_ms,
         };
         let planned = query::plan(&model, &context, client.settings()).map_err(bad_query)?;
         let requests = join_all(planned.requests.iter().map(|request| async move {

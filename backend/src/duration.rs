@@ -49,7 +49,7 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
 }
 
 fn seconds_to_duration(seconds: f64) -> Option<Duration> {
-    (seconds.is_finite() && seconds >= 0.0 && seconds < 1e12).then(|| Duration::from_secs_f64(seconds))
+    (0.0..1e12).contains(&seconds).then(|| Duration::from_secs_f64(seconds))
 }
 
 /// Prints like Go's `time.Duration.String()` for whole milliseconds: `1m0s`, `1h2m3s`, `500ms`,
@@ -65,7 +65,7 @@ pub fn format_go(duration: Duration) -> String {
     let hours = ms / 3_600_000;
     let minutes = (ms / 60_000) % 60;
     let seconds_ms = ms % 60_000;
-    let seconds = if seconds_ms % 1000 == 0 {
+    let seconds = if seconds_ms.is_multiple_of(1000) {
         format!("{}s", seconds_ms / 1000)
     } else {
         let text = format!("{}.{:03}", seconds_ms / 1000, seconds_ms % 1000);

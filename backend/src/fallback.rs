@@ -534,10 +534,16 @@ fn fallback_expr(original: &BinaryExpr, data: Expr, info: Expr, info_on_rhs: boo
         }
         other => (None, other),
     };
+    // A binary data side (exposed by moving a topk out) needs parentheses inside the join, or
+    // precedence would regroup it when printed: `info * on(k) a + b` is `(info * a) + b`.
+    let operand = match &data {
+        Expr::Binary(_) => Expr::Paren(ParenExpr { expr: Box::new(data.clone()) }),
+        _ => data.clone(),
+    };
     let join = Expr::Binary(if info_on_rhs {
-        BinaryExpr { lhs: Box::new(data.clone()), rhs: Box::new(info), ..original.clone() }
+        BinaryExpr { lhs: Box::new(operand), rhs: Box::new(info), ..original.clone() }
     } else {
-        BinaryExpr { lhs: Box::new(info), rhs: Box::new(data.clone()), ..original.clone() }
+        BinaryExpr { lhs: Box::new(info), rhs: Box::new(operand), ..original.clone() }
     });
     let mut ignored: Vec<String> = copied.to_vec();
     ignored.push(MARKER_LABEL.to_string());
@@ -612,6 +618,15 @@ mod tests {
         let out = rewrite(query, &Rules { max_rewrites: 0, ..rules() });
         assert!(!out.changed);
         assert_eq!(out.notes[0].reason, Reason::Abandoned);
+    }
+
+    #[test]
+    fn a_hoisted_topk_keeps_its_binary_data_side_grouped() {
+        // Found by the property test: without parentheses the printed join regrouped.
+        let query = "pgss_query_info * on(queryid) group_right(displayname) topk(1, a + on() group_right() b)";
+        let out = rewrite(query, &rules());
+        assert!(out.query.contains("group_right (displayname) (a + on () group_right () b)"), "{}", out.query);
+        assert!(!rewrite(&out.query, &rules()).changed);
     }
 
     #[test]

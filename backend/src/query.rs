@@ -36,7 +36,6 @@ pub struct QueryContext {
     pub from_ms: i64,
     pub to_ms: i64,
     pub max_data_points: i64,
-    pub interval_ms: i64,
 }
 
 /// One request to make to the TSDB.
@@ -268,7 +267,7 @@ mod tests {
     }
 
     fn context(range_s: i64) -> QueryContext {
-        QueryContext { from_ms: 1_700_000_000_000, to_ms: 1_700_000_000_000 + range_s * 1000, max_data_points: 1000, interval_ms: 1000 }
+        QueryContext { from_ms: 1_700_000_000_000, to_ms: 1_700_000_000_000 + range_s * 1000, max_data_points: 1000 }
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl Protected {
         let mut out = printed.to_string();
         // Longest placeholders first, so 987654010 is not hit by 98765401.
         let mut swaps = self.swaps.clone();
-        swaps.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        swaps.sort_by_key(|swap| std::cmp::Reverse(swap.0.len()));
         for (placeholder, original) in &swaps {
             out = out.replace(placeholder.as_str(), original);
         }

@@ -17,9 +17,11 @@ use support::{instant, Prometheus, VictoriaMetrics};
 
 const STEP_S: i64 = 15;
 
+/// A series in exposition format without its value, and its value at an offset (seconds).
+type Series = (String, Box<dyn Fn(i64) -> f64>);
+
 struct Dataset {
-    /// (series text in exposition format without value, value at offset seconds from t0)
-    series: Vec<(String, Box<dyn Fn(i64) -> f64>)>,
+    series: Vec<Series>,
     /// Info series exist only up to this offset (seconds).
     info_until: i64,
     /// Everything ends at this offset.
@@ -27,7 +29,7 @@ struct Dataset {
 }
 
 fn dataset() -> Dataset {
-    let mut series: Vec<(String, Box<dyn Fn(i64) -> f64>)> = Vec::new();
+    let mut series: Vec<Series> = Vec::new();
     for q in 1..=4 {
         let rate = q as f64 * 1.5;
         series.push((format!("pgwatch_pg_stat_statements_calls{{cluster=\"prod\",instance=\"db1\",dbname=\"app\",queryid=\"{q}\"}}"), Box::new(move |t| rate * t as f64)));

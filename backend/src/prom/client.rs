@@ -286,7 +286,7 @@ fn not_prometheus(url: &str, status: StatusCode, content_type: &str, body: &[u8]
     } else if content_type.is_empty() {
         "a body without a content type".to_string()
     } else {
-        format!("{content_type}")
+        content_type.to_string()
     };
     let hint = if is_html {
         ": is the URL the API root of Prometheus or VictoriaMetrics, and not a login page or a proxy?".to_string()
