@@ -78,7 +78,7 @@ impl Resource for PluginServices {
         let request = request.into_inner();
         let instance = request.plugin_context.as_ref().and_then(|c| c.data_source_instance_settings.as_ref());
         let (code, body) = match self.datasource.client(instance) {
-            Ok(client) => resources::handle(&request.path, &request.url, client.settings()),
+            Ok(client) => resources::handle(&request.path, &request.url, &client).await,
             Err(e) => (400, serde_json::json!({ "message": format!("Datasource settings: {e}") })),
         };
         let mut headers = HashMap::new();

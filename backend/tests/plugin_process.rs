@@ -149,24 +149,50 @@ async fn plugin_serves_health_queries_and_metrics_against_victoriametrics() {
     assert!(text.contains(r#"pgscope_queries_total{outcome="bad_query",query_type="promql"} 1"#), "{text}");
     assert!(text.contains(r#"pgscope_health_checks_total{status="ok"} 1"#), "{text}");
     assert!(text.contains("pgscope_upstream_request_duration_seconds_bucket{path=\"api/v1/query_range\",status=\"200\""), "{text}");
-    // The rewrite preview the query editor shows, through CallResource.
+    // Resources for editors and variables, through CallResource.
     let mut resource = ResourceClient::connect(plugin.endpoint()).await.unwrap();
-    let mut stream = resource
+    let range = format!("start={}&end={}", from / 1000, end / 1000);
+    let (code, preview) = call_resource(&mut resource, &vm.url(), "rewrite?expr=rate(x%5B5m%5D)%20*%20on(queryid)%20group_left(displayname)%20pgss_query_info").await;
+    assert_eq!((code, &preview["changed"]), (200, &serde_json::json!(true)), "{preview}");
+    let (code, labels) = call_resource(&mut resource, &vm.url(), &format!("labels?{range}")).await;
+    assert_eq!(code, 200, "{labels}");
+    for label in ["datname", "queryid", "job"] {
+        assert!(labels.as_array().unwrap().contains(&serde_json::json!(label)), "{labels}");
+    }
+    let (_, values) = call_resource(&mut resource, &vm.url(), &format!("label/queryid/values?match[]=pgss_calls_total&{range}")).await;
+    assert_eq!(values, serde_json::json!(["101", "202"]));
+    let (_, metrics) = call_resource(&mut resource, &vm.url(), &format!("metrics?{range}")).await;
+    assert_eq!(metrics, serde_json::json!(["pgss_calls_total", "up"]));
+    let (_, series) = call_resource(&mut resource, &vm.url(), &format!("series?match[]=up&{range}")).await;
+    assert_eq!(series[0]["job"], "node", "{series}");
+    let at = end / 1000;
+    let (_, result) = call_resource(&mut resource, &vm.url(), &format!("query?expr=sum%20by%20(queryid)%20(pgss_calls_total)&time={at}")).await;
+    assert_eq!(result.as_array().unwrap().len(), 2, "{result}");
+    // What must not pass: a path escape, a label name that is not one, a series call without a selector.
+    assert_eq!(call_resource(&mut resource, &vm.url(), "label/../../api/v1/status/flags/values").await.0, 404);
+    assert_eq!(call_resource(&mut resource, &vm.url(), "label/a.b/values").await.0, 400);
+    assert_eq!(call_resource(&mut resource, &vm.url(), "series").await.0, 400);
+    let (code, bad) = call_resource(&mut resource, &vm.url(), "query?expr=sum(").await;
+    assert!(code >= 400 && bad["message"].as_str().is_some_and(|m| !m.is_empty()), "{code} {bad}");
+    assert!(plugin.is_running());
+}
+
+/// GET resources/<url> through CallResource: (status, JSON body).
+async fn call_resource(client: &mut ResourceClient<tonic::transport::Channel>, tsdb: &str, url: &str) -> (i32, serde_json::Value) {
+    let path = url.split('?').next().unwrap().to_string();
+    let mut stream = client
         .call_resource(pluginv2::CallResourceRequest {
-            plugin_context: Some(context(&vm.url())),
-            path: "rewrite".into(),
+            plugin_context: Some(context(tsdb)),
+            path,
             method: "GET".into(),
-            url: "rewrite?expr=rate(x%5B5m%5D)%20*%20on(queryid)%20group_left(displayname)%20pgss_query_info".into(),
+            url: url.into(),
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
     let first = stream.message().await.unwrap().unwrap();
-    assert_eq!(first.code, 200);
-    let preview: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
-    assert_eq!(preview["changed"], true, "{preview}");
-    assert!(plugin.is_running());
+    (first.code, serde_json::from_slice(&first.body).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 // the Rust backend (gpx_pgscope); this file only holds the editors and the DataSourceWithBackend
 // subclass that sends queries through Grafana.
 
-import { interpolateValue } from './promql.js';
+import { formatQueryResult, interpolateValue, parseVariableQuery } from './promql.js';
 
 export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
   const h = React.createElement;
@@ -16,6 +16,35 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
     /** What pgscope sends for `expr`, and why (GET resources/rewrite). */
     previewRewrite(expr, fallback) {
       return this.getResource('rewrite', { expr, fallback: fallback || '' });
+    }
+
+    /** Template variable queries (label_values, metrics, query_result) through the resources. */
+    async metricFindQuery(query, options = {}) {
+      const text = typeof query === 'string' ? query : (query && query.query) || '';
+      const parsed = parseVariableQuery(grafanaRuntime.getTemplateSrv().replace(text, options.scopedVars));
+      const range = options.range;
+      const params = range ? { start: Math.floor(range.from.valueOf() / 1000), end: Math.ceil(range.to.valueOf() / 1000) } : {};
+      let values;
+      switch (parsed.kind) {
+        case 'label_values':
+          values = await this.getResource(`label/${parsed.label}/values`, Object.assign({}, params, parsed.selector ? { 'match[]': parsed.selector } : {}));
+          break;
+        case 'metrics': {
+          const all = await this.getResource('metrics', params);
+          const regex = parsed.regex ? new RegExp(parsed.regex) : null;
+          values = regex ? all.filter((name) => regex.test(name)) : all;
+          break;
+        }
+        case 'query_result': {
+          const time = params.end || Math.floor(Date.now() / 1000);
+          const series = await this.getResource('query', { expr: parsed.expr, time });
+          values = series.map((s) => formatQueryResult(s, time * 1000));
+          break;
+        }
+        default:
+          throw new Error(parsed.error);
+      }
+      return values.map((value) => ({ text: String(value), value: String(value) }));
     }
 
     filterQuery(query) {

@@ -39,3 +39,16 @@ test('multi-value variables become an escaped regex alternation', () => {
   assert.equal(interpolateValue(['app', 'shop']), '(app|shop)');
   assert.equal(interpolateValue(5), '5');
 });
+
+test('variable queries are parsed like Grafana\'s Prometheus datasource', async () => {
+  const { parseVariableQuery, formatQueryResult } = await import('../promql.js');
+  assert.deepEqual(parseVariableQuery('label_values(datname)'), { kind: 'label_values', selector: undefined, label: 'datname' });
+  assert.deepEqual(parseVariableQuery(' label_values(pg_stat_statements_calls_total{job="postgres"}, datname) '), {
+    kind: 'label_values', selector: 'pg_stat_statements_calls_total{job="postgres"}', label: 'datname',
+  });
+  assert.deepEqual(parseVariableQuery('metrics(pg_stat_.*)'), { kind: 'metrics', regex: 'pg_stat_.*' });
+  assert.deepEqual(parseVariableQuery('query_result(topk(5, up))'), { kind: 'query_result', expr: 'topk(5, up)' });
+  assert.equal(parseVariableQuery('up').kind, 'invalid');
+  assert.match(parseVariableQuery('label_values(a b)').error, /not a variable query/);
+  assert.equal(formatQueryResult({ metric: { __name__: 'up', job: 'node', instance: 'a' }, value: 1 }, 5000), 'up{instance="a", job="node"} 1 5000');
+});
