@@ -61,7 +61,7 @@ impl Datasource {
         }
         let settings = Settings::from_instance(Some(instance))?;
         let client = PromClient::new(settings, self.inner.telemetry.clone())
-            .map_err(|e| SettingsError::BadUrl { url: instance.url.clone(), reason: e.to_string() })?;
+            .map_err(|e| SettingsError::Client(e.to_string()))?;
         clients.insert(key, (instance.last_updated_ms, client.clone()));
         Ok(client)
     }

@@ -114,7 +114,7 @@ pub async fn check(client: &PromClient) -> HealthReport {
             return HealthReport::error(
                 capitalise(&e.to_string()),
                 e.hint(),
-                format!("URL: {url}\nStep failed: instant query `1+1` at {}\n{e}", client.endpoint("api/v1/query")),
+                format!("URL: {url}\nStep failed: instant query `1+1` at {}\n{e}", redact(&client.endpoint("api/v1/query"))),
             )
         }
     };
@@ -157,7 +157,7 @@ pub async fn check(client: &PromClient) -> HealthReport {
     let message = format!("Connected to {kind}");
     let verbose = format!(
         "URL: {url}\nQuery API: 1+1 = 2 in {query_ms} ms ({})\nServer: {kind}\nHTTP method: {}, query timeout: {}s",
-        client.endpoint("api/v1/query"),
+        redact(&client.endpoint("api/v1/query")),
         client.settings().http_method.as_str(),
         client.settings().query_timeout.as_secs(),
     );

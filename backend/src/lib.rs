@@ -3,6 +3,7 @@
 //! `settings`, `duration`) hold the logic; `prom::client`, `datasource`, `health` and `grpc` are
 //! the I/O shells around them.
 
+pub mod connection;
 pub mod datasource;
 pub mod duration;
 pub mod fallback;

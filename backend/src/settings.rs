@@ -9,6 +9,7 @@ use grafana_plugin_sdk::pluginv2;
 use reqwest::Url;
 use serde::Deserialize;
 
+use crate::connection::{Connection, ConnectionError};
 use crate::duration;
 use crate::fallback;
 
@@ -28,23 +29,12 @@ impl HttpMethod {
     }
 }
 
-#[derive(Clone, PartialEq, Eq)]
-pub struct BasicAuth {
-    pub user: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for BasicAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BasicAuth").field("user", &self.user).field("password", &"<redacted>").finish()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// The Prometheus-compatible API root, without a trailing slash.
     pub url: Url,
-    pub basic_auth: Option<BasicAuth>,
+    /// Auth, custom headers, TLS, concurrency.
+    pub connection: Connection,
     pub http_method: HttpMethod,
     /// The scrape interval (Grafana's `timeInterval`): the smallest useful step.
     pub scrape_interval: Duration,
@@ -76,8 +66,10 @@ pub enum SettingsError {
     BadJson(String),
     #[error("setting {setting}: {reason}")]
     BadValue { setting: &'static str, reason: String },
-    #[error("basic auth is on but the user is empty: enter the user or turn basic auth off")]
-    BasicAuthWithoutUser,
+    #[error("{0}")]
+    Connection(#[from] ConnectionError),
+    #[error("{0}")]
+    Client(String),
 }
 
 #[derive(Deserialize, Default)]
@@ -124,23 +116,20 @@ impl StringOrList {
 impl Settings {
     pub fn from_instance(instance: Option<&pluginv2::DataSourceInstanceSettings>) -> Result<Self, SettingsError> {
         let instance = instance.ok_or(SettingsError::Missing)?;
-        let json: JsonData = if instance.json_data.iter().all(u8::is_ascii_whitespace) {
-            JsonData::default()
+        let raw: serde_json::Map<String, serde_json::Value> = if instance.json_data.iter().all(u8::is_ascii_whitespace) {
+            serde_json::Map::new()
         } else {
             serde_json::from_slice(&instance.json_data).map_err(|e| SettingsError::BadJson(e.to_string()))?
         };
+        let json: JsonData =
+            serde_json::from_value(serde_json::Value::Object(raw.clone())).map_err(|e| SettingsError::BadJson(e.to_string()))?;
         let url = parse_url(&instance.url)?;
-        let basic_auth = if instance.basic_auth_enabled {
-            if instance.basic_auth_user.trim().is_empty() {
-                return Err(SettingsError::BasicAuthWithoutUser);
-            }
-            Some(BasicAuth {
-                user: instance.basic_auth_user.clone(),
-                password: instance.decrypted_secure_json_data.get("basicAuthPassword").cloned().unwrap_or_default(),
-            })
-        } else {
-            None
-        };
+        let connection = Connection::from_settings(
+            instance.basic_auth_enabled,
+            &instance.basic_auth_user,
+            &raw,
+            &instance.decrypted_secure_json_data,
+        )?;
         let http_method = match json.http_method.as_deref().map(str::trim) {
             None | Some("") => HttpMethod::Post,
             Some(m) if m.eq_ignore_ascii_case("post") => HttpMethod::Post,
@@ -196,7 +185,7 @@ impl Settings {
         };
         Ok(Settings {
             url,
-            basic_auth,
+            connection,
             http_method,
             scrape_interval,
             query_timeout,
@@ -250,7 +239,7 @@ mod tests {
             assert_eq!(s.http_method, HttpMethod::Post);
             assert_eq!(s.scrape_interval, DEFAULT_SCRAPE_INTERVAL);
             assert_eq!(s.query_timeout, DEFAULT_QUERY_TIMEOUT);
-            assert!(s.basic_auth.is_none());
+            assert!(s.connection.basic_auth.is_none());
         }
     }
 
@@ -321,10 +310,10 @@ mod tests {
         settings.basic_auth_user = "grafana".into();
         settings.decrypted_secure_json_data.insert("basicAuthPassword".into(), "s3cret".into());
         let s = Settings::from_instance(Some(&settings)).unwrap();
-        assert_eq!(s.basic_auth.as_ref().unwrap().password, "s3cret");
+        assert_eq!(s.connection.basic_auth.as_ref().unwrap().password.0, "s3cret");
         assert!(!format!("{s:?}").contains("s3cret"));
 
         settings.basic_auth_user = " ".into();
-        assert_eq!(Settings::from_instance(Some(&settings)), Err(SettingsError::BasicAuthWithoutUser));
+        assert_eq!(Settings::from_instance(Some(&settings)), Err(SettingsError::Connection(ConnectionError::BasicAuthWithoutUser)));
     }
 }

@@ -5,8 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
-use reqwest::{header, Method, StatusCode, Url};
+use reqwest::{header, Certificate, Identity, Method, StatusCode, Url};
+use tokio::sync::Semaphore;
 
 use crate::settings::{HttpMethod, Settings};
 use crate::telemetry::Telemetry;
@@ -35,6 +38,8 @@ pub enum ClientError {
     TooLarge { url: String, limit_mb: usize },
     #[error("reading the answer from {url} failed: {reason}")]
     Body { url: String, reason: String },
+    #[error("TLS settings for {url}: {reason}")]
+    Tls { url: String, reason: String },
 }
 
 impl ClientError {
@@ -42,6 +47,7 @@ impl ClientError {
     pub fn status(&self) -> u16 {
         match self {
             ClientError::Unreachable { .. } | ClientError::NotPrometheus { .. } | ClientError::Body { .. } => 502,
+            ClientError::Tls { .. } => 400,
             ClientError::Timeout { .. } => 504,
             ClientError::Unauthorized { status, .. } => *status,
             ClientError::NotFound { .. } => 404,
@@ -64,6 +70,7 @@ impl ClientError {
             }
             ClientError::TooLarge { .. } => "Raise the maximum response size in the datasource settings.",
             ClientError::Body { .. } => "The connection broke while reading the answer: try again, and check any proxy between Grafana and the TSDB.",
+            ClientError::Tls { .. } => "Paste the certificates in PEM form (-----BEGIN CERTIFICATE----- ...), or turn the TLS option off.",
         }
     }
 
@@ -76,27 +83,54 @@ impl ClientError {
             ClientError::NotFound { .. } | ClientError::NotPrometheus { .. } => "not_prometheus",
             ClientError::TooLarge { .. } => "too_large",
             ClientError::Body { .. } => "body_error",
+            ClientError::Tls { .. } => "bad_settings",
         }
     }
 }
 
-/// A client bound to one datasource's settings. Cheap to clone.
+/// A client bound to one datasource's settings. Cheap to clone; clones share the bound on
+/// concurrent requests.
 #[derive(Clone)]
 pub struct PromClient {
     http: reqwest::Client,
     settings: Settings,
     telemetry: Telemetry,
+    in_flight: Arc<Semaphore>,
 }
 
 impl PromClient {
     pub fn new(settings: Settings, telemetry: Telemetry) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
+        let shown = redact(&settings.url);
+        let tls = |what: &str, e: reqwest::Error| ClientError::Tls { url: shown.clone(), reason: format!("{what}: {}", root_cause(&e)) };
+        let connection = &settings.connection;
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(settings.query_timeout)
             .user_agent(concat!("pgscope/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ClientError::Unreachable { url: redact(&settings.url), reason: e.to_string() })?;
-        Ok(PromClient { http, settings, telemetry })
+            .danger_accept_invalid_certs(connection.tls_skip_verify);
+        if let Some(ca) = &connection.tls_ca_cert {
+            builder = builder.add_root_certificate(Certificate::from_pem(ca.0.as_bytes()).map_err(|e| tls("the CA certificate is not a PEM certificate", e))?);
+        }
+        if let Some((cert, key)) = &connection.tls_client {
+            let pem = format!("{}\n{}", cert.0, key.0);
+            builder = builder.identity(Identity::from_pem(pem.as_bytes()).map_err(|e| tls("the client certificate or key is not valid PEM", e))?);
+        }
+        let http = builder.build().map_err(|e| tls("the TLS settings are not usable", e))?;
+        let in_flight = Arc::new(Semaphore::new(connection.max_concurrent_requests));
+        Ok(PromClient { http, settings, telemetry, in_flight })
+    }
+
+    /// Removes any secret of ours that an answer quoted (a proxy echoing a header, say).
+    fn scrub(&self, error: ClientError) -> ClientError {
+        match error {
+            ClientError::NotPrometheus { url, status, what, mut hint } => {
+                for secret in self.settings.connection.secrets() {
+                    hint = hint.replace(secret, "<redacted>");
+                }
+                ClientError::NotPrometheus { url, status, what, hint }
+            }
+            other => other,
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -157,6 +191,7 @@ impl PromClient {
     /// GET `url` (under the datasource's server) and return the body whatever its type, if the
     /// status is 2xx.
     pub async fn get_text(&self, url: Url, timeout: Duration) -> Result<Bytes, ClientError> {
+        let _permit = self.in_flight.acquire().await.map_err(|e| ClientError::Body { url: redact(&url), reason: e.to_string() })?;
         let response = self.send(Method::GET, url.clone(), &[], Some(timeout)).await?;
         if !response.status().is_success() {
             return Err(ClientError::NotFound { url: redact(&url) });
@@ -166,6 +201,8 @@ impl PromClient {
 
     async fn request(&self, method: Method, path: &str, params: &[(&str, String)], timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
         let url = self.endpoint(path);
+        // At most `max_concurrent_requests` in flight per datasource; the rest wait their turn.
+        let _permit = self.in_flight.acquire().await.map_err(|e| ClientError::Body { url: redact(&url), reason: e.to_string() })?;
         let started = Instant::now();
         let result = self.request_inner(method, url, params, timeout).await;
         let status = match &result {
@@ -196,7 +233,8 @@ impl PromClient {
             if status == StatusCode::NOT_FOUND {
                 return Err(ClientError::NotFound { url: shown });
             }
-            return Err(not_prometheus(&shown, status, &content_type, &body));
+            let error = not_prometheus(&shown, status, &content_type, &body);
+            return Err(self.scrub(error));
         }
         Ok(JsonAnswer { status, body })
     }
@@ -207,8 +245,18 @@ impl PromClient {
         } else {
             self.http.request(method, url.clone()).query(params)
         };
-        if let Some(auth) = &self.settings.basic_auth {
-            request = request.basic_auth(&auth.user, Some(&auth.password));
+        let connection = &self.settings.connection;
+        if let Some(auth) = &connection.basic_auth {
+            request = request.basic_auth(&auth.user, Some(&auth.password.0));
+        }
+        if let Some(token) = &connection.bearer_token {
+            request = request.bearer_auth(&token.0);
+        }
+        for (name, value) in &connection.headers {
+            // Checked when the settings were read; a value that still fails is skipped, not sent garbled.
+            if let Ok(value) = header::HeaderValue::from_str(&value.0) {
+                request = request.header(name.clone(), value);
+            }
         }
         let timeout = timeout.unwrap_or(self.settings.query_timeout);
         request = request.timeout(timeout);

@@ -91,6 +91,8 @@ impl Drop for VictoriaMetrics {
 /// The plugin binary, started as Grafana's go-plugin host starts it.
 pub struct PluginProcess {
     child: Child,
+    /// The plugin's log lines (stderr) so far.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// `127.0.0.1:PORT` from the handshake line.
     pub grpc_addr: String,
     pub handshake: String,
@@ -102,6 +104,11 @@ pub fn plugin_binary() -> PathBuf {
 
 impl PluginProcess {
     pub fn start() -> Self {
+        Self::start_with_log_level("info")
+    }
+
+    /// `RUST_LOG` for the plugin (e.g. "debug", to check what it would log).
+    pub fn start_with_log_level(level: &str) -> Self {
         // Grafana (pkg/plugins/backendplugin/grpcplugin) runs the executable with no arguments
         // and go-plugin's environment, plus Grafana's own variables.
         let mut child = Command::new(plugin_binary())
@@ -114,6 +121,7 @@ impl PluginProcess {
             .env("GF_VERSION", "12.3.0")
             .env("GF_EDITION", "Open Source")
             .env("GF_PLUGIN_VERSION", env!("CARGO_PKG_VERSION"))
+            .env("RUST_LOG", level)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -127,19 +135,22 @@ impl PluginProcess {
             let _ = sender.send(line);
         });
         let stderr = child.stderr.take().unwrap();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = logs.clone();
         std::thread::spawn(move || {
             // Drain the plugin's hclog output so it never blocks on a full pipe.
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if std::env::var_os("PGSCOPE_TEST_LOGS").is_some() {
                     eprintln!("plugin: {line}");
                 }
+                kept.lock().unwrap().push(line);
             }
         });
         let handshake = receiver.recv_timeout(Duration::from_secs(20)).expect("no handshake line within 20 s").trim().to_string();
         let parts: Vec<&str> = handshake.split('|').collect();
         assert_eq!(parts.len(), 5, "handshake {handshake:?}");
         assert_eq!((parts[0], parts[1], parts[2], parts[4]), ("1", "2", "tcp", "grpc"), "handshake {handshake:?}");
-        PluginProcess { child, grpc_addr: parts[3].to_string(), handshake }
+        PluginProcess { child, logs, grpc_addr: parts[3].to_string(), handshake }
     }
 
     pub fn endpoint(&self) -> String {
@@ -158,19 +169,28 @@ impl Drop for PluginProcess {
     }
 }
 
-/// A server on 127.0.0.1 that answers every request with `response` (raw HTTP), until dropped.
+/// A server on 127.0.0.1 that answers every request with `response` (raw HTTP), until dropped,
+/// and keeps the requests it received.
 pub struct FakeServer {
     pub addr: String,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    received: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl FakeServer {
+    /// The requests received so far (head and body as text).
+    pub fn requests(&self) -> Vec<String> {
+        self.received.lock().unwrap().clone()
+    }
+
     pub fn start(response: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = received.clone();
         std::thread::spawn(move || {
             while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
                 match listener.accept() {
@@ -178,14 +198,15 @@ impl FakeServer {
                         stream.set_nonblocking(false).ok();
                         stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
                         let mut buf = [0u8; 65536];
-                        let _ = stream.read(&mut buf);
+                        let n = stream.read(&mut buf).unwrap_or(0);
+                        record.lock().unwrap().push(String::from_utf8_lossy(&buf[..n]).into_owned());
                         let _ = stream.write_all(response.as_bytes());
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
             }
         });
-        FakeServer { addr, stop }
+        FakeServer { addr, stop, received }
     }
 
     pub fn url(&self) -> String {
