@@ -115,6 +115,7 @@ impl Datasource {
             max_data_points: q.max_data_points,
         };
         let planned = query::plan(&model, &context, client.settings()).map_err(bad_query)?;
+        self.telemetry().count_rewrite(rewrite_outcome(&planned.rewrite, &model, client.settings()));
         let requests = join_all(planned.requests.iter().map(|request| async move {
             let answer = match request {
                 PromRequest::Range { expr, start, end, step } => client.query_range(expr, *start, *end, *step).await,
@@ -168,6 +169,25 @@ impl Datasource {
         };
         self.telemetry().count_health_check(report.ok);
         report
+    }
+}
+
+fn rewrite_outcome(rewrite: &Rewrite, model: &query::PromQueryModel, settings: &crate::settings::Settings) -> &'static str {
+    let off = match model.fallback.trim() {
+        "off" => true,
+        "auto" => false,
+        _ => !settings.fallback_enabled,
+    };
+    if off {
+        "off"
+    } else if rewrite.changed {
+        "rewritten"
+    } else if rewrite.notes.iter().any(|n| n.reason == Reason::NotAnalysed) {
+        "not_analysed"
+    } else if rewrite.notes.is_empty() {
+        "unchanged"
+    } else {
+        "skipped"
     }
 }
 

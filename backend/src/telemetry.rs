@@ -19,7 +19,14 @@ pub struct Telemetry {
     upstream_seconds: HistogramVec,
     health_checks: IntCounterVec,
     fallback_notices: prometheus::IntCounter,
+    rewrites: IntCounterVec,
 }
+
+/// Outcomes of the fallback rewrite per query (label `outcome` of `pgscope_rewrites_total`).
+pub const REWRITE_OUTCOMES: &[&str] = &["rewritten", "unchanged", "skipped", "not_analysed", "off"];
+
+/// API paths whose latency is recorded from the start (others appear when first used).
+const UPSTREAM_PATHS: &[&str] = &["api/v1/query", "api/v1/query_range"];
 
 impl Default for Telemetry {
     fn default() -> Self {
@@ -54,11 +61,17 @@ impl Telemetry {
             "Query answers in which names were missing and the fallback showed series by their join key.",
         )
         .expect("static metric definition");
+        let rewrites = IntCounterVec::new(
+            Opts::new("pgscope_rewrites_total", "Queries seen by the fallback engine, by outcome."),
+            &["outcome"],
+        )
+        .expect("static metric definition");
         for metric in [
             Box::new(queries.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(upstream_seconds.clone()),
             Box::new(health_checks.clone()),
             Box::new(fallback_notices.clone()),
+            Box::new(rewrites.clone()),
         ] {
             registry.register(metric).expect("metric names are unique");
         }
@@ -68,7 +81,13 @@ impl Telemetry {
         for status in ["ok", "error"] {
             health_checks.with_label_values(&[status]);
         }
-        Telemetry { registry, queries, upstream_seconds, health_checks, fallback_notices }
+        for outcome in REWRITE_OUTCOMES {
+            rewrites.with_label_values(&[outcome]);
+        }
+        for path in UPSTREAM_PATHS {
+            upstream_seconds.with_label_values(&[path, "200"]);
+        }
+        Telemetry { registry, queries, upstream_seconds, health_checks, fallback_notices, rewrites }
     }
 
     pub fn count_query(&self, query_type: &str, outcome: &str) {
@@ -77,6 +96,10 @@ impl Telemetry {
 
     pub fn observe_upstream(&self, path: &str, status: &str, elapsed: Duration) {
         self.upstream_seconds.with_label_values(&[path, status]).observe(elapsed.as_secs_f64());
+    }
+
+    pub fn count_rewrite(&self, outcome: &str) {
+        self.rewrites.with_label_values(&[outcome]).inc();
     }
 
     pub fn count_fallback_notice(&self) {
@@ -103,10 +126,11 @@ mod tests {
     #[test]
     fn every_family_is_present_before_any_event() {
         let text = String::from_utf8(Telemetry::new().encode()).unwrap();
-        for family in ["pgscope_queries_total", "pgscope_health_checks_total"] {
+        for family in ["pgscope_queries_total", "pgscope_health_checks_total", "pgscope_rewrites_total", "pgscope_fallback_activations_total"] {
             assert!(text.contains(&format!("# TYPE {family} counter")), "{family} missing:\n{text}");
         }
         assert!(text.contains(r#"pgscope_queries_total{outcome="timeout",query_type="promql"} 0"#));
+        assert!(text.contains("# TYPE pgscope_upstream_request_duration_seconds histogram"), "{text}");
     }
 
     #[test]
