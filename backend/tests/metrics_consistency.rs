@@ -34,9 +34,12 @@ fn context(url: &str) -> pluginv2::PluginContext {
     }
 }
 
-/// family -> (label-name sets seen, samples by full series text).
-fn parse(text: &str) -> (BTreeMap<String, BTreeSet<Vec<String>>>, HashMap<String, f64>) {
-    let mut shapes: BTreeMap<String, BTreeSet<Vec<String>>> = BTreeMap::new();
+/// Per family, the label-name sets seen.
+type Shapes = BTreeMap<String, BTreeSet<Vec<String>>>;
+
+/// (shapes, samples by full series text).
+fn parse(text: &str) -> (Shapes, HashMap<String, f64>) {
+    let mut shapes = Shapes::new();
     let mut samples = HashMap::new();
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         let (series, value) = line.rsplit_once(' ').unwrap();
