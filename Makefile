@@ -49,7 +49,7 @@ e2e: dist
 	bash scripts/e2e.sh
 
 bench: setup
-	cargo bench --locked -p pgscope-backend --bench rewrite
+	cargo bench --locked -p pgscope-backend --bench rewrite --bench datasource
 
 demo: dist
 	bash scripts/demo.sh $(APP_DIR)

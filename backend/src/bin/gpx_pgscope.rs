@@ -16,6 +16,12 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = grafana_plugin_sdk::backend::initialize().await?;
     let services = PluginServices::default();
+    // Small answers must not wait for Nagle's algorithm on Grafana's connection.
+    let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listener), |stream| {
+        stream.inspect(|s| {
+            let _ = s.set_nodelay(true);
+        })
+    });
     let (mut health, health_service) = tonic_health::server::health_reporter();
     // go-plugin's host pings the service named "plugin".
     health.set_service_status("plugin", tonic_health::ServingStatus::Serving).await;
@@ -25,7 +31,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .add_service(DataServer::new(services.clone()))
         .add_service(DiagnosticsServer::new(services.clone()))
         .add_service(ResourceServer::new(services))
-        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+        .serve_with_incoming(incoming)
         .await?;
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! This is the pure part: names, legends and `executedQueryString` are added by the caller, who
 //! knows the query (`query::decorate_frames`). Golden tests: tests/conformance.rs.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -29,10 +30,11 @@ pub enum ConvertError {
 }
 
 #[derive(Deserialize)]
-struct Envelope {
-    status: String,
-    #[serde(default)]
-    data: Option<ResultData>,
+struct Envelope<'a> {
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(default, borrow)]
+    data: Option<ResultData<'a>>,
     #[serde(default, rename = "errorType")]
     error_type: Option<String>,
     #[serde(default)]
@@ -45,34 +47,35 @@ struct Envelope {
 
 #[derive(Deserialize)]
 #[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
-enum ResultData {
-    Matrix(Vec<RangeSeries>),
-    Vector(Vec<InstantSample>),
-    Scalar(SamplePair),
-    String(SamplePair),
+enum ResultData<'a> {
+    Matrix(#[serde(borrow)] Vec<RangeSeries<'a>>),
+    Vector(#[serde(borrow)] Vec<InstantSample<'a>>),
+    Scalar(#[serde(borrow)] SamplePair<'a>),
+    String(#[serde(borrow)] SamplePair<'a>),
 }
 
 #[derive(Deserialize)]
-struct RangeSeries {
+struct RangeSeries<'a> {
     #[serde(default)]
     metric: BTreeMap<String, String>,
-    #[serde(default)]
-    values: Vec<SamplePair>,
+    #[serde(default, borrow)]
+    values: Vec<SamplePair<'a>>,
 }
 
 #[derive(Deserialize)]
-struct InstantSample {
+struct InstantSample<'a> {
     #[serde(default)]
     metric: BTreeMap<String, String>,
-    #[serde(default)]
-    value: Option<SamplePair>,
+    #[serde(default, borrow)]
+    value: Option<SamplePair<'a>>,
 }
 
-/// `[<unix seconds as float>, "<value as string>"]`.
+/// `[<unix seconds as float>, "<value as string>"]`; the value is borrowed from the body (sample
+/// values never contain escapes), which saves an allocation per sample.
 #[derive(Deserialize)]
-struct SamplePair(f64, String);
+struct SamplePair<'a>(f64, #[serde(borrow)] Cow<'a, str>);
 
-impl SamplePair {
+impl SamplePair<'_> {
     fn time_ms(&self) -> i64 {
         (self.0 * 1000.0).round() as i64
     }
@@ -136,7 +139,7 @@ pub fn convert(body: &[u8]) -> Result<Vec<Frame>, ConvertError> {
             "string",
             Labels::new(),
             Values::Time(vec![pair.time_ms()]),
-            Values::String(vec![pair.1]),
+            Values::String(vec![pair.1.into_owned()]),
         )],
     };
 

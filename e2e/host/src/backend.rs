@@ -17,6 +17,9 @@ use tonic::transport::Channel;
 
 pub const GRAFANA_VERSION: &str = "12.3.0";
 
+/// The largest gRPC message the host accepts from a plugin.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 30;
+
 pub struct Backend {
     pub plugin_id: String,
     _child: Child,
@@ -57,17 +60,21 @@ pub async fn start(plugin_id: &str, plugin_version: &str, executable: &Path) -> 
         .map_err(|e| format!("{plugin_id}: reading the handshake: {e}"))?
         .ok_or_else(|| format!("{plugin_id}: exited before the handshake"))?;
     let address = parse_handshake(&line).map_err(|e| format!("{plugin_id}: {e}"))?;
+    // Flow control like grpc-go's (BDP-based) rather than fixed 64 KiB windows.
     let channel = Channel::from_shared(format!("http://{address}"))
         .map_err(|e| e.to_string())?
+        .http2_adaptive_window(true)
         .connect()
         .await
         .map_err(|e| format!("{plugin_id}: gRPC connect to {address}: {e}"))?;
+    // tonic's default 4 MiB limit would refuse the frames of a large answer; Grafana's host
+    // accepts messages far larger.
     Ok(Backend {
         plugin_id: plugin_id.to_string(),
         _child: child,
-        data: DataClient::new(channel.clone()),
-        diagnostics: DiagnosticsClient::new(channel.clone()),
-        resource: ResourceClient::new(channel),
+        data: DataClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        diagnostics: DiagnosticsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        resource: ResourceClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),
     })
 }
 
