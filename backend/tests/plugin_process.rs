@@ -132,6 +132,23 @@ async fn plugin_serves_health_queries_and_metrics_against_victoriametrics() {
     assert_eq!(c.status, 422, "{}", c.error);
     assert!(c.error.contains("422") || c.error.contains("parse"), "the TSDB's own message: {}", c.error);
 
+    // As Grafana's alerting sends it: no browser, macros uninterpolated, 43,200 max data points.
+    let alert = pluginv2::DataQuery {
+        max_data_points: 43_200,
+        interval_ms: 1000,
+        ..data_query("E", r#"{"expr":"sum(rate(pgss_calls_total[$__rate_interval]))","instant":true,"range":false,"refId":"E"}"#, from, end)
+    };
+    let alert_request = pluginv2::QueryDataRequest {
+        plugin_context: Some(context(&vm.url())),
+        headers: [("FromAlert".to_string(), "true".to_string())].into(),
+        queries: vec![alert],
+    };
+    let e = &data.query_data(alert_request).await.unwrap().into_inner().responses["E"];
+    assert_eq!(e.status, 200, "{}", e.error);
+    let frame = Frame::from_arrow(&e.frames[0]).unwrap();
+    assert_eq!(frame.meta.as_ref().unwrap().executed_query_string.as_deref(), Some("Expr: sum(rate(pgss_calls_total[1m0s]))"));
+    assert_eq!(frame.fields[1].values, Values::Float64(vec![3.0]), "2/s + 1/s");
+
     let d = &responses["D"];
     assert_eq!(d.status, 400);
     assert!(d.error.contains("query JSON is not valid"), "{}", d.error);
@@ -144,7 +161,7 @@ async fn plugin_serves_health_queries_and_metrics_against_victoriametrics() {
         .unwrap()
         .into_inner();
     let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
-    assert!(text.contains(r#"pgscope_queries_total{outcome="ok",query_type="promql"} 2"#), "{text}");
+    assert!(text.contains(r#"pgscope_queries_total{outcome="ok",query_type="promql"} 3"#), "{text}");
     assert!(text.contains(r#"pgscope_queries_total{outcome="tsdb_error",query_type="promql"} 1"#), "{text}");
     assert!(text.contains(r#"pgscope_queries_total{outcome="bad_query",query_type="promql"} 1"#), "{text}");
     assert!(text.contains(r#"pgscope_health_checks_total{status="ok"} 1"#), "{text}");
