@@ -98,6 +98,22 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
           onChange: (choice) => updateJson({ httpMethod: choice.value }),
         }),
       ),
+      h(
+        grafanaUi.InlineField,
+        { label: 'Bearer token', labelWidth: 20, tooltip: 'Sent as Authorization: Bearer <token>; kept in secureJsonData.' },
+        h(grafanaUi.SecretInput, {
+          width: 40,
+          isConfigured: !!(options.secureJsonFields && options.secureJsonFields.bearerToken),
+          value: (options.secureJsonData && options.secureJsonData.bearerToken) || '',
+          onChange: (event) =>
+            onOptionsChange(Object.assign({}, options, { secureJsonData: Object.assign({}, options.secureJsonData, { bearerToken: event.currentTarget.value }) })),
+          onReset: () =>
+            onOptionsChange(Object.assign({}, options, {
+              secureJsonFields: Object.assign({}, options.secureJsonFields, { bearerToken: false }),
+              secureJsonData: Object.assign({}, options.secureJsonData, { bearerToken: '' }),
+            })),
+        }),
+      ),
       h('h3', { className: 'page-heading' }, 'Fallback for info joins'),
       h(
         grafanaUi.InlineField,
@@ -157,9 +173,32 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
     );
   }
 
+  /** Metric names for the expression field's suggestions (resources/metrics), loaded once. */
+  function useMetricNames(datasource) {
+    const [names, setNames] = React.useState([]);
+    React.useEffect(() => {
+      let cancelled = false;
+      if (datasource && datasource.getResource) {
+        datasource.getResource('metrics').then((list) => !cancelled && setNames(list), () => {});
+      }
+      return () => {
+        cancelled = true;
+      };
+    }, [datasource]);
+    return names;
+  }
+
   function QueryEditor(props) {
     const { query, onChange, onRunQuery, datasource } = props;
     const set = (key) => (event) => onChange(Object.assign({}, query, { [key]: event.currentTarget.value }));
+    const metricNames = useMetricNames(datasource);
+    const listId = `pgscope-metrics-${query.refId || 'A'}`;
+    const type = query.range !== false && query.instant ? 'both' : query.instant ? 'instant' : 'range';
+    const setType = (choice) => {
+      const value = choice.value;
+      onChange(Object.assign({}, query, { range: value !== 'instant', instant: value !== 'range' }));
+      onRunQuery();
+    };
     return h(
       'div',
       { 'data-testid': 'pgscope-query-editor' },
@@ -184,6 +223,39 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
         grafanaUi.InlineField,
         { label: 'Legend', labelWidth: 14, tooltip: 'Series name, e.g. {{datname}} {{queryid}}' },
         h(grafanaUi.Input, { width: 40, value: query.legendFormat || '', placeholder: 'auto', onChange: set('legendFormat'), onBlur: onRunQuery }),
+      ),
+      h(
+        grafanaUi.InlineField,
+        { label: 'Metric', labelWidth: 14, tooltip: 'Pick a metric name to insert it at the end of the expression.' },
+        h('span', null,
+          h('input', {
+            list: listId,
+            'aria-label': 'Metric name',
+            placeholder: `${metricNames.length} metrics`,
+            onChange: (event) => {
+              const name = event.currentTarget.value;
+              if (metricNames.includes(name)) {
+                onChange(Object.assign({}, query, { expr: `${query.expr || ''}${name}` }));
+                event.currentTarget.value = '';
+              }
+            },
+          }),
+          h('datalist', { id: listId }, metricNames.slice(0, 5000).map((name) => h('option', { key: name, value: name })))),
+      ),
+      h(
+        grafanaUi.InlineField,
+        { label: 'Type', labelWidth: 14, tooltip: 'Range: a series over the time range; Instant: the value at its end; Both.' },
+        h(grafanaUi.Select, {
+          width: 20,
+          options: [{ label: 'Range', value: 'range' }, { label: 'Instant', value: 'instant' }, { label: 'Both', value: 'both' }],
+          value: type,
+          onChange: setType,
+        }),
+      ),
+      h(
+        grafanaUi.InlineField,
+        { label: 'Min step', labelWidth: 14, tooltip: 'Lower bound of the step, e.g. 15s (default: the scrape interval). Also the scrape interval of $__rate_interval.' },
+        h(grafanaUi.Input, { width: 20, value: query.interval || '', placeholder: 'auto', onChange: set('interval'), onBlur: onRunQuery }),
       ),
       h(
         grafanaUi.InlineField,
