@@ -81,6 +81,9 @@ struct JsonData {
     time_interval: Option<String>,
     #[serde(default)]
     query_timeout: Option<String>,
+    /// Grafana's HTTP settings "Timeout", in seconds (a number or a numeric string).
+    #[serde(default)]
+    timeout: Option<serde_json::Value>,
     #[serde(default)]
     max_response_mb: Option<u64>,
     /// "auto" (default) or "off".
@@ -142,7 +145,15 @@ impl Settings {
             }
         };
         let scrape_interval = optional_duration("scrape interval", json.time_interval, DEFAULT_SCRAPE_INTERVAL)?;
-        let query_timeout = optional_duration("query timeout", json.query_timeout, DEFAULT_QUERY_TIMEOUT)?;
+        // `queryTimeout` wins; else Grafana's HTTP settings "Timeout" (seconds); else 60s.
+        let http_timeout = match &json.timeout {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(t)) if t.trim().is_empty() => None,
+            Some(serde_json::Value::Number(n)) => Some(format!("{n}s")),
+            Some(serde_json::Value::String(t)) => Some(format!("{}s", t.trim())),
+            Some(other) => return Err(SettingsError::BadValue { setting: "timeout", reason: format!("{other} is not a number of seconds") }),
+        };
+        let query_timeout = optional_duration("query timeout", json.query_timeout.or(http_timeout), DEFAULT_QUERY_TIMEOUT)?;
         if scrape_interval.is_zero() || query_timeout.is_zero() {
             return Err(SettingsError::BadValue {
                 setting: "scrape interval / query timeout",
@@ -275,6 +286,17 @@ mod tests {
             assert!(message.contains(expected), "{message:?} should contain {expected:?}");
         }
         assert_eq!(Settings::from_instance(None), Err(SettingsError::Missing));
+    }
+
+    #[test]
+    fn grafanas_http_timeout_is_the_query_timeout_unless_set() {
+        let timeout = |json: &str| Settings::from_instance(Some(&instance("http://x", json))).map(|s| s.query_timeout);
+        assert_eq!(timeout(r#"{"timeout":"45"}"#), Ok(Duration::from_secs(45)));
+        assert_eq!(timeout(r#"{"timeout":20}"#), Ok(Duration::from_secs(20)));
+        assert_eq!(timeout(r#"{"timeout":"20","queryTimeout":"5s"}"#), Ok(Duration::from_secs(5)));
+        assert_eq!(timeout(r#"{"timeout":""}"#), Ok(DEFAULT_QUERY_TIMEOUT));
+        assert!(timeout(r#"{"timeout":"soon"}"#).is_err());
+        assert!(timeout(r#"{"timeout":true}"#).is_err());
     }
 
     #[test]

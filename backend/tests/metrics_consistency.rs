@@ -111,6 +111,16 @@ async fn every_scrape_holds_every_family_while_queries_run() {
     for writer in writers {
         writer.await.unwrap();
     }
+    // One scrape after every query has returned: each one counted exactly once.
+    let text = diagnostics
+        .collect_metrics(pluginv2::CollectMetricsRequest { plugin_context: Some(context(&url)) })
+        .await
+        .unwrap()
+        .into_inner()
+        .metrics
+        .unwrap()
+        .prometheus;
+    let (_, previous) = parse(&String::from_utf8(text).unwrap());
     let total: f64 = previous.iter().filter(|(k, _)| k.starts_with("pgscope_queries_total{")).map(|(_, v)| v).sum();
     assert_eq!(total, 100.0, "every query counted once");
     assert!(previous.iter().any(|(k, v)| k.contains("pgscope_rewrites_total{outcome=\"rewritten\"}") && *v == 80.0), "{previous:?}");

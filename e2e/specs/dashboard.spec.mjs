@@ -25,20 +25,25 @@ test('pgscope-panel shows live statements with their queryids and names', async 
   const count = await rows.count();
   assert.ok(count >= 5, `expected the workload's statements, got ${count} rows`);
 
-  // Every row names a statement the TSDB knows: its queryid and its displayname.
+  // Every row is a statement the TSDB knows, by its queryid; rows are named from pgss_query_info
+  // (a statement newer than the info exporter's last scrape may show by database and queryid).
   const known = await tsdbQuery('pgss_query_info');
   const names = new Set(known.map((s) => s.metric.displayname));
-  const queryids = new Set(known.map((s) => s.metric.queryid));
+  const queryids = new Set((await tsdbQuery('pg_stat_statements_calls_total')).map((s) => s.metric.queryid));
   const header = await panel.locator('thead th').allInnerTexts();
   const queryidColumn = header.findIndex((h) => h.startsWith('queryid'));
   assert.ok(queryidColumn > 0, `queryid column in ${header}`);
+  let named = 0;
   for (let i = 0; i < Math.min(count, 10); i++) {
     const cells = await rows.nth(i).locator('td').allInnerTexts();
-    assert.ok(names.has(cells[0]), `row ${i}: ${cells[0]} is a name from pgss_query_info`);
+    const isNamed = names.has(cells[0]);
+    named += isNamed ? 1 : 0;
+    assert.ok(isNamed || /^(app|shop|postgres) -?\d+$/.test(cells[0]), `row ${i}: ${cells[0]} is a name from pgss_query_info`);
     assert.match(cells[queryidColumn], /^-?\d+$/);
     assert.ok(queryids.has(cells[queryidColumn]), `row ${i}: queryid ${cells[queryidColumn]}`);
     assert.match(cells[cells.length - 1], /^\d/, 'a calls/s value');
   }
+  assert.ok(named >= Math.min(count, 10) - 2, `${named} of the first rows are named`);
   assert.ok([...names].some((n) => n.startsWith('UPDATE pgbench_accounts SET filler')), 'the WAL-heavy statement is named');
 
   // Sorting by a header click.

@@ -68,6 +68,12 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
     const jsonData = options.jsonData || {};
     const updateJson = (patch) => onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, patch) }));
     const setJson = (key) => (event) => updateJson({ [key]: event.currentTarget.value });
+    const textSetting = (label, key, placeholder, tooltip, width = 20) =>
+      h(
+        grafanaUi.InlineField,
+        { label, labelWidth: 20, tooltip },
+        h(grafanaUi.Input, { width, placeholder, value: jsonData[key] || '', onChange: setJson(key) }),
+      );
     return h(
       'div',
       { 'data-testid': 'pgscope-config-editor' },
@@ -78,16 +84,8 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
         showAccessOptions: false,
       }),
       h('h3', { className: 'page-heading' }, 'Prometheus API'),
-      h(
-        grafanaUi.InlineField,
-        { label: 'Scrape interval', labelWidth: 20, tooltip: 'How often your TSDB scrapes; the smallest useful step. Default 15s.' },
-        h(grafanaUi.Input, { width: 20, placeholder: '15s', value: jsonData.timeInterval || '', onChange: setJson('timeInterval') }),
-      ),
-      h(
-        grafanaUi.InlineField,
-        { label: 'Query timeout', labelWidth: 20, tooltip: 'How long one request to the TSDB may take. Default 60s.' },
-        h(grafanaUi.Input, { width: 20, placeholder: '60s', value: jsonData.queryTimeout || '', onChange: setJson('queryTimeout') }),
-      ),
+      textSetting('Scrape interval', 'timeInterval', '15s', 'How often your TSDB scrapes; the smallest useful step. Default 15s.'),
+      textSetting('Query timeout', 'queryTimeout', '60s', 'How long one request to the TSDB may take. Default 60s.'),
       h(
         grafanaUi.InlineField,
         { label: 'HTTP method', labelWidth: 20, tooltip: 'POST allows longer queries; GET works behind read-only proxies.' },
@@ -125,16 +123,8 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
           onChange: (choice) => updateJson({ fallbackMode: choice.value }),
         }),
       ),
-      h(
-        grafanaUi.InlineField,
-        { label: 'Info metrics', labelWidth: 20, tooltip: 'Besides names ending in _info, pg_stat_statements_query_id and pgwatch_query_info: more info metric names, comma-separated.' },
-        h(grafanaUi.Input, { width: 40, placeholder: 'my_query_names', value: jsonData.infoMetrics || '', onChange: setJson('infoMetrics') }),
-      ),
-      h(
-        grafanaUi.InlineField,
-        { label: 'Sticky names', labelWidth: 20, tooltip: 'Join against last_over_time(info[window]) so names survive short exporter outages, e.g. 1h. Empty: off.' },
-        h(grafanaUi.Input, { width: 20, placeholder: 'off', value: jsonData.stickyNamesWindow || '', onChange: setJson('stickyNamesWindow') }),
-      ),
+      textSetting('Info metrics', 'infoMetrics', 'my_query_names', 'Besides names ending in _info, pg_stat_statements_query_id and pgwatch_query_info: more info metric names, comma-separated.', 40),
+      textSetting('Sticky names', 'stickyNamesWindow', 'off', 'Join against last_over_time(info[window]) so names survive short exporter outages, e.g. 1h. Empty: off.'),
       h(
         grafanaUi.InlineField,
         { label: 'Division by info', labelWidth: 20, tooltip: 'Also rewrite `A / on(...) group_left(...) info`.' },
