@@ -54,6 +54,17 @@ fn parse(text: &str) -> (Shapes, HashMap<String, f64>) {
     (shapes, samples)
 }
 
+async fn scrape(diagnostics: &mut DiagnosticsClient<tonic::transport::Channel>, url: &str) -> String {
+    let metrics = diagnostics
+        .collect_metrics(pluginv2::CollectMetricsRequest { plugin_context: Some(context(url)) })
+        .await
+        .unwrap()
+        .into_inner()
+        .metrics
+        .unwrap();
+    String::from_utf8(metrics.prometheus).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_scrape_holds_every_family_while_queries_run() {
     let vm = VictoriaMetrics::start();
@@ -86,15 +97,7 @@ async fn every_scrape_holds_every_family_while_queries_run() {
     let mut previous: HashMap<String, f64> = HashMap::new();
     let mut scrapes = 0;
     while scrapes < 40 || !writers.iter().all(|w| w.is_finished()) {
-        let text = diagnostics
-            .collect_metrics(pluginv2::CollectMetricsRequest { plugin_context: Some(context(&url)) })
-            .await
-            .unwrap()
-            .into_inner()
-            .metrics
-            .unwrap()
-            .prometheus;
-        let (shapes, samples) = parse(&String::from_utf8(text).unwrap());
+        let (shapes, samples) = parse(&scrape(&mut diagnostics, &url).await);
         for family in FAMILIES {
             let shape = shapes.get(*family).unwrap_or_else(|| panic!("scrape {scrapes}: family {family} missing"));
             assert_eq!(shape.len(), 1, "scrape {scrapes}: {family} has label sets {shape:?}");
@@ -112,15 +115,7 @@ async fn every_scrape_holds_every_family_while_queries_run() {
         writer.await.unwrap();
     }
     // One scrape after every query has returned: each one counted exactly once.
-    let text = diagnostics
-        .collect_metrics(pluginv2::CollectMetricsRequest { plugin_context: Some(context(&url)) })
-        .await
-        .unwrap()
-        .into_inner()
-        .metrics
-        .unwrap()
-        .prometheus;
-    let (_, previous) = parse(&String::from_utf8(text).unwrap());
+    let (_, previous) = parse(&scrape(&mut diagnostics, &url).await);
     let total: f64 = previous.iter().filter(|(k, _)| k.starts_with("pgscope_queries_total{")).map(|(_, v)| v).sum();
     assert_eq!(total, 100.0, "every query counted once");
     assert!(previous.iter().any(|(k, v)| k.contains("pgscope_rewrites_total{outcome=\"rewritten\"}") && *v == 80.0), "{previous:?}");

@@ -68,6 +68,17 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
     const jsonData = options.jsonData || {};
     const updateJson = (patch) => onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, patch) }));
     const setJson = (key) => (event) => updateJson({ [key]: event.currentTarget.value });
+    const choiceSetting = (label, key, choices, tooltip) =>
+      h(
+        grafanaUi.InlineField,
+        { label, labelWidth: 20, tooltip },
+        h(grafanaUi.Select, {
+          width: 20,
+          options: choices.map((value) => ({ label: value, value })),
+          value: jsonData[key] || choices[0],
+          onChange: (choice) => updateJson({ [key]: choice.value }),
+        }),
+      );
     const textSetting = (label, key, placeholder, tooltip, width = 20) =>
       h(
         grafanaUi.InlineField,
@@ -86,16 +97,7 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
       h('h3', { className: 'page-heading' }, 'Prometheus API'),
       textSetting('Scrape interval', 'timeInterval', '15s', 'How often your TSDB scrapes; the smallest useful step. Default 15s.'),
       textSetting('Query timeout', 'queryTimeout', '60s', 'How long one request to the TSDB may take. Default 60s.'),
-      h(
-        grafanaUi.InlineField,
-        { label: 'HTTP method', labelWidth: 20, tooltip: 'POST allows longer queries; GET works behind read-only proxies.' },
-        h(grafanaUi.Select, {
-          width: 20,
-          options: [{ label: 'POST', value: 'POST' }, { label: 'GET', value: 'GET' }],
-          value: jsonData.httpMethod || 'POST',
-          onChange: (choice) => updateJson({ httpMethod: choice.value }),
-        }),
-      ),
+      choiceSetting('HTTP method', 'httpMethod', ['POST', 'GET'], 'POST allows longer queries; GET works behind read-only proxies.'),
       h(
         grafanaUi.InlineField,
         { label: 'Bearer token', labelWidth: 20, tooltip: 'Sent as Authorization: Bearer <token>; kept in secureJsonData.' },
@@ -113,16 +115,7 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
         }),
       ),
       h('h3', { className: 'page-heading' }, 'Fallback for info joins'),
-      h(
-        grafanaUi.InlineField,
-        { label: 'Fallback', labelWidth: 20, tooltip: 'auto: joins with an info metric get an `or` fallback, so panels keep their data when the info exporter is down.' },
-        h(grafanaUi.Select, {
-          width: 20,
-          options: [{ label: 'auto', value: 'auto' }, { label: 'off', value: 'off' }],
-          value: jsonData.fallbackMode || 'auto',
-          onChange: (choice) => updateJson({ fallbackMode: choice.value }),
-        }),
-      ),
+      choiceSetting('Fallback', 'fallbackMode', ['auto', 'off'], 'auto: joins with an info metric get an `or` fallback, so panels keep their data when the info exporter is down.'),
       textSetting('Info metrics', 'infoMetrics', 'my_query_names', 'Besides names ending in _info, pg_stat_statements_query_id and pgwatch_query_info: more info metric names, comma-separated.', 40),
       textSetting('Sticky names', 'stickyNamesWindow', 'off', 'Join against last_over_time(info[window]) so names survive short exporter outages, e.g. 1h. Empty: off.'),
       h(
