@@ -141,6 +141,9 @@ impl Datasource {
             }
             let series = fallback_data::strip_markers(&mut converted, &planned.rewrite.fallbacks);
             query::decorate_frames(&mut converted, &planned, request, &series.legend_labels);
+            if planned.table {
+                converted = vec![convert::long_table(&converted)];
+            }
             let mut notices = fallback_data::notices(&series, &planned.rewrite.fallbacks, &info_counts);
             notices.extend(planned.rewrite.notes.iter().filter(|n| n.reason == Reason::PlainOrDuplicates).map(|n| Notice {
                 severity: Severity::Warning,

@@ -28,6 +28,8 @@ pub struct PromQueryModel {
     pub interval: String,
     /// "auto", "off", or "" for the datasource's setting.
     pub fallback: String,
+    /// "time_series" (default) or "table".
+    pub format: String,
 }
 
 /// What Grafana tells us about a query besides its JSON.
@@ -55,6 +57,8 @@ pub struct PlannedQuery {
     pub requests: Vec<PromRequest>,
     /// What the fallback engine did (unchanged when it is off).
     pub rewrite: Rewrite,
+    /// `format: table`: one long frame with labels as columns.
+    pub table: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +75,8 @@ pub enum QueryError {
     BadTimeRange { from_ms: i64, to_ms: i64 },
     #[error("fallback {0:?} is neither auto nor off")]
     BadFallback(String),
+    #[error("format {0:?} is not supported: use time_series or table")]
+    BadFormat(String),
 }
 
 /// Parses a query's JSON (the bytes Grafana forwards unchanged).
@@ -96,6 +102,11 @@ pub fn plan(model: &PromQueryModel, context: &QueryContext, settings: &Settings)
     };
     let range = Duration::from_millis((context.to_ms - context.from_ms) as u64);
     let step = calculate_step(range, context.max_data_points, min_step);
+    let table = match model.format.trim() {
+        "" | "time_series" => false,
+        "table" => true,
+        other => return Err(QueryError::BadFormat(other.to_string())),
+    };
     let fallback_enabled = match model.fallback.trim() {
         "" => settings.fallback_enabled,
         "auto" => true,
@@ -122,7 +133,7 @@ pub fn plan(model: &PromQueryModel, context: &QueryContext, settings: &Settings)
     if want_instant {
         requests.push(PromRequest::Instant { expr: sent.clone(), time: end });
     }
-    Ok(PlannedQuery { expr: sent, legend_format: model.legend_format.clone(), step, requests, rewrite })
+    Ok(PlannedQuery { expr: sent, legend_format: model.legend_format.clone(), step, requests, rewrite, table })
 }
 
 /// Grafana's step rule: the range split into `max_data_points` and rounded to a "nice" interval,
@@ -307,6 +318,10 @@ mod tests {
         let off = plan(&model("off"), &context(3600), &settings()).unwrap();
         assert_eq!(off.expr, "rate(calls[1m0s]) * on(queryid) group_left(displayname) pgss_query_info");
         assert!(matches!(plan(&model("maybe"), &context(3600), &settings()), Err(QueryError::BadFallback(_))));
+        let heatmap = PromQueryModel { expr: "up".into(), format: "heatmap".into(), ..Default::default() };
+        assert!(matches!(plan(&heatmap, &context(3600), &settings()), Err(QueryError::BadFormat(_))));
+        let table = PromQueryModel { expr: "up".into(), format: "table".into(), ..Default::default() };
+        assert!(plan(&table, &context(3600), &settings()).unwrap().table);
     }
 
     #[test]

@@ -149,6 +149,19 @@ async fn plugin_serves_health_queries_and_metrics_against_victoriametrics() {
     assert_eq!(frame.meta.as_ref().unwrap().executed_query_string.as_deref(), Some("Expr: sum(rate(pgss_calls_total[1m0s]))"));
     assert_eq!(frame.fields[1].values, Values::Float64(vec![3.0]), "2/s + 1/s");
 
+    // format: table — one long frame, labels as columns.
+    let table_request = pluginv2::QueryDataRequest {
+        plugin_context: Some(context(&vm.url())),
+        headers: Default::default(),
+        queries: vec![data_query("T", r#"{"expr":"pgss_calls_total","format":"table","instant":true,"range":false}"#, from, end)],
+    };
+    let t = &data.query_data(table_request).await.unwrap().into_inner().responses["T"];
+    assert_eq!((t.status, t.frames.len()), (200, 1), "{}", t.error);
+    let table = Frame::from_arrow(&t.frames[0]).unwrap();
+    let names: Vec<&str> = table.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["Time", "__name__", "datname", "queryid", "Value"]);
+    assert_eq!(table.fields[3].values, Values::String(vec!["101".into(), "202".into()]));
+
     let d = &responses["D"];
     assert_eq!(d.status, 400);
     assert!(d.error.contains("query JSON is not valid"), "{}", d.error);
@@ -161,7 +174,7 @@ async fn plugin_serves_health_queries_and_metrics_against_victoriametrics() {
         .unwrap()
         .into_inner();
     let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
-    assert!(text.contains(r#"pgscope_queries_total{outcome="ok",query_type="promql"} 3"#), "{text}");
+    assert!(text.contains(r#"pgscope_queries_total{outcome="ok",query_type="promql"} 4"#), "{text}");
     assert!(text.contains(r#"pgscope_queries_total{outcome="tsdb_error",query_type="promql"} 1"#), "{text}");
     assert!(text.contains(r#"pgscope_queries_total{outcome="bad_query",query_type="promql"} 1"#), "{text}");
     assert!(text.contains(r#"pgscope_health_checks_total{status="ok"} 1"#), "{text}");

@@ -237,6 +237,19 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
       ),
       h(
         grafanaUi.InlineField,
+        { label: 'Format', labelWidth: 14, tooltip: 'Time series: a frame per series; Table: one table, the labels as columns.' },
+        h(grafanaUi.Select, {
+          width: 20,
+          options: [{ label: 'Time series', value: 'time_series' }, { label: 'Table', value: 'table' }],
+          value: query.format || 'time_series',
+          onChange: (choice) => {
+            onChange(Object.assign({}, query, { format: choice.value }));
+            onRunQuery();
+          },
+        }),
+      ),
+      h(
+        grafanaUi.InlineField,
         { label: 'Min step', labelWidth: 14, tooltip: 'Lower bound of the step, e.g. 15s (default: the scrape interval). Also the scrape interval of $__rate_interval.' },
         h(grafanaUi.Input, { width: 20, value: query.interval || '', placeholder: 'auto', onChange: set('interval'), onBlur: onRunQuery }),
       ),

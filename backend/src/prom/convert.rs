@@ -224,9 +224,68 @@ mod tests {
     }
 
     #[test]
+    fn a_long_table_keeps_every_rows_labels() {
+        let body = br#"{"status":"success","warnings":["w"],"data":{"resultType":"matrix","result":[
+            {"metric":{"job":"a"},"values":[[1,"1"],[2,"2"]]},
+            {"metric":{"job":"b","instance":"x"},"values":[[1,"3"]]}]}}"#;
+        let table = long_table(&convert(body).unwrap());
+        let names: Vec<&str> = table.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["Time", "instance", "job", "Value"]);
+        assert_eq!(table.fields[1].values, Values::String(vec!["".into(), "".into(), "x".into()]));
+        assert_eq!(table.fields[2].values, Values::String(vec!["a".into(), "a".into(), "b".into()]));
+        assert_eq!(table.fields[3].values, Values::Float64(vec![1.0, 2.0, 3.0]));
+        let meta = table.meta.unwrap();
+        assert_eq!(meta.frame_type.as_deref(), Some("timeseries-long"));
+        assert_eq!(meta.notices.len(), 1, "the warning once, not once per series");
+        assert!(long_table(&[]).fields.len() == 2);
+    }
+
+    #[test]
     fn a_vector_sample_without_value_is_skipped() {
         let frames = convert(br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{}}]}}"#)
             .unwrap();
         assert!(frames.is_empty());
     }
+}
+
+/// `format: table`: every series' rows in one long frame (meta type `timeseries-long`, as in
+/// Grafana's table-format goldens), with the labels as string columns between Time and Value,
+/// so each row keeps its series' labels. Frames without a Time/Value pair (a notice-only frame)
+/// are skipped; their notices move to the table. Grafana's own goldens instead put the last
+/// series' labels on the Value field and have no label columns (README, "Known limits").
+pub fn long_table(frames: &[Frame]) -> Frame {
+    let series: Vec<&Frame> = frames.iter().filter(|f| f.fields.len() >= 2).collect();
+    let label_names: std::collections::BTreeSet<&String> =
+        series.iter().flat_map(|f| f.fields[1].labels.iter().flat_map(|l| l.keys())).collect();
+    let mut times = Vec::new();
+    let mut numbers = Vec::new();
+    let mut strings = Vec::new();
+    let mut columns: Vec<Vec<String>> = vec![Vec::new(); label_names.len()];
+    for frame in &series {
+        let Values::Time(t) = &frame.fields[0].values else { continue };
+        let labels = frame.fields[1].labels.clone().unwrap_or_default();
+        match &frame.fields[1].values {
+            Values::Float64(v) => numbers.extend_from_slice(v),
+            Values::String(v) => strings.extend(v.iter().cloned()),
+            Values::Time(_) => continue,
+        }
+        times.extend_from_slice(t);
+        for (column, name) in columns.iter_mut().zip(&label_names) {
+            let value = labels.get(*name).cloned().unwrap_or_default();
+            column.extend(std::iter::repeat_n(value, t.len()));
+        }
+    }
+    let mut fields = vec![Field::new("Time", Values::Time(times))];
+    fields.extend(label_names.iter().zip(columns).map(|(name, column)| Field::new(name.as_str(), Values::String(column))));
+    fields.push(Field::new("Value", if strings.is_empty() { Values::Float64(numbers) } else { Values::String(strings) }));
+    let mut meta = frames.iter().find_map(|f| f.meta.clone()).unwrap_or_default();
+    meta.frame_type = Some("timeseries-long".into());
+    meta.type_version = Some([0, 1]);
+    meta.notices = frames.iter().flat_map(|f| f.meta.iter().flat_map(|m| m.notices.iter().cloned())).fold(Vec::new(), |mut all, n| {
+        if !all.contains(&n) {
+            all.push(n);
+        }
+        all
+    });
+    Frame { meta: Some(meta), fields, ..Default::default() }
 }
