@@ -165,6 +165,9 @@ pub async fn check(client: &PromClient) -> HealthReport {
 }
 
 fn capitalise(text: &str) -> String {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        return text.to_string();
+    }
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
