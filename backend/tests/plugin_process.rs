@@ -274,3 +274,31 @@ async fn queries_against_a_dead_tsdb_fail_per_query_and_the_plugin_lives_on() {
     assert_eq!(responses["A"].status, 400);
     assert!(plugin.is_running());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_answers_are_decompressed() {
+    use std::io::Write;
+    let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"gz"},"value":[1700000000,"7"]}]}}"#;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(body).unwrap();
+    let compressed = encoder.finish().unwrap();
+    let mut response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        compressed.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(&compressed);
+    let tsdb = FakeServer::start_bytes(response);
+    let plugin = PluginProcess::start();
+    let mut data = DataClient::connect(plugin.endpoint()).await.unwrap();
+    let end = now_ms();
+    let request = pluginv2::QueryDataRequest {
+        plugin_context: Some(context(&tsdb.url())),
+        headers: Default::default(),
+        queries: vec![data_query("A", r#"{"expr":"up","instant":true,"range":false}"#, end - 60_000, end)],
+    };
+    let a = &data.query_data(request).await.unwrap().into_inner().responses["A"];
+    assert_eq!(a.status, 200, "{}", a.error);
+    assert_eq!(Frame::from_arrow(&a.frames[0]).unwrap().fields[1].values, Values::Float64(vec![7.0]));
+    assert!(tsdb.requests()[0].to_ascii_lowercase().contains("accept-encoding: gzip"), "{:?}", tsdb.requests());
+}

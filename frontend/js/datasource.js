@@ -156,26 +156,49 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
     );
   }
 
-  /** Metric names for the expression field's suggestions (resources/metrics), loaded once. */
-  function useMetricNames(datasource) {
+  /** A list from a resource (`metrics`, `labels`) for the editor's suggestions, loaded once. */
+  function useResourceList(datasource, path) {
     const [names, setNames] = React.useState([]);
     React.useEffect(() => {
       let cancelled = false;
       if (datasource && datasource.getResource) {
-        datasource.getResource('metrics').then((list) => !cancelled && setNames(list), () => {});
+        datasource.getResource(path).then((list) => !cancelled && setNames(list), () => {});
       }
       return () => {
         cancelled = true;
       };
-    }, [datasource]);
+    }, [datasource, path]);
     return names;
+  }
+
+  /** An input with suggestions; picking one appends it to the expression. */
+  function Suggestions({ id, label, names, query, onChange }) {
+    return h(
+      grafanaUi.InlineField,
+      { label, labelWidth: 14, tooltip: `Pick a ${label.toLowerCase()} to append it to the expression.` },
+      h('span', null,
+        h('input', {
+          list: id,
+          'aria-label': label,
+          placeholder: `${names.length} ${label.toLowerCase()}s`,
+          onChange: (event) => {
+            const name = event.currentTarget.value;
+            if (names.includes(name)) {
+              onChange(Object.assign({}, query, { expr: `${query.expr || ''}${name}` }));
+              event.currentTarget.value = '';
+            }
+          },
+        }),
+        h('datalist', { id }, names.slice(0, 5000).map((name) => h('option', { key: name, value: name })))),
+    );
   }
 
   function QueryEditor(props) {
     const { query, onChange, onRunQuery, datasource } = props;
     const set = (key) => (event) => onChange(Object.assign({}, query, { [key]: event.currentTarget.value }));
-    const metricNames = useMetricNames(datasource);
-    const listId = `pgscope-metrics-${query.refId || 'A'}`;
+    const metricNames = useResourceList(datasource, 'metrics');
+    const labelNames = useResourceList(datasource, 'labels');
+    const refId = query.refId || 'A';
     const type = query.range !== false && query.instant ? 'both' : query.instant ? 'instant' : 'range';
     const setType = (choice) => {
       const value = choice.value;
@@ -207,24 +230,8 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
         { label: 'Legend', labelWidth: 14, tooltip: 'Series name, e.g. {{datname}} {{queryid}}' },
         h(grafanaUi.Input, { width: 40, value: query.legendFormat || '', placeholder: 'auto', onChange: set('legendFormat'), onBlur: onRunQuery }),
       ),
-      h(
-        grafanaUi.InlineField,
-        { label: 'Metric', labelWidth: 14, tooltip: 'Pick a metric name to insert it at the end of the expression.' },
-        h('span', null,
-          h('input', {
-            list: listId,
-            'aria-label': 'Metric name',
-            placeholder: `${metricNames.length} metrics`,
-            onChange: (event) => {
-              const name = event.currentTarget.value;
-              if (metricNames.includes(name)) {
-                onChange(Object.assign({}, query, { expr: `${query.expr || ''}${name}` }));
-                event.currentTarget.value = '';
-              }
-            },
-          }),
-          h('datalist', { id: listId }, metricNames.slice(0, 5000).map((name) => h('option', { key: name, value: name })))),
-      ),
+      h(Suggestions, { id: `pgscope-metrics-${refId}`, label: 'Metric', names: metricNames, query, onChange }),
+      h(Suggestions, { id: `pgscope-labels-${refId}`, label: 'Label', names: labelNames, query, onChange }),
       h(
         grafanaUi.InlineField,
         { label: 'Type', labelWidth: 14, tooltip: 'Range: a series over the time range; Instant: the value at its end; Both.' },

@@ -184,6 +184,11 @@ impl FakeServer {
     }
 
     pub fn start(response: &'static str) -> Self {
+        Self::start_bytes(response.as_bytes().to_vec())
+    }
+
+    /// Like `start`, with a raw (e.g. compressed) answer.
+    pub fn start_bytes(response: Vec<u8>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
@@ -200,7 +205,7 @@ impl FakeServer {
                         let mut buf = [0u8; 65536];
                         let n = stream.read(&mut buf).unwrap_or(0);
                         record.lock().unwrap().push(String::from_utf8_lossy(&buf[..n]).into_owned());
-                        let _ = stream.write_all(response.as_bytes());
+                        let _ = stream.write_all(&response);
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
