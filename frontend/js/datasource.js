@@ -151,7 +151,9 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
     return h(
       'div',
       { 'data-testid': 'pgscope-rewrite-preview', style: { fontSize: 12, marginTop: 4 } },
-      preview.changed ? h('div', null, h('strong', null, 'Sent with a fallback: '), h('code', null, preview.query)) : null,
+      preview.changed
+        ? h('div', null, h('strong', null, 'Sent with a fallback: '), h('code', { style: { whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' } }, preview.query))
+        : null,
       (preview.notes || []).map((note, i) => h('div', { key: i }, `• ${note.text}`)),
     );
   }
@@ -177,7 +179,8 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
       grafanaUi.InlineField,
       { label, labelWidth: 14, tooltip: `Pick a ${label.toLowerCase()} to append it to the expression.` },
       h('span', null,
-        h('input', {
+        h(grafanaUi.Input, {
+          width: 40,
           list: id,
           'aria-label': label,
           placeholder: `${names.length} ${label.toLowerCase()}s`,

@@ -16,6 +16,7 @@ import { registerServices } from './services.js';
 import { HomePage } from './home.jsx';
 import { DashboardPage } from './dashboard.jsx';
 import { DatasourcePage } from './datasourcePage.jsx';
+import { ExplorePage } from './explore.jsx';
 
 const shared = {
   react: React,
@@ -42,6 +43,7 @@ registerServices();
 function route(path) {
   let match = path.match(/^\/d\/([^/]+)/);
   if (match) return <DashboardPage uid={decodeURIComponent(match[1])} />;
+  if (path.startsWith('/explore')) return <ExplorePage uid={new URLSearchParams(window.location.search).get('ds') || 'default'} />;
   match = path.match(/^\/connections\/datasources\/edit\/([^/]+)/);
   if (match) return <DatasourcePage uid={decodeURIComponent(match[1])} />;
   return <HomePage />;
