@@ -302,3 +302,25 @@ async fn gzip_answers_are_decompressed() {
     assert_eq!(Frame::from_arrow(&a.frames[0]).unwrap().fields[1].values, Values::Float64(vec![7.0]));
     assert!(tsdb.requests()[0].to_ascii_lowercase().contains("accept-encoding: gzip"), "{:?}", tsdb.requests());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_over_the_size_limit_is_a_clear_error() {
+    let body = format!("{{\"status\":\"success\",\"data\":{{\"resultType\":\"vector\",\"result\":[]}},\"pad\":\"{}\"}}", "x".repeat(2 << 20));
+    let response: &'static str = Box::leak(
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).into_boxed_str(),
+    );
+    let tsdb = FakeServer::start(response);
+    let plugin = PluginProcess::start();
+    let mut data = DataClient::connect(plugin.endpoint()).await.unwrap();
+    let end = now_ms();
+    let mut ctx = context(&tsdb.url());
+    ctx.data_source_instance_settings.as_mut().unwrap().json_data = br#"{"maxResponseMb":1}"#.to_vec();
+    let request = pluginv2::QueryDataRequest {
+        plugin_context: Some(ctx),
+        headers: Default::default(),
+        queries: vec![data_query("A", r#"{"expr":"up"}"#, end - 60_000, end)],
+    };
+    let a = &data.query_data(request).await.unwrap().into_inner().responses["A"];
+    assert_eq!(a.status, 413);
+    assert!(a.error.contains("larger than the 1 MB limit"), "{}", a.error);
+}
