@@ -81,12 +81,9 @@ fn main() {
                 }),
                 headers: HashMap::new(),
                 queries: vec![pluginv2::DataQuery {
-                    ref_id: "A".into(),
                     max_data_points: POINTS,
                     interval_ms: STEP_MS,
-                    time_range: Some(pluginv2::TimeRange { from_epoch_ms: start_ms, to_epoch_ms: end_ms }),
-                    json: format!("{{\"expr\":\"{metric}\"}}").into_bytes(),
-                    query_type: "promql".into(),
+                    ..support::data_query("A", &format!("{{\"expr\":\"{metric}\"}}"), start_ms, end_ms)
                 }],
             };
             // Warm both paths (connections, caches), and check they return the same series.

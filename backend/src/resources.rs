@@ -22,19 +22,18 @@ use crate::{lint, stored};
 pub async fn handle(path: &str, url: &str, client: &PromClient) -> (u16, Value) {
     let params = query_params(url);
     let path = path.trim_matches('/');
-    let tsdb_params = |allowed: &[&'static str]| tsdb_params(&params, allowed);
     match path.split('/').collect::<Vec<_>>().as_slice() {
         ["rewrite"] => rewrite_preview(&params, client.settings()),
-        ["labels"] => tsdb_list(client, "api/v1/labels", &tsdb_params(&["match[]", "start", "end"])).await,
+        ["labels"] => tsdb_list(client, "api/v1/labels", &tsdb_params(&params, LIST_PARAMS)).await,
         ["label", name, "values"] => {
             if !is_label_name(name) {
                 return (400, json!({ "message": format!("{name:?} is not a label name") }));
             }
-            tsdb_list(client, &format!("api/v1/label/{name}/values"), &tsdb_params(&["match[]", "start", "end"])).await
+            tsdb_list(client, &format!("api/v1/label/{name}/values"), &tsdb_params(&params, LIST_PARAMS)).await
         }
-        ["metrics"] => tsdb_list(client, "api/v1/label/__name__/values", &tsdb_params(&["match[]", "start", "end"])).await,
+        ["metrics"] => tsdb_list(client, "api/v1/label/__name__/values", &tsdb_params(&params, LIST_PARAMS)).await,
         ["series"] => {
-            let selectors = tsdb_params(&["match[]", "start", "end"]);
+            let selectors = tsdb_params(&params, LIST_PARAMS);
             if !selectors.iter().any(|(k, _)| *k == "match[]") {
                 return (400, json!({ "message": "series needs at least one match[] selector" }));
             }
@@ -44,6 +43,9 @@ pub async fn handle(path: &str, url: &str, client: &PromClient) -> (u16, Value) 
         _ => (404, json!({ "message": format!("no resource {path:?}: pgscope serves rewrite, labels, label/<name>/values, metrics, series, query") })),
     }
 }
+
+/// What the label and series APIs take from a request: selectors and a time range.
+const LIST_PARAMS: &[&str] = &["match[]", "start", "end"];
 
 /// The request parameters a TSDB API takes, and only those.
 fn tsdb_params(params: &[(String, String)], allowed: &[&'static str]) -> Vec<(&'static str, String)> {

@@ -52,14 +52,7 @@ async fn a_cancelled_query_drops_its_tsdb_request() {
             ..Default::default()
         }),
         headers: Default::default(),
-        queries: vec![pluginv2::DataQuery {
-            ref_id: "A".into(),
-            max_data_points: 100,
-            interval_ms: 1000,
-            time_range: Some(pluginv2::TimeRange { from_epoch_ms: now - 60_000, to_epoch_ms: now }),
-            json: br#"{"expr":"up"}"#.to_vec(),
-            query_type: "promql".into(),
-        }],
+        queries: vec![support::data_query("A", r#"{"expr":"up"}"#, now - 60_000, now)],
     };
     // Grafana gives up after 500 ms: the call is dropped, which resets the gRPC stream.
     let outcome = tokio::time::timeout(Duration::from_millis(500), data.query_data(request)).await;

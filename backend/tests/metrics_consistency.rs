@@ -80,14 +80,7 @@ async fn every_scrape_holds_every_family_while_queries_run() {
             let mut data = DataClient::connect(endpoint).await.unwrap();
             for i in 0..25 {
                 let expr = if (worker + i) % 5 == 0 { "sum(" } else { "rate(up[1m]) * on(job) group_left(version) build_info" };
-                let query = pluginv2::DataQuery {
-                    ref_id: "A".into(),
-                    max_data_points: 100,
-                    interval_ms: 1000,
-                    time_range: Some(pluginv2::TimeRange { from_epoch_ms: now - 300_000, to_epoch_ms: now }),
-                    json: serde_json::json!({ "expr": expr }).to_string().into_bytes(),
-                    query_type: "promql".into(),
-                };
+                let query = support::data_query("A", &serde_json::json!({ "expr": expr }).to_string(), now - 300_000, now);
                 let request = pluginv2::QueryDataRequest { plugin_context: Some(context(&url)), headers: HashMap::new(), queries: vec![query] };
                 data.query_data(request).await.unwrap();
             }

@@ -11,7 +11,7 @@ use grafana_plugin_sdk::pluginv2::{
     resource_client::ResourceClient,
 };
 use pgscope::frame::{Frame, Values};
-use support::{FakeServer, PluginProcess, VictoriaMetrics};
+use support::{data_query, FakeServer, PluginProcess, VictoriaMetrics};
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
@@ -32,17 +32,6 @@ fn context(url: &str) -> pluginv2::PluginContext {
             ..Default::default()
         }),
         ..Default::default()
-    }
-}
-
-fn data_query(ref_id: &str, json: &str, from_ms: i64, to_ms: i64) -> pluginv2::DataQuery {
-    pluginv2::DataQuery {
-        ref_id: ref_id.into(),
-        max_data_points: 100,
-        interval_ms: 15_000,
-        time_range: Some(pluginv2::TimeRange { from_epoch_ms: from_ms, to_epoch_ms: to_ms }),
-        json: json.as_bytes().to_vec(),
-        query_type: "promql".into(),
     }
 }
 

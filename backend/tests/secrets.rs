@@ -62,14 +62,7 @@ async fn everything_the_user_sees(plugin: &PluginProcess, url: &str) -> Vec<Stri
             .into_inner();
         out.push(format!("{} {}", health.message, String::from_utf8_lossy(&health.json_details)));
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
-        let query = pluginv2::DataQuery {
-            ref_id: "A".into(),
-            max_data_points: 100,
-            interval_ms: 1000,
-            time_range: Some(pluginv2::TimeRange { from_epoch_ms: now - 60_000, to_epoch_ms: now }),
-            json: br#"{"expr":"up"}"#.to_vec(),
-            query_type: "promql".into(),
-        };
+        let query = support::data_query("A", r#"{"expr":"up"}"#, now - 60_000, now);
         let responses = data
             .query_data(pluginv2::QueryDataRequest { plugin_context: Some(context(url, basic_auth)), headers: HashMap::new(), queries: vec![query] })
             .await

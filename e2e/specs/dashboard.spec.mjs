@@ -1,20 +1,12 @@
 // The provisioned pgss dashboard shows pgscope-panel rows from the live stack: real queryids
 // and the names the query-info exporter serves.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
-import { launch, screenshot, tsdbQuery } from './support.mjs';
+import { browserSession, screenshot, tsdbQuery } from './support.mjs';
 
 const PANEL_TITLE = 'Statements by calls per second';
-let session;
-
-before(async () => {
-  session = await launch();
-});
-
-after(async () => {
-  await session.browser.close();
-});
+const session = browserSession();
 
 test('pgscope-panel shows live statements with their queryids and names', async () => {
   const { page, problems } = session;

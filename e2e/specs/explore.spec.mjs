@@ -1,19 +1,11 @@
 // The datasource's query editor in a browser: the preview of what is sent (the fallback and its
 // note) comes from the plugin's `rewrite` resource, and the query runs.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
-import { launch, screenshot } from './support.mjs';
+import { browserSession, screenshot } from './support.mjs';
 
-let session;
-
-before(async () => {
-  session = await launch();
-});
-
-after(async () => {
-  await session.browser.close();
-});
+const session = browserSession();
 
 test('the query editor previews the fallback and runs the query', async () => {
   const { page, problems } = session;

@@ -1,19 +1,10 @@
 // "Save & test" names the TSDB when it answers, names the cause when it is down, and recovers.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
-import { launch, screenshot, stack } from './support.mjs';
+import { browserSession, screenshot, stack } from './support.mjs';
 
-let session;
-
-before(async () => {
-  session = await launch();
-});
-
-after(async () => {
-  stack('start-tsdb');
-  await session.browser.close();
-});
+const session = browserSession(() => stack('start-tsdb'));
 
 /** Clicks "Save & test" and waits for the alert whose text matches `expected`. */
 async function saveAndTest(page, expected) {

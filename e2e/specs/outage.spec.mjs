@@ -1,22 +1,13 @@
 // The incident, replayed on the live stack: the query-info exporter dies. The pgss panel keeps
 // its rows (now keyed by database and queryid) and says why the names are missing; when the
 // exporter comes back, so do the names. Through pgscope the panel never goes blank.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
-import { launch, screenshot, stack, tsdbQuery } from './support.mjs';
+import { browserSession, screenshot, stack, tsdbQuery } from './support.mjs';
 
 const PANEL_TITLE = 'Statements by calls per second';
-let session;
-
-before(async () => {
-  session = await launch();
-});
-
-after(async () => {
-  stack('start-info');
-  await session.browser.close();
-});
+const session = browserSession(() => stack('start-info'));
 
 /** Clicks Refresh until `condition()` holds (checked after each answer), or fails after `seconds`. */
 async function refreshUntil(page, what, condition, seconds = 60, describe = async () => '') {

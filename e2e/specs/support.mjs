@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
@@ -31,6 +32,22 @@ export async function launch() {
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   return { browser, page, problems };
+}
+
+/**
+ * One browser for a spec file: launched before its tests, closed after them (after `cleanup`,
+ * e.g. restarting what a test stopped). Returns the session object the hooks fill in.
+ */
+export function browserSession(cleanup = () => {}) {
+  const session = {};
+  before(async () => {
+    Object.assign(session, await launch());
+  });
+  after(async () => {
+    cleanup();
+    await session.browser.close();
+  });
+  return session;
 }
 
 export async function screenshot(page, name) {

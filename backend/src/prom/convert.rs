@@ -181,6 +181,48 @@ fn series_frame(frame_type: &str, result_type: &str, labels: Labels, times: Valu
     }
 }
 
+/// `format: table`: every series' rows in one long frame (meta type `timeseries-long`, as in
+/// Grafana's table-format goldens), with the labels as string columns between Time and Value,
+/// so each row keeps its series' labels. Frames without a Time/Value pair (a notice-only frame)
+/// are skipped; their notices move to the table. Grafana's own goldens instead put the last
+/// series' labels on the Value field and have no label columns (README, "Known limits").
+pub fn long_table(frames: &[Frame]) -> Frame {
+    let series: Vec<&Frame> = frames.iter().filter(|f| f.fields.len() >= 2).collect();
+    let label_names: std::collections::BTreeSet<&String> =
+        series.iter().flat_map(|f| f.fields[1].labels.iter().flat_map(|l| l.keys())).collect();
+    let mut times = Vec::new();
+    let mut numbers = Vec::new();
+    let mut strings = Vec::new();
+    let mut columns: Vec<Vec<String>> = vec![Vec::new(); label_names.len()];
+    for frame in &series {
+        let Values::Time(t) = &frame.fields[0].values else { continue };
+        let labels = frame.fields[1].labels.clone().unwrap_or_default();
+        match &frame.fields[1].values {
+            Values::Float64(v) => numbers.extend_from_slice(v),
+            Values::String(v) => strings.extend(v.iter().cloned()),
+            Values::Time(_) => continue,
+        }
+        times.extend_from_slice(t);
+        for (column, name) in columns.iter_mut().zip(&label_names) {
+            let value = labels.get(*name).cloned().unwrap_or_default();
+            column.extend(std::iter::repeat_n(value, t.len()));
+        }
+    }
+    let mut fields = vec![Field::new("Time", Values::Time(times))];
+    fields.extend(label_names.iter().zip(columns).map(|(name, column)| Field::new(name.as_str(), Values::String(column))));
+    fields.push(Field::new("Value", if strings.is_empty() { Values::Float64(numbers) } else { Values::String(strings) }));
+    let mut meta = frames.iter().find_map(|f| f.meta.clone()).unwrap_or_default();
+    meta.frame_type = Some("timeseries-long".into());
+    meta.type_version = Some([0, 1]);
+    meta.notices = frames.iter().flat_map(|f| f.meta.iter().flat_map(|m| m.notices.iter().cloned())).fold(Vec::new(), |mut all, n| {
+        if !all.contains(&n) {
+            all.push(n);
+        }
+        all
+    });
+    Frame { meta: Some(meta), fields, ..Default::default() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,46 +288,4 @@ mod tests {
             .unwrap();
         assert!(frames.is_empty());
     }
-}
-
-/// `format: table`: every series' rows in one long frame (meta type `timeseries-long`, as in
-/// Grafana's table-format goldens), with the labels as string columns between Time and Value,
-/// so each row keeps its series' labels. Frames without a Time/Value pair (a notice-only frame)
-/// are skipped; their notices move to the table. Grafana's own goldens instead put the last
-/// series' labels on the Value field and have no label columns (README, "Known limits").
-pub fn long_table(frames: &[Frame]) -> Frame {
-    let series: Vec<&Frame> = frames.iter().filter(|f| f.fields.len() >= 2).collect();
-    let label_names: std::collections::BTreeSet<&String> =
-        series.iter().flat_map(|f| f.fields[1].labels.iter().flat_map(|l| l.keys())).collect();
-    let mut times = Vec::new();
-    let mut numbers = Vec::new();
-    let mut strings = Vec::new();
-    let mut columns: Vec<Vec<String>> = vec![Vec::new(); label_names.len()];
-    for frame in &series {
-        let Values::Time(t) = &frame.fields[0].values else { continue };
-        let labels = frame.fields[1].labels.clone().unwrap_or_default();
-        match &frame.fields[1].values {
-            Values::Float64(v) => numbers.extend_from_slice(v),
-            Values::String(v) => strings.extend(v.iter().cloned()),
-            Values::Time(_) => continue,
-        }
-        times.extend_from_slice(t);
-        for (column, name) in columns.iter_mut().zip(&label_names) {
-            let value = labels.get(*name).cloned().unwrap_or_default();
-            column.extend(std::iter::repeat_n(value, t.len()));
-        }
-    }
-    let mut fields = vec![Field::new("Time", Values::Time(times))];
-    fields.extend(label_names.iter().zip(columns).map(|(name, column)| Field::new(name.as_str(), Values::String(column))));
-    fields.push(Field::new("Value", if strings.is_empty() { Values::Float64(numbers) } else { Values::String(strings) }));
-    let mut meta = frames.iter().find_map(|f| f.meta.clone()).unwrap_or_default();
-    meta.frame_type = Some("timeseries-long".into());
-    meta.type_version = Some([0, 1]);
-    meta.notices = frames.iter().flat_map(|f| f.meta.iter().flat_map(|m| m.notices.iter().cloned())).fold(Vec::new(), |mut all, n| {
-        if !all.contains(&n) {
-            all.push(n);
-        }
-        all
-    });
-    Frame { meta: Some(meta), fields, ..Default::default() }
 }

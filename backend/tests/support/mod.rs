@@ -11,6 +11,18 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A `promql` query over [from_ms, to_ms] with the given query JSON, as Grafana forwards it.
+pub fn data_query(ref_id: &str, json: &str, from_ms: i64, to_ms: i64) -> grafana_plugin_sdk::pluginv2::DataQuery {
+    grafana_plugin_sdk::pluginv2::DataQuery {
+        ref_id: ref_id.into(),
+        max_data_points: 100,
+        interval_ms: 15_000,
+        time_range: Some(grafana_plugin_sdk::pluginv2::TimeRange { from_epoch_ms: from_ms, to_epoch_ms: to_ms }),
+        json: json.as_bytes().to_vec(),
+        query_type: "promql".into(),
+    }
+}
+
 /// Waits until `ready` returns true, or panics with `what` after `deadline`.
 pub fn wait_for(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
