@@ -88,7 +88,10 @@ impl Datasource {
 
     async fn run_query(&self, client: &PromClient, q: &pluginv2::DataQuery) -> QueryOutcome {
         let query_type = query_type_label(&q.query_type);
-        let result = self.run_promql(client, q).await;
+        let result = match q.query_type.as_str() {
+            query::QUERY_TYPE_STACK_HEALTH => self.run_stack_health(client, q).await,
+            _ => self.run_promql(client, q).await,
+        };
         match result {
             Ok(mut frames) => {
                 for frame in &mut frames {
@@ -160,6 +163,29 @@ impl Datasource {
         Ok(frames)
     }
 
+    /// `stackHealth`: the stack checks at the end of the time range, with sparklines over it.
+    async fn run_stack_health(&self, client: &PromClient, q: &pluginv2::DataQuery) -> Result<Vec<Frame>, (&'static str, u16, String)> {
+        let range = q.time_range.unwrap_or_default();
+        if range.to_epoch_ms < range.from_epoch_ms {
+            return Err(("bad_query", 400, query::QueryError::BadTimeRange { from_ms: range.from_epoch_ms, to_ms: range.to_epoch_ms }.to_string()));
+        }
+        let (from, to) = (range.from_epoch_ms as f64 / 1000.0, range.to_epoch_ms as f64 / 1000.0);
+        // The TSDB itself first: when it does not answer, that is the one thing to say.
+        let probe = client.query_instant("vector(1)", to, Some(crate::stack::REQUEST_TIMEOUT)).await;
+        if let Err(e) = probe {
+            return Err((e.outcome(), e.status(), e.to_string()));
+        }
+        let rules = client.settings().stack_rules();
+        let observations = crate::stack::gather(client, &rules, to, from).await;
+        let checks = crate::stack::evaluate(&observations, &rules);
+        let mut frames = crate::stack::frames(&checks, &observations);
+        if let Some(meta) = frames[0].meta.as_mut() {
+            let summary = crate::stack::summary_line(&checks);
+            meta.custom.get_or_insert_with(Default::default).insert("summary".into(), summary.into());
+        }
+        Ok(frames)
+    }
+
     /// Save & test.
     pub async fn check_health(&self, instance: Option<&pluginv2::DataSourceInstanceSettings>) -> HealthReport {
         let report = match self.client(instance) {
@@ -221,6 +247,7 @@ async fn info_counts(client: &PromClient, rewrite: &Rewrite, time: f64) -> BTree
 fn query_type_label(query_type: &str) -> &'static str {
     match query_type {
         "" | query::QUERY_TYPE_PROMQL => "promql",
+        query::QUERY_TYPE_STACK_HEALTH => "stackHealth",
         _ => "unknown",
     }
 }

@@ -2,7 +2,8 @@
 //! what matters (`1+1` must come back as 2); build info only names the server. The answer is a
 //! status, a one-line message and details (`message`, `verboseMessage`) as Grafana's datasource
 //! page shows them. Never includes secrets: URLs are shown without credentials.
-//! Not for: the monitoring stack's own health (scrape targets and the like).
+//! Once the TSDB answers, the stack checks (`stack`) run and their summary joins the message;
+//! their failures never turn Save & test red (the datasource works), they say what to fix.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use serde_json::{json, Value};
 use crate::prom::client::{redact, PromClient};
 use crate::prom::convert::{self, ConvertError};
 use crate::frame::Values;
+use crate::stack;
 
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -147,21 +149,38 @@ pub async fn check(client: &PromClient) -> HealthReport {
         );
     }
 
-    let build_info = client.get_json("api/v1/status/buildinfo", &[], Some(IDENTIFY_TIMEOUT)).await.ok();
-    let build_info_body = build_info.as_ref().filter(|a| a.status.is_success()).map(|a| &a.body[..]);
-    let mut kind = identify(build_info_body, None);
-    if matches!(kind, TsdbKind::Unknown) {
+    let identify_server = async {
+        let build_info = client.get_json("api/v1/status/buildinfo", &[], Some(IDENTIFY_TIMEOUT)).await.ok();
+        let build_info_body = build_info.as_ref().filter(|a| a.status.is_success()).map(|a| a.body.clone());
+        let kind = identify(build_info_body.as_deref(), None);
+        if !matches!(kind, TsdbKind::Unknown) {
+            return kind;
+        }
         let page = client.get_text(client.server_metrics_url(), IDENTIFY_TIMEOUT).await.ok();
-        kind = identify(build_info_body, page.as_deref().map(String::from_utf8_lossy).as_deref());
-    }
-    let message = format!("Connected to {kind}");
+        identify(build_info_body.as_deref(), page.as_deref().map(String::from_utf8_lossy).as_deref())
+    };
+    let rules = client.settings().stack_rules();
+    let stack_started = Instant::now();
+    let check_stack = async {
+        let observations = stack::gather(client, &rules, now, now - rules.window.as_secs_f64()).await;
+        stack::evaluate(&observations, &rules)
+    };
+    let (kind, checks) = futures_util::join!(identify_server, check_stack);
+    let stack_ms = stack_started.elapsed().as_millis();
+    let message = format!("Connected to {kind} · {}", stack::summary_line(&checks));
     let verbose = format!(
-        "URL: {url}\nQuery API: 1+1 = 2 in {query_ms} ms ({})\nServer: {kind}\nHTTP method: {}, query timeout: {}s",
+        "URL: {url}\nQuery API: 1+1 = 2 in {query_ms} ms ({})\nServer: {kind}\nHTTP method: {}, query timeout: {}s\nStack checks ({} in {stack_ms} ms, worst first):\n{}",
         redact(&client.endpoint("api/v1/query")),
         client.settings().http_method.as_str(),
         client.settings().query_timeout.as_secs(),
+        checks.len(),
+        stack::verbose_lines(&checks),
     );
-    HealthReport { ok: true, details: json!({ "message": message, "verboseMessage": verbose }), message }
+    let listed: Vec<Value> = checks
+        .iter()
+        .map(|c| json!({"component": c.component, "check": c.name, "status": c.status.as_str(), "summary": c.summary, "reason": c.reason}))
+        .collect();
+    HealthReport { ok: true, details: json!({ "message": message, "verboseMessage": verbose, "checks": listed }), message }
 }
 
 fn capitalise(text: &str) -> String {

@@ -17,6 +17,7 @@ pub mod prom;
 pub mod query;
 pub mod resources;
 pub mod settings;
+pub mod stack;
 pub mod stored;
 pub mod telemetry;
 pub mod templating;

@@ -15,6 +15,7 @@ use crate::settings::Settings;
 
 /// Query types the datasource answers (the query JSON's `queryType`).
 pub const QUERY_TYPE_PROMQL: &str = "promql";
+pub const QUERY_TYPE_STACK_HEALTH: &str = "stackHealth";
 
 /// The members of a `promql` query's JSON we read; everything else is ignored.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -67,7 +68,7 @@ pub enum QueryError {
     BadJson(String),
     #[error("the query has no expression: enter a PromQL expression")]
     EmptyExpr,
-    #[error("query type {0:?} is not supported by this datasource (supported: promql)")]
+    #[error("query type {0:?} is not supported by this datasource (supported: promql, stackHealth)")]
     UnsupportedType(String),
     #[error("min step: {0}")]
     BadMinStep(String),

@@ -46,6 +46,29 @@ pub struct Settings {
     pub fallback_enabled: bool,
     /// What counts as an info metric and how the fallback is built.
     pub fallback_rules: fallback::Rules,
+    /// Scrape jobs that must exist (`requiredJobs`).
+    pub required_jobs: Vec<String>,
+    /// `sampleCollapsePercent` / 100: a scrape below this share of its recent maximum collapsed.
+    pub collapse_fraction: f64,
+    /// `stackWindow`: how far back stack checks look.
+    pub stack_window: Duration,
+}
+
+pub const DEFAULT_COLLAPSE_PERCENT: f64 = 50.0;
+pub const DEFAULT_STACK_WINDOW: Duration = Duration::from_secs(3600);
+
+impl Settings {
+    /// What the stack health checks need.
+    pub fn stack_rules(&self) -> crate::stack::StackRules {
+        crate::stack::StackRules {
+            required_jobs: self.required_jobs.clone(),
+            collapse_fraction: self.collapse_fraction,
+            window: self.stack_window,
+            info_metrics: self.fallback_rules.info_metrics.iter().filter(|m| !fallback::DEFAULT_INFO_METRICS.contains(&m.as_str())).cloned().collect(),
+            scrape_interval: self.scrape_interval,
+            ..Default::default()
+        }
+    }
 }
 
 pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
@@ -97,6 +120,13 @@ struct JsonData {
     /// "" (off) or a window such as "1h".
     #[serde(default)]
     sticky_names_window: Option<String>,
+    /// Jobs that must be scraped, as a list or a comma-separated string.
+    #[serde(default)]
+    required_jobs: Option<StringOrList>,
+    #[serde(default)]
+    sample_collapse_percent: Option<f64>,
+    #[serde(default)]
+    stack_window: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -194,7 +224,22 @@ impl Settings {
                 Some(window)
             }
         };
+        let required_jobs = json.required_jobs.map(StringOrList::names).unwrap_or_default();
+        let collapse_percent = json.sample_collapse_percent.unwrap_or(DEFAULT_COLLAPSE_PERCENT);
+        if !(collapse_percent > 0.0 && collapse_percent < 100.0) {
+            return Err(SettingsError::BadValue {
+                setting: "sample collapse threshold",
+                reason: format!("{collapse_percent} % is outside 0..100 % (exclusive)"),
+            });
+        }
+        let stack_window = optional_duration("stack check window", json.stack_window, DEFAULT_STACK_WINDOW)?;
+        if stack_window < Duration::from_secs(60) || stack_window > Duration::from_secs(7 * 86400) {
+            return Err(SettingsError::BadValue { setting: "stack check window", reason: "must be between 1m and 7d".into() });
+        }
         Ok(Settings {
+            required_jobs,
+            collapse_fraction: collapse_percent / 100.0,
+            stack_window,
             url,
             connection,
             http_method,
@@ -313,12 +358,18 @@ mod tests {
         assert!(!s.fallback_enabled && s.fallback_rules.allow_division);
         assert!(s.fallback_rules.is_info_metric("my_names") && s.fallback_rules.is_info_metric("other_names"));
         assert_eq!(s.fallback_rules.sticky_window, Some(Duration::from_secs(3600)));
+        let s = Settings::from_instance(Some(&instance("http://x", r#"{"requiredJobs":"postgres, query-info","sampleCollapsePercent":20,"stackWindow":"6h"}"#))).unwrap();
+        let rules = s.stack_rules();
+        assert_eq!(rules.required_jobs, ["postgres", "query-info"]);
+        assert_eq!((rules.collapse_fraction, rules.window), (0.2, Duration::from_secs(6 * 3600)));
         let s = Settings::from_instance(Some(&instance("http://x", r#"{"infoMetrics":["a_names"]}"#))).unwrap();
         assert!(s.fallback_rules.is_info_metric("a_names"));
         for (json, expected) in [
             (r#"{"fallbackMode":"sometimes"}"#, "fallback mode"),
             (r#"{"infoMetrics":"bad name"}"#, "not a metric name"),
             (r#"{"stickyNamesWindow":"forever"}"#, "sticky names window"),
+            (r#"{"sampleCollapsePercent":100}"#, "sample collapse threshold"),
+            (r#"{"stackWindow":"10s"}"#, "stack check window"),
         ] {
             let message = Settings::from_instance(Some(&instance("http://x", json))).unwrap_err().to_string();
             assert!(message.contains(expected), "{message}");

@@ -26,6 +26,9 @@ pub struct Telemetry {
 pub const REWRITE_OUTCOMES: &[&str] = &["rewritten", "unchanged", "skipped", "not_analysed", "off"];
 
 /// API paths whose latency is recorded from the start (others appear when first used).
+/// Query types (label `query_type` of `pgscope_queries_total`).
+pub const QUERY_TYPES: &[&str] = &["promql", "stackHealth"];
+
 const UPSTREAM_PATHS: &[&str] = &["api/v1/query", "api/v1/query_range"];
 
 impl Default for Telemetry {
@@ -75,8 +78,10 @@ impl Telemetry {
         ] {
             registry.register(metric).expect("metric names are unique");
         }
-        for outcome in QUERY_OUTCOMES {
-            queries.with_label_values(&["promql", outcome]);
+        for query_type in QUERY_TYPES {
+            for outcome in QUERY_OUTCOMES {
+                queries.with_label_values(&[query_type, outcome]);
+            }
         }
         for status in ["ok", "error"] {
             health_checks.with_label_values(&[status]);

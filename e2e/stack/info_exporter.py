@@ -4,8 +4,13 @@ every statement in pg_stat_statements, with a readable name (the normalised text
 collapsed, cut at 80 characters). It plays the small, separate exporter whose death blanks the
 pgss panels: tests stop and restart it. Reads PostgreSQL through psql (no Python driver needed).
 
-Usage: info_exporter.py --listen 127.0.0.1:19188 --pg-host DIR_OR_HOST --pg-port 55432
+While the file given by --collapse-flag exists, it serves only its first two series: the
+"scrape returns 54 samples instead of 117,000" symptom of an exporter whose cache a concurrent
+scrape emptied (shared/notes/pgss-metrics.md), for the stack-health tests.
+
+Usage: info_exporter.py --listen 127.0.0.1:19188 --pg-host DIR_OR_HOST --pg-port 55432 [--collapse-flag FILE]
 """
+import os
 import argparse
 import http.server
 import re
@@ -37,7 +42,10 @@ def scrape(args):
         "# HELP pgss_query_info Readable names of pg_stat_statements entries.",
         "# TYPE pgss_query_info gauge",
     ]
-    for record in out.split("\x1e"):
+    records = out.split("\x1e")
+    if args.collapse_flag and os.path.exists(args.collapse_flag):
+        records = records[:2]
+    for record in records:
         parts = record.strip("\n").split("\x1f")
         if len(parts) != 3:
             continue
@@ -54,6 +62,7 @@ def main():
     parser.add_argument("--listen", required=True)
     parser.add_argument("--pg-host", required=True)
     parser.add_argument("--pg-port", type=int, required=True)
+    parser.add_argument("--collapse-flag")
     args = parser.parse_args()
     host, port = args.listen.rsplit(":", 1)
 

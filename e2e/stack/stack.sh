@@ -3,11 +3,14 @@
 # PostgreSQL 15 with pg_stat_statements under a fixed-rate pgbench workload in two databases,
 # Debian's postgres_exporter with our queries file, our query-info exporter, node-exporter, a
 # deliberately dead `self-cadvisor` target, and VictoriaMetrics (default) or Prometheus
-# (TSDB=prometheus) scraping every 5 s. Every process is tracked by PID and stopped by PID;
+# (TSDB=prometheus) scraping every 5 s; and a single-node Patroni 3.0 cluster (scope `demo`, its
+# own PostgreSQL) on etcd, for the Patroni checks (PATRONI=0 leaves it out). Every process is tracked by PID and stopped by PID;
 # readiness is waited for by condition, never by fixed sleeps.
 #
 # Usage: stack.sh start | stop | status | env
 #        stack.sh stop-info | start-info | stop-tsdb | start-tsdb   (failure tests)
+#        stack.sh stop-node | start-node | collapse-info | restore-info
+#        stack.sh patroni-pause | patroni-resume | stop-etcd | start-etcd
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +23,10 @@ NODE_PORT=${NODE_PORT:-19100}
 DEAD_PORT=${DEAD_PORT:-19180}
 VM_PORT=${VM_PORT:-8428}
 PROM_PORT=${PROM_PORT:-19090}
+PATRONI=${PATRONI:-1}
+ETCD_PORT=${ETCD_PORT:-12379}
+PATRONI_PORT=${PATRONI_PORT:-18008}
+PATRONI_PG_PORT=${PATRONI_PG_PORT:-55452}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 SCRAPE_INTERVAL=5s
 
@@ -122,10 +129,63 @@ start_workload() {
 
 start_info() {
   running info-exporter && return 0
-  spawn info-exporter python3 "$HERE/info_exporter.py" --listen "127.0.0.1:$INFO_PORT" --pg-host "$STATE" --pg-port "$PG_PORT"
+  spawn info-exporter python3 "$HERE/info_exporter.py" --listen "127.0.0.1:$INFO_PORT" --pg-host "$STATE" --pg-port "$PG_PORT" \
+    --collapse-flag "$STATE/info-collapsed"
   wait_until "the query-info exporter" 20 bash -c "curl -sf http://127.0.0.1:$INFO_PORT/metrics | grep -q '^pgss_query_info{'"
   still_running info-exporter
 }
+
+start_node() {
+  running node-exporter && return 0
+  spawn node-exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$NODE_PORT" \
+    --no-collector.hwmon --no-collector.thermal_zone --no-collector.rapl
+  wait_until "node-exporter" 20 curl -sf "http://127.0.0.1:$NODE_PORT/metrics"
+  still_running node-exporter
+}
+
+start_etcd() {
+  running etcd && return 0
+  spawn etcd etcd --name pgscope --data-dir "$STATE/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+    --initial-cluster "pgscope=http://127.0.0.1:$((ETCD_PORT + 1))"
+  wait_until "etcd" 20 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+}
+
+start_patroni() {
+  [ "$PATRONI" = 1 ] || return 0
+  running patroni && return 0
+  mkdir -p "$STATE/patroni"
+  [ "$(id -u)" = 0 ] && chown postgres "$STATE/patroni"
+  start_etcd
+  cat >"$STATE/patroni.yml" <<YAML
+scope: demo
+name: pg1
+restapi: {listen: '127.0.0.1:$PATRONI_PORT', connect_address: '127.0.0.1:$PATRONI_PORT'}
+etcd3: {hosts: '127.0.0.1:$ETCD_PORT'}
+bootstrap:
+  dcs: {ttl: 30, loop_wait: 2, retry_timeout: 10}
+postgresql:
+  listen: '127.0.0.1:$PATRONI_PG_PORT'
+  connect_address: '127.0.0.1:$PATRONI_PG_PORT'
+  data_dir: '$STATE/patroni/pg'
+  bin_dir: '$PG_BIN'
+  pgpass: '$STATE/patroni/pgpass'
+  authentication:
+    superuser: {username: postgres, password: pgscope}
+    replication: {username: replicator, password: pgscope}
+  parameters: {unix_socket_directories: '$STATE/patroni', fsync: 'off', max_connections: 20}
+YAML
+  [ "$(id -u)" = 0 ] && chown postgres "$STATE/patroni.yml"
+  if [ "$(id -u)" = 0 ]; then
+    spawn patroni runuser -u postgres -- patroni "$STATE/patroni.yml"
+  else
+    spawn patroni patroni "$STATE/patroni.yml"
+  fi
+  wait_until "Patroni to run a primary" 60 curl -sf "http://127.0.0.1:$PATRONI_PORT/primary"
+}
+
+patronictl_demo() { as_pg patronictl -c "$STATE/patroni.yml" "$@"; }
 
 write_scrape_config() {
   local self_job=victoriametrics self_port=$VM_PORT
@@ -143,6 +203,7 @@ scrape_configs:
     static_configs: [{targets: ['127.0.0.1:$NODE_PORT']}]
   - job_name: self-cadvisor
     static_configs: [{targets: ['127.0.0.1:$DEAD_PORT']}]
+$( [ "$PATRONI" = 1 ] && printf "  - job_name: patroni\n    static_configs: [{targets: ['127.0.0.1:%s']}]\n" "$PATRONI_PORT")
   - job_name: $self_job
     static_configs: [{targets: ['127.0.0.1:$self_port']}]
 YAML
@@ -178,8 +239,8 @@ start() {
     spawn postgres-exporter prometheus-postgres-exporter --web.listen-address="127.0.0.1:$EXPORTER_PORT" \
       --extend.query-path="$HERE/queries.yaml" --disable-settings-metrics
   start_info
-  spawn node-exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$NODE_PORT" \
-    --no-collector.hwmon --no-collector.thermal_zone --no-collector.rapl
+  start_node
+  start_patroni
   write_scrape_config
   start_tsdb
   wait_until "postgres_exporter's pgss metrics" 30 bash -c "curl -sf http://127.0.0.1:$EXPORTER_PORT/metrics | grep -q '^pg_stat_statements_calls_total{'"
@@ -190,9 +251,12 @@ start() {
 }
 
 stop() {
-  for name in tsdb node-exporter info-exporter postgres-exporter pgbench-app pgbench-shop; do
+  for name in tsdb node-exporter info-exporter postgres-exporter pgbench-app pgbench-shop patroni etcd; do
     stop_pid "$name"
   done
+  if [ -f "$STATE/patroni/pg/postmaster.pid" ]; then # Patroni's PostgreSQL, if Patroni was killed
+    as_pg "$PG_BIN/pg_ctl" -D "$STATE/patroni/pg" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
   if [ -f "$STATE/pg/postmaster.pid" ]; then
     as_pg "$PG_BIN/pg_ctl" -D "$STATE/pg" -m immediate -w stop >/dev/null 2>&1 || true
   fi
@@ -200,7 +264,7 @@ stop() {
 }
 
 status() {
-  for name in postgres-exporter info-exporter node-exporter tsdb pgbench-app pgbench-shop; do
+  for name in postgres-exporter info-exporter node-exporter tsdb pgbench-app pgbench-shop patroni etcd; do
     local state=stopped
     running "$name" && state="running (pid $(cat "$STATE/$name.pid"))"
     printf '%-18s %s\n' "$name" "$state"
@@ -214,7 +278,15 @@ case ${1:-} in
   stop-info) stop_pid info-exporter ;;
   start-info) start_info ;;
   stop-tsdb) stop_pid tsdb ;;
+  stop-node) stop_pid node-exporter ;;
+  start-node) start_node ;;
+  patroni-pause) patronictl_demo pause --wait ;;
+  patroni-resume) patronictl_demo resume --wait ;;
+  stop-etcd) stop_pid etcd ;;
+  start-etcd) start_etcd ;;
+  collapse-info) touch "$STATE/info-collapsed" ;;
+  restore-info) rm -f "$STATE/info-collapsed" ;;
   start-tsdb) start_tsdb ;;
   env) echo "PGSCOPE_TSDB_URL=$TSDB_URL"; echo "PGSCOPE_STACK_DIR=$STATE"; echo "PG_PORT=$PG_PORT" ;;
-  *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb|stop-node|start-node|collapse-info|restore-info|patroni-pause|patroni-resume|stop-etcd|start-etcd" >&2; exit 2 ;;
 esac

@@ -16,6 +16,10 @@ Usage:
   pgscope lint [--tsdb URL] FILE...        report fragile queries in dashboards (.json)
                                            and Prometheus/vmalert rule files (.yml, .yaml)
   pgscope fix DASHBOARD.json -o OUT.json   give every fragile info join an `or` fallback
+  pgscope stack --tsdb URL [--require JOB]... [--window 1h] [--record FILE]
+  pgscope stack --replay FILE [--require JOB]...
+                                           check the monitoring stack behind the TSDB (the
+                                           datasource's stack health), worst first
   pgscope --version | --help
 
 Rewrite options (as in the datasource settings):
@@ -24,7 +28,9 @@ Rewrite options (as in the datasource settings):
   --sticky WINDOW      join against last_over_time(INFO[WINDOW]), e.g. 1h
 
 lint exits 1 when it finds something, 2 on a usage or file error. With --tsdb it also reports
-metrics that have no series in that Prometheus-compatible TSDB (e.g. http://127.0.0.1:8428).";
+metrics that have no series in that Prometheus-compatible TSDB (e.g. http://127.0.0.1:8428).
+stack exits 1 when a check is failing; --record keeps the TSDB's answers (test fixtures),
+--replay evaluates such a file instead of asking a TSDB.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +46,7 @@ fn main() -> ExitCode {
         Some("rewrite") => rewrite(&args[1..]),
         Some("lint") => lint(&args[1..]),
         Some("fix") => fix(&args[1..]),
+        Some("stack") => stack(&args[1..]),
         Some(other) => Err(format!("unknown command {other:?}")),
     };
     result.unwrap_or_else(|message| {
@@ -165,4 +172,53 @@ fn fix(args: &[String]) -> Result<ExitCode, String> {
     }
     eprintln!("pgscope fix: {} quer{} rewritten, written to {output}", fixed.len(), if fixed.len() == 1 { "y" } else { "ies" });
     Ok(ExitCode::SUCCESS)
+}
+
+fn stack(args: &[String]) -> Result<ExitCode, String> {
+    use pgscope::stack::{self, Recorder, Recording, StackRules};
+    let mut rules = StackRules { scrape_interval: std::time::Duration::from_secs(15), ..Default::default() };
+    let (mut tsdb, mut record, mut replay) = (None, None, None);
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let mut value = || iter.next().cloned().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--tsdb" => tsdb = Some(value()?),
+            "--record" => record = Some(value()?),
+            "--replay" => replay = Some(value()?),
+            "--require" => rules.required_jobs.push(value()?),
+            "--info-metric" => rules.info_metrics.push(value()?),
+            "--window" => rules.window = pgscope::duration::parse(&value()?).map_err(|e| format!("--window: {e}"))?,
+            "--scrape-interval" => rules.scrape_interval = pgscope::duration::parse(&value()?).map_err(|e| format!("--scrape-interval: {e}"))?,
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let (observations, checks) = match (&tsdb, &replay) {
+        (Some(url), None) => {
+            let client = tsdb_client(url)?;
+            let at = chrono::Utc::now().timestamp() as f64;
+            let start = at - rules.window.as_secs_f64();
+            let recorder = Recorder { inner: &client, answers: Default::default() };
+            let observations = runtime.block_on(stack::gather(&recorder, &rules, at, start));
+            if let Some(file) = &record {
+                let recording = Recording { at, start, answers: recorder.answers.into_inner().unwrap_or_default() };
+                let text = serde_json::to_string_pretty(&recording).map_err(|e| e.to_string())?;
+                std::fs::write(file, text + "\n").map_err(|e| format!("{file}: {e}"))?;
+            }
+            let checks = stack::evaluate(&observations, &rules);
+            (observations, checks)
+        }
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+            let recording: Recording = serde_json::from_str(&text).map_err(|e| format!("{file}: not a recording: {e}"))?;
+            let observations = runtime.block_on(stack::gather(&recording, &rules, recording.at, recording.start));
+            let checks = stack::evaluate(&observations, &rules);
+            (observations, checks)
+        }
+        _ => return Err("stack needs --tsdb URL or --replay FILE".into()),
+    };
+    let _ = observations;
+    println!("{}", stack::summary_line(&checks));
+    println!("{}", stack::verbose_lines(&checks));
+    Ok(if checks.iter().any(|c| c.status == stack::Status::Failing) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
