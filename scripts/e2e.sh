@@ -6,9 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export PGSCOPE_STACK_DIR=/tmp/pgscope-e2e-stack PG_PORT=55442 EXPORTER_PORT=19287 INFO_PORT=19288 \
-  NODE_PORT=19200 DEAD_PORT=19280 VM_PORT=18528 PROM_PORT=19190
 HOST_PORT=${E2E_HOST_PORT:-13300}
+export GRAFANA_PORT=$HOST_PORT PGSCOPE_STACK_DIR=/tmp/pgscope-e2e-stack PG_PORT=55442 EXPORTER_PORT=19287 INFO_PORT=19288 \
+  NODE_PORT=19200 DEAD_PORT=19280 VM_PORT=18528 PROM_PORT=19190 ETCD_PORT=12479 PATRONI_PORT=18108 PATRONI_PG_PORT=55462
 mkdir -p e2e/artifacts
 host_pid=
 cleanup() {
@@ -23,7 +23,7 @@ eval "$(bash e2e/stack/stack.sh env)"
 export PGSCOPE_TSDB_URL GF_PATHS_PROVISIONING="$PWD/provisioning"
 
 if [ -z "${GRAFANA_URL:-}" ]; then
-  cargo build --locked -q -p pgscope-e2e-host
+  cargo build --locked -q -p pgscope-e2e-host -p pgscope-backend --bin pgscope-host --bin pgscope
   node e2e/host/web/build.mjs target/host-web
   target/debug/pgscope-host --plugins dist --provisioning provisioning --web target/host-web \
     --systemjs node_modules/systemjs/dist --listen "127.0.0.1:$HOST_PORT" 2>e2e/artifacts/host.log &
@@ -37,4 +37,4 @@ if [ -z "${GRAFANA_URL:-}" ]; then
   export STANDIN_URL="http://127.0.0.1:$HOST_PORT"
 fi
 
-node --test --test-concurrency=1 e2e/specs/*.spec.mjs
+node --test --test-concurrency=1 ${E2E_SPECS:-e2e/specs/*.spec.mjs}

@@ -602,7 +602,9 @@ fn target_checks(obs: &Observations, rules: &StackRules) -> Vec<Check> {
                 }
             }
             if let (Some(&now), Some(&max)) = (samples.get(&key), samples_max.get(&key)) {
-                if max > 0.0 && now < rules.collapse_fraction * max {
+                // A failed scrape reports 0 samples: that is a down target (or a TSDB that has
+                // not caught up with a recovered one), not a collapse.
+                if max > 0.0 && now > 0.0 && now < rules.collapse_fraction * max {
                     problems.push((
                         Status::Failing,
                         format!("{job} samples collapsed to {}%", percent(now / max)),
@@ -726,7 +728,7 @@ fn info_checks(obs: &Observations, rules: &StackRules, down_since: &BTreeMap<Str
                 let seen = down_since.get(&job).copied().unwrap_or(seen);
                 checks.push(check(
                 Status::Failing,
-                "names unavailable".into(),
+                format!("{} gone: names unavailable", info.metric),
                 format!(
                     "{} has had no series for {} ({}): pgss panels that join it show queryids instead of names; pgscope's fallback keeps their data. Restart the exporter that serves it{}.",
                     info.metric,

@@ -52,9 +52,20 @@ pub fn rule_queries(yaml: &str) -> Result<Vec<StoredQuery>, String> {
     for group in groups {
         let group_name = group.get("name").and_then(|n| n.as_str()).unwrap_or("?");
         for rule in group.get("rules").and_then(|r| r.as_sequence()).into_iter().flatten() {
-            let name = rule.get("alert").or_else(|| rule.get("record")).and_then(|n| n.as_str()).unwrap_or("?");
+            let name = rule.get("alert").or_else(|| rule.get("record")).or_else(|| rule.get("title")).and_then(|n| n.as_str()).unwrap_or("?");
             if let Some(expr) = rule.get("expr").and_then(|e| e.as_str()) {
                 out.push(StoredQuery { location: format!("group {group_name} rule {name}"), expr: expr.to_string() });
+            }
+            // Grafana-managed rules (provisioning/alerting): the queries are `data[].model.expr`;
+            // server-side expressions (`__expr__`) are not PromQL.
+            for query in rule.get("data").and_then(|d| d.as_sequence()).into_iter().flatten() {
+                if query.get("datasourceUid").and_then(|u| u.as_str()) == Some("__expr__") {
+                    continue;
+                }
+                if let Some(expr) = query.get("model").and_then(|m| m.get("expr")).and_then(|e| e.as_str()) {
+                    let ref_id = query.get("refId").and_then(|r| r.as_str()).unwrap_or("?");
+                    out.push(StoredQuery { location: format!("group {group_name} rule {name} query {ref_id}"), expr: expr.to_string() });
+                }
             }
         }
     }

@@ -44,8 +44,11 @@ export function browserSession(cleanup = () => {}) {
     Object.assign(session, await launch());
   });
   after(async () => {
-    cleanup();
-    await session.browser.close();
+    try {
+      cleanup();
+    } finally {
+      await session.browser.close();
+    }
   });
   return session;
 }

@@ -4,7 +4,8 @@
 # Debian's postgres_exporter with our queries file, our query-info exporter, node-exporter, a
 # deliberately dead `self-cadvisor` target, and VictoriaMetrics (default) or Prometheus
 # (TSDB=prometheus) scraping every 5 s; and a single-node Patroni 3.0 cluster (scope `demo`, its
-# own PostgreSQL) on etcd, for the Patroni checks (PATRONI=0 leaves it out). Every process is tracked by PID and stopped by PID;
+# own PostgreSQL) on etcd, for the Patroni checks (PATRONI=0 leaves it out). It also scrapes
+# pgscope's own metrics from Grafana (or the stand-in) on GRAFANA_PORT, for the plugin-errors rule. Every process is tracked by PID and stopped by PID;
 # readiness is waited for by condition, never by fixed sleeps.
 #
 # Usage: stack.sh start | stop | status | env
@@ -24,6 +25,7 @@ DEAD_PORT=${DEAD_PORT:-19180}
 VM_PORT=${VM_PORT:-8428}
 PROM_PORT=${PROM_PORT:-19090}
 PATRONI=${PATRONI:-1}
+GRAFANA_PORT=${GRAFANA_PORT:-3000}
 ETCD_PORT=${ETCD_PORT:-12379}
 PATRONI_PORT=${PATRONI_PORT:-18008}
 PATRONI_PG_PORT=${PATRONI_PG_PORT:-55452}
@@ -201,6 +203,9 @@ scrape_configs:
     static_configs: [{targets: ['127.0.0.1:$INFO_PORT']}]
   - job_name: node
     static_configs: [{targets: ['127.0.0.1:$NODE_PORT']}]
+  - job_name: grafana-pgscope
+    metrics_path: /api/plugins/pgscope-datasource/metrics
+    static_configs: [{targets: ['127.0.0.1:$GRAFANA_PORT']}]
   - job_name: self-cadvisor
     static_configs: [{targets: ['127.0.0.1:$DEAD_PORT']}]
 $( [ "$PATRONI" = 1 ] && printf "  - job_name: patroni\n    static_configs: [{targets: ['127.0.0.1:%s']}]\n" "$PATRONI_PORT")

@@ -48,13 +48,16 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
     }
 
     filterQuery(query) {
-      return !query.hide && typeof query.expr === 'string' && query.expr.trim() !== '';
+      if (query.hide) return false;
+      if (query.queryType === 'stackHealth') return true;
+      return typeof query.expr === 'string' && query.expr.trim() !== '';
     }
 
     applyTemplateVariables(query, scopedVars) {
       const templates = grafanaRuntime.getTemplateSrv();
       const format = (value, variable) =>
         variable && (variable.multi || variable.includeAll) ? interpolateValue(value) : String(value);
+      if (query.queryType === 'stackHealth') return Object.assign({}, query);
       return Object.assign({}, query, {
         queryType: query.queryType || 'promql',
         expr: templates.replace(query.expr || '', scopedVars, format),
@@ -114,6 +117,10 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
             })),
         }),
       ),
+      h('h3', { className: 'page-heading' }, 'Stack health'),
+      textSetting('Required jobs', 'requiredJobs', 'postgres, query-info', 'Scrape jobs that must exist, comma-separated: Save & test and the stack-health view report a missing one as failing.', 40),
+      textSetting('Sample collapse %', 'sampleCollapsePercent', '50', 'A scrape that returns less than this share of its own recent maximum of samples is reported as collapsed. Default 50.'),
+      textSetting('Check window', 'stackWindow', '1h', 'How far back the stack checks look (recent maximum, churn, timeline changes). Default 1h.'),
       h('h3', { className: 'page-heading' }, 'Fallback for info joins'),
       choiceSetting('Fallback', 'fallbackMode', ['auto', 'off'], 'auto: joins with an info metric get an `or` fallback, so panels keep their data when the info exporter is down.'),
       textSetting('Info metrics', 'infoMetrics', 'my_query_names', 'Besides names ending in _info, pg_stat_statements_query_id and pgwatch_query_info: more info metric names, comma-separated.', 40),
@@ -196,7 +203,40 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
     );
   }
 
+  const QUERY_TYPES = [
+    { label: 'PromQL', value: 'promql' },
+    { label: 'Stack health', value: 'stackHealth', description: 'Checks of the monitoring stack (targets, info metrics, pgss data, PostgreSQL, Patroni)' },
+  ];
+
   function QueryEditor(props) {
+    const { query, onChange, onRunQuery } = props;
+    const queryType = query.queryType || 'promql';
+    const typeField = h(
+      grafanaUi.InlineField,
+      { label: 'Query type', labelWidth: 14 },
+      h(grafanaUi.Select, {
+        width: 20,
+        'aria-label': 'Query type',
+        options: QUERY_TYPES,
+        value: queryType,
+        onChange: (choice) => {
+          onChange(Object.assign({}, query, { queryType: choice.value }));
+          onRunQuery();
+        },
+      }),
+    );
+    if (queryType === 'stackHealth') {
+      return h(
+        'div',
+        { 'data-testid': 'pgscope-query-editor' },
+        typeField,
+        h('p', null, 'One row per check of the monitoring stack, evaluated at the end of the time range, with sparklines of up and scrape samples per target over it. Show it with the pgscope panel.'),
+      );
+    }
+    return h('div', null, typeField, h(PromQueryEditor, props));
+  }
+
+  function PromQueryEditor(props) {
     const { query, onChange, onRunQuery, datasource } = props;
     const set = (key) => (event) => onChange(Object.assign({}, query, { [key]: event.currentTarget.value }));
     const metricNames = useResourceList(datasource, 'metrics');

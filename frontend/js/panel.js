@@ -32,6 +32,8 @@ function themeVariables(theme) {
     '--pgscope-header-bg': c.background.secondary,
     '--pgscope-error': c.error.text,
     '--pgscope-warning': c.warning.text,
+    '--pgscope-ok': c.success.text,
+    '--pgscope-unknown': c.text.secondary,
     '--pgscope-font': theme.typography.fontFamily,
   };
 }

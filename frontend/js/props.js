@@ -12,7 +12,10 @@ export function propsJson(data) {
   const series = ((data && data.series) || []).map((frame) => ({
     name: frame.name,
     refId: frame.refId,
-    meta: { notices: ((frame.meta && frame.meta.notices) || []).map((n) => ({ severity: n.severity, text: n.text })) },
+    meta: {
+      notices: ((frame.meta && frame.meta.notices) || []).map((n) => ({ severity: n.severity, text: n.text })),
+      custom: frame.meta && frame.meta.custom,
+    },
     fields: (frame.fields || []).map((field) => ({
       name: field.name,
       type: field.type,

@@ -33,6 +33,8 @@ pub struct InputFrame {
 #[serde(default)]
 pub struct InputMeta {
     pub notices: Vec<InputNotice>,
+    /// The datasource's own metadata (`{"pgscope": "stackHealth", ...}` marks pgscope frames).
+    pub custom: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -1,24 +1,104 @@
 //! The panel's Leptos components: a sortable table with one row per series (its name, labels
-//! and last value), notices and errors above it. Colours come from Grafana's theme through CSS
+//! and last value), notices and errors above it; or, for `stackHealth` frames, the stack-health
+//! tiles grouped by component. Colours come from Grafana's theme through CSS
 //! variables the JS glue sets on the container (`--pgscope-*`).
 
 use leptos::prelude::*;
 
 use crate::model::{format_value, sort_rows, Column, PanelInput, Sort, TableModel};
+use crate::stack::{self, StackModel, Tile, SPARK_HEIGHT, SPARK_WIDTH};
 
 /// The props signal holds the parsed input, or the message to show when it could not be read.
 pub type Props = Result<PanelInput, String>;
 
 #[component]
 pub fn Panel(props: RwSignal<Props>) -> impl IntoView {
-    let model = Memo::new(move |_| props.with(|p| p.as_ref().map(TableModel::from_input).map_err(Clone::clone)));
+    let model = Memo::new(move |_| {
+        props.with(|p| match p {
+            Err(message) => View::Failed(message.clone()),
+            Ok(input) if stack::is_stack_health(input) => View::Stack(StackModel::from_input(input), input.errors.clone()),
+            Ok(input) => View::Table(TableModel::from_input(input)),
+        })
+    });
     let sort = RwSignal::new(Sort::default());
     view! {
         <div class="pgscope-panel" style=CONTAINER_STYLE>
             {move || match model.get() {
-                Err(message) => view! { <PanelMessage kind="error" text=message /> }.into_any(),
-                Ok(table) => view! { <SeriesTable table=table sort=sort /> }.into_any(),
+                View::Failed(message) => view! { <PanelMessage kind="error" text=message /> }.into_any(),
+                View::Table(table) => view! { <SeriesTable table=table sort=sort /> }.into_any(),
+                View::Stack(model, errors) => view! { <StackView model=model errors=errors /> }.into_any(),
             }}
+        </div>
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum View {
+    Failed(String),
+    Table(TableModel),
+    Stack(StackModel, Vec<String>),
+}
+
+fn status_colour(severity: u8) -> &'static str {
+    match severity {
+        3 => "var(--pgscope-error, #e02f44)",
+        2 => "var(--pgscope-warning, #ff9830)",
+        1 => "var(--pgscope-unknown, #8e8e8e)",
+        _ => "var(--pgscope-ok, #73bf69)",
+    }
+}
+
+#[component]
+fn StackView(model: StackModel, errors: Vec<String>) -> impl IntoView {
+    let StackModel { summary, groups, counts } = model;
+    let messages = errors.into_iter().map(|text| view! { <PanelMessage kind="error" text=text /> }).collect_view();
+    let totals = format!("{} failing · {} warning · {} unknown · {} ok", counts[3], counts[2], counts[1], counts[0]);
+    view! {
+        {messages}
+        <div class="pgscope-stack-summary" style="padding: 2px 4px 8px; font-weight: 500;">
+            {summary.unwrap_or_default()}
+            <span style="opacity: 0.7; font-weight: normal; margin-left: 8px;">{totals}</span>
+        </div>
+        {groups.into_iter().map(|group| view! {
+            <section class="pgscope-stack-group" data-component=group.component.clone() style="margin-bottom: 10px;">
+                <h3 style=GROUP_TITLE_STYLE>
+                    <span style=format!("display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin-right: 6px; background: {};", status_colour(group.worst))></span>
+                    {group.component.clone()}
+                </h3>
+                <div style="display: flex; flex-wrap: wrap; gap: 6px;">
+                    {group.tiles.into_iter().map(|tile| view! { <StackTile tile=tile /> }).collect_view()}
+                </div>
+            </section>
+        }).collect_view()}
+    }
+}
+
+#[component]
+fn StackTile(tile: Tile) -> impl IntoView {
+    let colour = status_colour(tile.severity);
+    let Tile { status, name, summary, reason, duration, sparklines, .. } = tile;
+    let (status_attr, reason_title) = (status.clone(), reason.clone());
+    view! {
+        <div class="pgscope-stack-tile" data-status=status_attr title=reason_title
+             style=format!("{TILE_STYLE} border-left: 4px solid {colour};")>
+            <div style="display: flex; justify-content: space-between; gap: 8px;">
+                <span class="pgscope-tile-name" style="font-weight: 500; overflow-wrap: anywhere;">{name}</span>
+                <span class="pgscope-tile-status" style=format!("color: {colour}; text-transform: uppercase; font-size: 11px; white-space: nowrap;")>
+                    {status}{duration.map(|d| format!(" {d}"))}
+                </span>
+            </div>
+            <div class="pgscope-tile-summary" style="margin-top: 2px;">{summary}</div>
+            <div class="pgscope-tile-reason" style="margin-top: 2px; opacity: 0.75; font-size: 12px; overflow-wrap: anywhere;">{reason}</div>
+            {sparklines.into_iter().map(|line| view! {
+                <div class="pgscope-sparkline" data-measure=line.measure.clone() style="display: flex; align-items: center; gap: 6px; margin-top: 4px; font-size: 11px; opacity: 0.85;">
+                    <span style="width: 52px;">{line.measure.clone()}</span>
+                    <svg width=SPARK_WIDTH height=SPARK_HEIGHT viewBox=format!("0 0 {SPARK_WIDTH} {SPARK_HEIGHT}") role="img"
+                         aria-label=format!("{} over the time range", line.measure)>
+                        <path d=line.path style=format!("fill: none; stroke: {colour}; stroke-width: 1.5;") />
+                    </svg>
+                    <span>{format_value(line.last)}</span>
+                </div>
+            }).collect_view()}
         </div>
     }
 }
@@ -132,3 +212,6 @@ const LABEL_CELL_STYLE: &str = "padding: 3px 8px; border-bottom: 1px solid var(-
     white-space: nowrap;";
 const NUMBER_CELL_STYLE: &str = "padding: 3px 8px; border-bottom: 1px solid var(--pgscope-border, #2c3235); \
     text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap;";
+const GROUP_TITLE_STYLE: &str = "font-size: 13px; font-weight: 500; margin: 0 0 4px; color: var(--pgscope-text, #ccccdc);";
+const TILE_STYLE: &str = "flex: 1 1 260px; max-width: 480px; padding: 6px 8px; box-sizing: border-box; \
+    background: var(--pgscope-header-bg, #22252b); border-radius: 2px;";

@@ -1,0 +1,106 @@
+// Stack health on the live stack: Save & test and the "Monitoring stack health" dashboard say
+// exactly what is wrong when the node exporter dies, the info exporter's scrape collapses or it
+// dies, and Patroni is paused; then everything recovers. Waits are conditions (the answer says
+// so), polled, never fixed sleeps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from '@grafana/e2e-selectors';
+import { browserSession, screenshot, stack } from './support.mjs';
+
+const session = browserSession(() => {
+  for (const command of ['restore-info', 'start-info', 'start-node', 'patroni-resume']) {
+    try {
+      stack(command);
+    } catch (error) {
+      console.error(`cleanup: stack ${command}: ${error.message}`); // e.g. resume when not paused
+    }
+  }
+});
+
+async function eventually(what, probe, timeoutMs = 45_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last.ok) return last.value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${last.describe || last.value}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** Save & test until its message matches every pattern (and none of `absent`); returns it. */
+async function healthUntil(page, patterns, what, absent = /^$/) {
+  return eventually(what, async () => {
+    const health = page.waitForResponse((r) => r.url().includes('/api/datasources/uid/pgscope/health'));
+    await page.getByTestId(selectors.pages.DataSource.saveAndTest).click();
+    const body = await (await health).json();
+    const text = body.message || '';
+    return { ok: patterns.every((p) => p.test(text)) && !absent.test(text), value: text };
+  });
+}
+
+/** The stack-health tiles, as {name, status, summary}. */
+async function tiles(page) {
+  await page.locator('.pgscope-stack-tile').first().waitFor();
+  return page.locator('.pgscope-stack-tile').evaluateAll((nodes) =>
+    nodes.map((n) => ({
+      name: n.querySelector('.pgscope-tile-name').textContent,
+      status: n.dataset.status,
+      summary: n.querySelector('.pgscope-tile-summary').textContent,
+    })),
+  );
+}
+
+async function dashboardUntil(page, check, what) {
+  return eventually(what, async () => {
+    await page.goto('/d/pgscope-stack-health');
+    const shown = await tiles(page);
+    return { ok: check(shown), value: shown, describe: JSON.stringify(shown.filter((t) => t.status !== 'ok')) };
+  });
+}
+
+const tile = (shown, prefix) => shown.find((t) => t.name.startsWith(prefix)) || {};
+
+test('stack health: failures are named on Save & test and in the panel, then recover', async () => {
+  const { page, problems } = session;
+
+  // Healthy but for the deliberately dead cAdvisor target.
+  await page.goto('/connections/datasources/edit/pgscope');
+  const healthy = await healthUntil(page, [/Connected to/, /6 of 7 targets up/, /self-cadvisor down/], 'a healthy stack');
+  assert.doesNotMatch(healthy, /names unavailable|collapsed|paused/);
+  let shown = await dashboardUntil(page, (s) => tile(s, 'query-info').status === 'ok' && tile(s, 'demo').status === 'ok', 'healthy tiles');
+  assert.equal(tile(shown, 'self-cadvisor').status, 'failing');
+  assert.equal(shown[0].status, 'failing', 'worst first');
+  assert.ok(await page.locator('.pgscope-sparkline[data-measure="up"] path').count() >= 5, 'an up sparkline per target');
+  await screenshot(page, 'stack-health-ok');
+
+  // The node exporter dies and the info exporter's scrape collapses.
+  stack('stop-node');
+  stack('collapse-info');
+  await page.goto('/connections/datasources/edit/pgscope');
+  const broken = await healthUntil(page, [/5 of 7 targets up/, /node down/, /query-info samples collapsed to \d+%/], 'node down + collapse');
+  assert.match(broken, /^Connected to /, 'the TSDB answers: Save & test stays OK');
+  shown = await dashboardUntil(page, (s) => tile(s, 'node').status === 'failing' && /collapsed/.test(tile(s, 'query-info').summary), 'failing tiles');
+  assert.match(tile(shown, 'pgss_query_info').summary, /% of statements named/);
+  await screenshot(page, 'stack-health-node-down-collapse');
+
+  // The info exporter dies; Patroni is paused.
+  stack('restore-info');
+  stack('stop-info');
+  stack('patroni-pause');
+  await page.goto('/connections/datasources/edit/pgscope');
+  const names = await healthUntil(page, [/query-info down [^·]*: names unavailable/, /demo: paused/], 'info down + paused');
+  assert.equal(names.match(/names unavailable/g).length, 1, names);
+  shown = await dashboardUntil(page, (s) => tile(s, 'pgss_query_info').status === 'failing' && tile(s, 'demo').status === 'warning', 'info + patroni tiles');
+  assert.match(tile(shown, 'query-info').summary, /names unavailable/);
+  await screenshot(page, 'stack-health-info-down-paused');
+
+  // Everything back.
+  stack('start-node');
+  stack('start-info');
+  stack('patroni-resume');
+  await page.goto('/connections/datasources/edit/pgscope');
+  const recovered = await healthUntil(page, [/6 of 7 targets up/], 'recovery', /names unavailable|collapsed|paused|node down/);
+  assert.match(recovered, /self-cadvisor down/);
+  assert.deepEqual(problems, []);
+});
