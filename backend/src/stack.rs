@@ -151,6 +151,7 @@ pub struct PgssObservation {
     pub count_now: Option<f64>,
     /// Seconds since its newest sample.
     pub age: Option<f64>,
+    /// `count by (job) (M)` over the window.
     pub history: Vec<Series>,
     /// Distinct queryids now.
     pub statements: Option<f64>,
@@ -171,7 +172,7 @@ pub struct Observations {
     pub durations: Option<Vec<Sample>>,
     pub timeouts: Option<Vec<Sample>>,
     /// Series added over the window, less the largest single scrape (a target's first scrape
-    /// adds every series at once).
+    /// adds every series at once). Checked for the jobs that export pgss metrics.
     pub churn: Option<Vec<Sample>>,
     pub info: Vec<InfoObservation>,
     pub pgss: Vec<PgssObservation>,
@@ -465,7 +466,7 @@ pub async fn gather<S: Source>(source: &S, rules: &StackRules, at: f64, start: f
         let (count_now, age, history, statements) = futures_util::join!(
             instant(format!("count({metric})")),
             instant(format!("time() - max(timestamp({metric}))")),
-            range(format!("count({metric})")),
+            range(format!("count by (job) ({metric})")),
             instant(format!("count(count by (queryid) ({metric}))")),
         );
         let first = |v: Option<Vec<Sample>>| v.and_then(|v| v.first().map(|s| s.1));
@@ -554,6 +555,9 @@ fn target_checks(obs: &Observations, rules: &StackRules) -> Vec<Check> {
     let timeouts = by_target(&obs.timeouts);
     let churn = by_target(&obs.churn);
     let info_jobs = info_jobs(obs);
+    // Churn matters where pgss series live (a top-N exporter replaces them); elsewhere new
+    // series are mostly benign (a TSDB's own histogram buckets appear one by one).
+    let pgss_jobs: BTreeSet<String> = obs.pgss.iter().flat_map(|p| p.history.iter().filter_map(|(l, _)| l.get("job").cloned())).collect();
     let window = human_duration(rules.window.as_secs_f64());
 
     let mut checks = Vec::new();
@@ -617,8 +621,9 @@ fn target_checks(obs: &Observations, rules: &StackRules) -> Vec<Check> {
             }
             // Against the recent maximum: a collapsed scrape must not look like churn.
             let size = samples.get(&key).copied().into_iter().chain(samples_max.get(&key).copied()).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-            if let (Some(&added), Some(now)) = (churn.get(&key), size) {
-                if now > 0.0 && added > now {
+            // Twice the size: one exporter restart re-adds every series once.
+            if let (Some(&added), Some(now), true) = (churn.get(&key), size, pgss_jobs.contains(&job)) {
+                if now > 0.0 && added > 2.0 * now {
                     problems.push((
                         Status::Warning,
                         format!("{job} series churn"),
