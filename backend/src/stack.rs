@@ -565,6 +565,8 @@ fn target_checks(obs: &Observations, rules: &StackRules) -> Vec<Check> {
         let key = (job.clone(), instance.clone());
         let mut problems: Vec<(Status, String, String)> = Vec::new();
         let mut since = None;
+        let timeout = target.timeout.or_else(|| timeouts.get(&key).copied());
+        let duration = durations.get(&key).copied().or(target.last_duration);
         if target.up.is_none() {
             problems.push((
                 Status::Unknown,
@@ -594,8 +596,6 @@ fn target_checks(obs: &Observations, rules: &StackRules) -> Vec<Check> {
                 format!("Target {instance} of job {job} is down{how_long}{error}.{consequence} Check that the exporter runs and listens where the scrape config says."),
             ));
         } else {
-            let timeout = target.timeout.or_else(|| timeouts.get(&key).copied());
-            let duration = durations.get(&key).copied().or(target.last_duration);
             if let (Some(duration), Some(timeout)) = (duration, timeout) {
                 if timeout > 0.0 && duration > 0.8 * timeout {
                     problems.push((
@@ -641,8 +641,7 @@ fn target_checks(obs: &Observations, rules: &StackRules) -> Vec<Check> {
             if let Some(&n) = samples.get(&key) {
                 figures.push(format!("{} samples", count(n)));
             }
-            if let Some(d) = durations.get(&key).copied().or(target.last_duration) {
-                let timeout = target.timeout.or_else(|| timeouts.get(&key).copied());
+            if let Some(d) = duration {
                 figures.push(match timeout {
                     Some(t) => format!("scraped in {} (timeout {})", seconds(d), seconds(t)),
                     None => format!("scraped in {}", seconds(d)),
@@ -710,7 +709,7 @@ fn info_checks(obs: &Observations, rules: &StackRules, down_since: &BTreeMap<Str
     let mut checks = Vec::new();
     for info in &obs.info {
         let job = info.history.iter().find_map(|(l, _)| l.get("job").cloned()).unwrap_or_default();
-        let last_seen = info.history.iter().flat_map(|(_, p)| p.iter().map(|x| x.0)).fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+        let last_seen = newest_point(&info.history);
         let check = |status, summary: String, reason: String, since| Check {
             component: "Query names",
             name: info.metric.clone(),
@@ -772,11 +771,16 @@ fn info_checks(obs: &Observations, rules: &StackRules, down_since: &BTreeMap<Str
     checks
 }
 
+/// The time of the newest point of a range answer, if it has any.
+fn newest_point(history: &[Series]) -> Option<f64> {
+    history.iter().flat_map(|(_, points)| points.iter().map(|p| p.0)).reduce(f64::max)
+}
+
 fn pgss_checks(obs: &Observations, rules: &StackRules) -> Vec<Check> {
     let stale_after = (3.0 * rules.scrape_interval.as_secs_f64()).max(60.0);
     let mut checks = Vec::new();
     for pgss in &obs.pgss {
-        let last_seen = pgss.history.iter().flat_map(|(_, p)| p.iter().map(|x| x.0)).fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+        let last_seen = newest_point(&pgss.history);
         let (status, summary, reason, since) = match (pgss.count_now, pgss.age) {
             (Some(n), Some(age)) if age <= stale_after => (
                 Status::Ok,

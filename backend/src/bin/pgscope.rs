@@ -193,7 +193,7 @@ fn stack(args: &[String]) -> Result<ExitCode, String> {
         }
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let (observations, checks) = match (&tsdb, &replay) {
+    let checks = match (&tsdb, &replay) {
         (Some(url), None) => {
             let client = tsdb_client(url)?;
             let at = chrono::Utc::now().timestamp() as f64;
@@ -205,19 +205,16 @@ fn stack(args: &[String]) -> Result<ExitCode, String> {
                 let text = serde_json::to_string_pretty(&recording).map_err(|e| e.to_string())?;
                 std::fs::write(file, text + "\n").map_err(|e| format!("{file}: {e}"))?;
             }
-            let checks = stack::evaluate(&observations, &rules);
-            (observations, checks)
+            stack::evaluate(&observations, &rules)
         }
         (None, Some(file)) => {
             let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
             let recording: Recording = serde_json::from_str(&text).map_err(|e| format!("{file}: not a recording: {e}"))?;
             let observations = runtime.block_on(stack::gather(&recording, &rules, recording.at, recording.start));
-            let checks = stack::evaluate(&observations, &rules);
-            (observations, checks)
+            stack::evaluate(&observations, &rules)
         }
         _ => return Err("stack needs --tsdb URL or --replay FILE".into()),
     };
-    let _ = observations;
     println!("{}", stack::summary_line(&checks));
     println!("{}", stack::verbose_lines(&checks));
     Ok(if checks.iter().any(|c| c.status == stack::Status::Failing) { ExitCode::from(1) } else { ExitCode::SUCCESS })
