@@ -21,8 +21,8 @@ const plugins = [
     dir: appDir,
     manifest: 'plugin.json',
     entry: 'frontend/js/app.js',
-    deps: ['@grafana/data'],
-    args: ['grafanaData'],
+    deps: ['react', '@grafana/data', '@grafana/runtime', '@grafana/ui'],
+    args: ['React', 'grafanaData', 'grafanaRuntime', 'grafanaUi'],
   },
   {
     dir: join(appDir, 'datasource'),

@@ -1052,8 +1052,23 @@ fn custom_meta(kind: &str, extra: &[(&str, &str)]) -> Option<FrameMeta> {
     Some(FrameMeta { frame_type: Some("table".into()), custom: Some(custom), ..Default::default() })
 }
 
+/// The value a sparkline ends on: the target's state now (targets API) or its last scrape's
+/// sample count, so a tile never shows an OK target whose line still ends at its old 0.
+fn current_value(measure: &str, obs: &Observations, job: Option<&String>, instance: Option<&String>) -> Option<f64> {
+    let (job, instance) = (job?, instance?);
+    match measure {
+        "up" => obs.targets.iter().flatten().find(|t| &t.job == job && &t.instance == instance)?.up.map(|up| f64::from(u8::from(up))),
+        _ => obs
+            .samples_now
+            .iter()
+            .flatten()
+            .find(|(labels, _)| labels.get("job") == Some(job) && labels.get("instance") == Some(instance))
+            .map(|(_, v)| *v),
+    }
+}
+
 /// The checks as one table frame (worst first) plus sparklines of `up` and
-/// `scrape_samples_scraped` per target.
+/// `scrape_samples_scraped` per target, each ending at the evaluation time with the value now.
 pub fn frames(checks: &[Check], obs: &Observations) -> Vec<Frame> {
     let strings = |f: fn(&Check) -> String| Values::String(checks.iter().map(f).collect());
     let table = Frame {
@@ -1080,6 +1095,11 @@ pub fn frames(checks: &[Check], obs: &Observations) -> Vec<Frame> {
                 if let Some(v) = labels.get(name) {
                     kept.insert(name.into(), v.clone());
                 }
+            }
+            let mut points = points.clone();
+            let now = current_value(measure, obs, labels.get("job"), labels.get("instance"));
+            if let Some(now) = now.filter(|_| points.last().is_none_or(|last| last.0 < obs.at)) {
+                points.push((obs.at, now));
             }
             let mut meta = custom_meta(FRAME_KIND_SPARKLINE, &[("measure", measure)]);
             if let Some(m) = meta.as_mut() {

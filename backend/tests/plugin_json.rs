@@ -66,4 +66,9 @@ fn the_app_includes_the_datasource_the_panel_and_existing_dashboards() {
         let dashboard = read(&root().join("provisioning/dashboards/json").join(file));
         assert!(dashboard["uid"].is_string() && dashboard["panels"].is_array());
     }
+    // The app's one page is its root (AppRootPage at /a/<id>), the default entry of its nav section.
+    let pages: Vec<&Value> = includes.iter().filter(|i| i["type"] == "page").collect();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert_eq!(pages[0]["path"], format!("/a/{}", app["id"].as_str().unwrap()));
+    assert_eq!((pages[0]["addToNav"].as_bool(), pages[0]["defaultNav"].as_bool()), (Some(true), Some(true)));
 }

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use pgscope::frame::Values;
 use pgscope::stack::{self, Check, Recording, StackRules, Status};
 use serde_json::json;
 
@@ -256,6 +257,16 @@ fn frames_carry_every_check_and_the_sparklines() {
     let sparklines = frames.iter().filter(|f| f.name == "up").count();
     assert_eq!(sparklines, observations.up.as_ref().unwrap().len());
     assert!(frames.iter().any(|f| f.name == "samples"));
+    // Each line ends now, on the target's current state: the down cAdvisor at 0, node up at 1.
+    let last = |measure: &str, job: &str| {
+        let frame = frames.iter().find(|f| f.name == measure && f.fields[1].labels.as_ref().and_then(|l| l.get("job")).map(String::as_str) == Some(job)).unwrap();
+        let (Values::Time(t), Values::Float64(v)) = (&frame.fields[0].values, &frame.fields[1].values) else { panic!("field types") };
+        (*t.last().unwrap(), *v.last().unwrap())
+    };
+    let at_ms = (observations.at * 1000.0).round() as i64;
+    assert_eq!(last("up", "self-cadvisor"), (at_ms, 0.0));
+    assert_eq!(last("up", "node"), (at_ms, 1.0));
+    assert!(last("samples", "node").1 > 100.0);
     for frame in &frames {
         frame.to_arrow().expect("every frame encodes");
     }

@@ -47,13 +47,15 @@ async function tiles(page) {
       name: n.querySelector('.pgscope-tile-name').textContent,
       status: n.dataset.status,
       summary: n.querySelector('.pgscope-tile-summary').textContent,
+      upSparkline: n.querySelectorAll('.pgscope-sparkline[data-measure="up"] path').length > 0,
     })),
   );
 }
 
-async function dashboardUntil(page, check, what) {
+/** The tiles on `path` (the dashboard, or the app's page) once `check` holds for them. */
+async function dashboardUntil(page, check, what, path = '/d/pgscope-stack-health') {
   return eventually(what, async () => {
-    await page.goto('/d/pgscope-stack-health');
+    await page.goto(path);
     const shown = await tiles(page);
     return { ok: check(shown), value: shown, describe: JSON.stringify(shown.filter((t) => t.status !== 'ok')) };
   });
@@ -68,10 +70,11 @@ test('stack health: failures are named on Save & test and in the panel, then rec
   await page.goto('/connections/datasources/edit/pgscope');
   const healthy = await healthUntil(page, [/Connected to/, /6 of 7 targets up/, /self-cadvisor down/], 'a healthy stack');
   assert.doesNotMatch(healthy, /names unavailable|collapsed|paused/);
-  let shown = await dashboardUntil(page, (s) => tile(s, 'query-info').status === 'ok' && tile(s, 'demo').status === 'ok', 'healthy tiles');
+  // A fresh stack has no points in the range yet: wait until the up sparklines are drawn too.
+  const healthyTiles = (s) => tile(s, 'query-info').status === 'ok' && tile(s, 'demo').status === 'ok' && s.filter((t) => t.upSparkline).length >= 5;
+  let shown = await dashboardUntil(page, healthyTiles, 'healthy tiles with up sparklines');
   assert.equal(tile(shown, 'self-cadvisor').status, 'failing');
   assert.equal(shown[0].status, 'failing', 'worst first');
-  assert.ok(await page.locator('.pgscope-sparkline[data-measure="up"] path').count() >= 5, 'an up sparkline per target');
   await screenshot(page, 'stack-health-ok');
 
   // The node exporter dies and the info exporter's scrape collapses.
@@ -83,6 +86,11 @@ test('stack health: failures are named on Save & test and in the panel, then rec
   shown = await dashboardUntil(page, (s) => tile(s, 'node').status === 'failing' && /collapsed/.test(tile(s, 'query-info').summary), 'failing tiles');
   assert.match(tile(shown, 'pgss_query_info').summary, /% of statements named/);
   await screenshot(page, 'stack-health-node-down-collapse');
+  // The app's page (/a/pgscope-app) draws the same view from its own stackHealth query.
+  const onPage = await dashboardUntil(page, (s) => tile(s, 'node').status === 'failing', 'the app page', '/a/pgscope-app');
+  assert.deepEqual(onPage.map((t) => [t.name, t.status]), shown.map((t) => [t.name, t.status]));
+  assert.ok(await page.getByRole('radio', { name: '1h' }).isChecked(), 'the page\'s range defaults to 1h');
+  await screenshot(page, 'stack-health-app-page');
 
   // The info exporter dies; Patroni is paused.
   stack('restore-info');

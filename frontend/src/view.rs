@@ -65,7 +65,7 @@ fn StackView(model: StackModel, errors: Vec<String>) -> impl IntoView {
                     <span style=format!("display: inline-block; width: 8px; height: 8px; border-radius: 50%; margin-right: 6px; background: {};", status_colour(group.worst))></span>
                     {group.component.clone()}
                 </h3>
-                <div style="display: flex; flex-wrap: wrap; gap: 6px;">
+                <div style="display: flex; flex-wrap: wrap; gap: 6px; align-items: flex-start;">
                     {group.tiles.into_iter().map(|tile| view! { <StackTile tile=tile /> }).collect_view()}
                 </div>
             </section>

@@ -33,6 +33,7 @@ pub fn router(host: Shared) -> Router {
         .route("/api/datasources/uid/:uid", get(get_datasource).put(put_datasource))
         .route("/api/datasources", get(list_datasources))
         .route("/api/plugins/:id/metrics", get(plugin_metrics))
+        .route("/api/plugins/:id/settings", get(plugin_settings))
         .route("/api/dashboards/uid/:uid", get(get_dashboard))
         .route("/api/search", get(search))
         .route("/api/frontend/settings", get(frontend_settings))
@@ -322,6 +323,27 @@ async fn plugin_metrics(State(host): State<Shared>, Path(id): Path<String>) -> R
         }
         Err(status) => error(StatusCode::INTERNAL_SERVER_ERROR, status.message().to_string()),
     }
+}
+
+/// `GET /api/plugins/:id/settings` (pkg/api/plugins.go GetPluginSettingByID), what AppRootPage
+/// reads before it loads an app's module.js: the plugin's manifest plus whether it is enabled.
+async fn plugin_settings(State(host): State<Shared>, Path(id): Path<String>) -> Response {
+    let Some(plugin) = host.plugin(&id) else {
+        return error(StatusCode::NOT_FOUND, "Plugin not found, no installed plugin with that id");
+    };
+    let json = &plugin.json;
+    let default_nav = json["includes"].as_array().and_then(|includes| {
+        includes.iter().find(|i| i["defaultNav"] == true).and_then(|i| i["path"].as_str()).map(str::to_string)
+    });
+    let enabled = plugin.plugin_type != "app" || host.enabled_apps.contains(&id);
+    Json(json!({
+        "id": id, "type": plugin.plugin_type, "name": json["name"], "info": json["info"], "includes": json["includes"],
+        "dependencies": json["dependencies"], "module": plugin.module(), "baseUrl": format!("public/plugins/{id}"),
+        "enabled": enabled, "pinned": enabled, "autoEnabled": false, "jsonData": {}, "secureJsonFields": {},
+        "defaultNavUrl": default_nav.unwrap_or_else(|| format!("/plugins/{id}/")), "state": "", "signature": "unsigned",
+        "hasUpdate": false, "latestVersion": "",
+    }))
+    .into_response()
 }
 
 async fn get_dashboard(State(host): State<Shared>, Path(uid): Path<String>) -> Response {

@@ -56,6 +56,7 @@ pub async fn build_host(paths: HostPaths) -> Result<Arc<Host>, String> {
         backends,
         datasources: RwLock::new(datasources),
         dashboards: provisioning.dashboards,
+        enabled_apps: provisioning.apps,
         web_dir: paths.web,
         systemjs_dir: paths.systemjs,
     }))

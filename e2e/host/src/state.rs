@@ -64,6 +64,8 @@ pub struct Host {
     pub backends: HashMap<String, Backend>,
     pub datasources: RwLock<Vec<Datasource>>,
     pub dashboards: Vec<Dashboard>,
+    /// App plugins enabled by provisioning/plugins (Grafana serves their pages only then).
+    pub enabled_apps: Vec<String>,
     /// The built host page (host.js) and the systemjs files.
     pub web_dir: PathBuf,
     pub systemjs_dir: PathBuf,

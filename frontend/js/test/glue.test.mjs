@@ -52,3 +52,22 @@ test('variable queries are parsed like Grafana\'s Prometheus datasource', async 
   assert.match(parseVariableQuery('label_values(a b)').error, /not a variable query/);
   assert.equal(formatQueryResult({ metric: { __name__: 'up', job: 'node', instance: 'a' }, value: 1 }, 5000), 'up{instance="a", job="node"} 1 5000');
 });
+
+test('the app page picks its datasource and range, and sends one stackHealth query', async () => {
+  const { pickDatasource, rangePreset, stackRequest } = await import('../app.js');
+  const list = [
+    { uid: 'a', name: 'one', type: 'pgscope-datasource' },
+    { uid: 'b', name: 'two', type: 'pgscope-datasource', isDefault: true },
+  ];
+  assert.equal(pickDatasource(list, 'a').uid, 'a');
+  assert.equal(pickDatasource(list, 'one').uid, 'a', 'by name too');
+  assert.equal(pickDatasource(list, 'gone').uid, 'b', 'unknown -> the default');
+  assert.equal(pickDatasource([list[0]], undefined).uid, 'a', 'no default -> the first');
+  assert.equal(pickDatasource([], 'a'), undefined);
+  assert.equal(rangePreset('6h').ms, 6 * 3_600_000);
+  assert.equal(rangePreset('2y').value, '1h');
+  const request = stackRequest(list[1], rangePreset('15m'), 1_000_000_000, (ms) => ({ valueOf: () => ms }), 'r1');
+  assert.equal(request.range.to.valueOf() - request.range.from.valueOf(), 15 * 60_000);
+  assert.deepEqual(request.range.raw, { from: 'now-15m', to: 'now' });
+  assert.deepEqual(request.targets, [{ refId: 'A', queryType: 'stackHealth', datasource: { type: 'pgscope-datasource', uid: 'b' } }]);
+});

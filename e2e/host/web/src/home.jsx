@@ -17,6 +17,14 @@ export function HomePage() {
           </li>
         ))}
       </ul>
+      <h2>Apps</h2>
+      <ul>
+        {Object.values(config.apps || {}).map((app) => (
+          <li key={app.id}>
+            <a href={`/a/${app.id}`}>{app.id}</a>
+          </li>
+        ))}
+      </ul>
       <h2>Datasources</h2>
       <ul>
         {Object.values(config.datasources).map((ds) => (

@@ -12,7 +12,12 @@ import * as grafanaRuntime from '@grafana/runtime';
 import * as grafanaUi from '@grafana/ui';
 import * as grafanaSchema from '@grafana/schema';
 import * as emotionCss from '@emotion/css';
+// Grafana core hands PanelRenderer to @grafana/runtime at start-up; the setter is not in the
+// package's public exports, so it is imported from the module file index.mjs re-exports.
+import { setPanelRenderer } from '../../../../node_modules/@grafana/runtime/dist/esm/components/PanelRenderer.mjs';
 import { registerServices } from './services.js';
+import { PanelRenderer } from './panel.jsx';
+import { AppPage } from './appPage.jsx';
 import { HomePage } from './home.jsx';
 import { DashboardPage } from './dashboard.jsx';
 import { DatasourcePage } from './datasourcePage.jsx';
@@ -31,6 +36,9 @@ const shared = {
   '@grafana/schema': grafanaSchema,
   '@emotion/css': emotionCss,
 };
+// Before the namespaces are handed to SystemJS: System.set copies their values, so a later
+// assignment to the live `PanelRenderer` binding would not reach the plugins.
+setPanelRenderer(PanelRenderer);
 const imports = {};
 for (const [name, namespace] of Object.entries(shared)) {
   System.set(`package:${name}`, namespace);
@@ -44,6 +52,8 @@ function route(path) {
   let match = path.match(/^\/d\/([^/]+)/);
   if (match) return <DashboardPage uid={decodeURIComponent(match[1])} />;
   if (path.startsWith('/explore')) return <ExplorePage uid={new URLSearchParams(window.location.search).get('ds') || 'default'} />;
+  match = path.match(/^\/a\/([^/]+)/);
+  if (match) return <AppPage id={decodeURIComponent(match[1])} />;
   match = path.match(/^\/connections\/datasources\/edit\/([^/]+)/);
   if (match) return <DatasourcePage uid={decodeURIComponent(match[1])} />;
   return <HomePage />;

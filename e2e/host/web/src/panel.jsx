@@ -43,6 +43,56 @@ function usePanelPlugin(type) {
   return state;
 }
 
+/** A plugin panel drawn with real PanelProps (what Grafana's PanelStateWrapper hands it). */
+function PluginPanel({ plugin, id, data, range, width, height, renderCounter, title, eventBus, options, fieldConfig, onOptionsChange, onFieldConfigChange, onChangeTimeRange }) {
+  const Panel = plugin.panel;
+  return (
+    <Panel
+      id={id}
+      data={data}
+      timeRange={range}
+      timeZone="browser"
+      options={Object.assign({}, plugin.defaults || {}, options || {})}
+      fieldConfig={fieldConfig || { defaults: {}, overrides: [] }}
+      transparent={false}
+      width={width}
+      height={height}
+      renderCounter={renderCounter}
+      title={title}
+      eventBus={eventBus}
+      onOptionsChange={onOptionsChange || (() => {})}
+      onFieldConfigChange={onFieldConfigChange || (() => {})}
+      replaceVariables={(text) => templateSrv.replace(text)}
+      onChangeTimeRange={onChangeTimeRange || (() => {})}
+    />
+  );
+}
+
+/**
+ * @grafana/runtime's PanelRenderer as Grafana core provides it (setPanelRenderer at start-up):
+ * draws a panel plugin by id from PanelData the caller ran itself, as app pages do.
+ */
+export function PanelRenderer({ pluginId, data, title, options, fieldConfig, width, height, onOptionsChange, onFieldConfigChange, onChangeTimeRange }) {
+  const { plugin, error } = usePanelPlugin(pluginId);
+  const eventBus = useMemo(() => new EventBusSrv(), []);
+  const counter = useRef(0);
+  const seen = useRef(undefined);
+  if (seen.current !== data) {
+    seen.current = data;
+    counter.current += 1;
+  }
+  if (!config.panels[pluginId]) return <div role="alert">Panel plugin {pluginId} not found</div>;
+  if (error) return <div role="alert">{error}</div>;
+  if (!plugin || !plugin.panel || !data) return <div>loading…</div>;
+  return (
+    <div data-testid="standin-panel-renderer" style={{ width, height, position: 'relative' }}>
+      <PluginPanel plugin={plugin} id={1} data={data} range={data.timeRange} width={width} height={height} renderCounter={counter.current}
+        title={title} eventBus={eventBus} options={options} fieldConfig={fieldConfig}
+        onOptionsChange={onOptionsChange} onFieldConfigChange={onFieldConfigChange} onChangeTimeRange={onChangeTimeRange} />
+    </div>
+  );
+}
+
 export function PanelView({ panel, range, refreshKey, variablesKey, dashboardUid }) {
   const theme = useTheme2();
   const body = useRef(null);
@@ -73,26 +123,9 @@ export function PanelView({ panel, range, refreshKey, variablesKey, dashboardUid
   let content;
   if (pluginError) content = <div role="alert">{pluginError}</div>;
   else if (isPluginPanel && plugin && plugin.panel && width > 0) {
-    const PluginPanel = plugin.panel;
     content = (
-      <PluginPanel
-        id={panel.id}
-        data={data}
-        timeRange={range}
-        timeZone="browser"
-        options={Object.assign({}, plugin.defaults || {}, panel.options || {})}
-        fieldConfig={panel.fieldConfig || { defaults: {}, overrides: [] }}
-        transparent={false}
-        width={width}
-        height={height}
-        renderCounter={renderCounter}
-        title={panel.title}
-        eventBus={eventBus}
-        onOptionsChange={() => {}}
-        onFieldConfigChange={() => {}}
-        replaceVariables={(text) => templateSrv.replace(text)}
-        onChangeTimeRange={() => {}}
-      />
+      <PluginPanel plugin={plugin} id={panel.id} data={data} range={range} width={width} height={height}
+        renderCounter={renderCounter} title={panel.title} eventBus={eventBus} options={panel.options} fieldConfig={panel.fieldConfig} />
     );
   } else if (!isPluginPanel) content = <BuiltinPanel type={panel.type} data={data} width={width} height={height} />;
 
