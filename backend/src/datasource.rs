@@ -90,6 +90,8 @@ impl Datasource {
         let query_type = query_type_label(&q.query_type);
         let result = match q.query_type.as_str() {
             query::QUERY_TYPE_STACK_HEALTH => self.run_stack_health(client, q).await,
+            crate::pgss_query::QUERY_TYPE_TOP => crate::pgss_query::top_queries(client, &q.json, pgss_span(q)).await,
+            crate::pgss_query::QUERY_TYPE_ONE => crate::pgss_query::one_query(client, &q.json, pgss_span(q)).await,
             _ => self.run_promql(client, q).await,
         };
         match result {
@@ -244,10 +246,22 @@ async fn info_counts(client: &PromClient, rewrite: &Rewrite, time: f64) -> BTree
     counts.into_iter().flatten().collect()
 }
 
+fn pgss_span(q: &pluginv2::DataQuery) -> crate::pgss_query::Span {
+    let range = q.time_range.unwrap_or_default();
+    crate::pgss_query::Span {
+        from: range.from_epoch_ms as f64 / 1000.0,
+        to: range.to_epoch_ms as f64 / 1000.0,
+        interval_ms: q.interval_ms,
+        max_points: q.max_data_points,
+    }
+}
+
 fn query_type_label(query_type: &str) -> &'static str {
     match query_type {
         "" | query::QUERY_TYPE_PROMQL => "promql",
         query::QUERY_TYPE_STACK_HEALTH => "stackHealth",
+        crate::pgss_query::QUERY_TYPE_TOP => "pgssTopQueries",
+        crate::pgss_query::QUERY_TYPE_ONE => "pgssQuery",
         _ => "unknown",
     }
 }

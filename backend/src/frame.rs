@@ -75,6 +75,9 @@ pub struct FieldConfig {
     /// The step between points, in milliseconds, on a time field.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub interval: Option<f64>,
+    /// Grafana's unit id (`s`, `bytes`, `Bps`, `ops`, `percentunit`, ...).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub unit: Option<String>,
 }
 
 /// One column.
@@ -388,7 +391,7 @@ mod tests {
             fields: vec![
                 Field::new("Time", Values::Time(vec![1_000, 2_000, 3_000])),
                 Field {
-                    config: Some(FieldConfig { display_name_from_ds: Some("node".into()), interval: None }),
+                    config: Some(FieldConfig { display_name_from_ds: Some("node".into()), ..Default::default() }),
                     ..Field::new("Value", Values::Float64(vec![1.5, f64::INFINITY, 2.0])).with_labels(labels)
                 },
             ],

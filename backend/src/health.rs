@@ -165,11 +165,16 @@ pub async fn check(client: &PromClient) -> HealthReport {
         let observations = stack::gather(client, &rules, now, now - rules.window.as_secs_f64()).await;
         stack::evaluate(&observations, &rules)
     };
-    let (kind, checks) = futures_util::join!(identify_server, check_stack);
+    let detect_pgss = crate::pgss_query::schema(client, now, rules.window.as_secs_f64());
+    let (kind, checks, pgss) = futures_util::join!(identify_server, check_stack, detect_pgss);
     let stack_ms = stack_started.elapsed().as_millis();
     let message = format!("Connected to {kind} · {}", stack::summary_line(&checks));
+    let pgss = match pgss {
+        Ok(schema) => format!("pg_stat_statements metrics: {}", schema.describe()),
+        Err((_, _, reason)) => format!("pg_stat_statements metrics: {reason}"),
+    };
     let verbose = format!(
-        "URL: {url}\nQuery API: 1+1 = 2 in {query_ms} ms ({})\nServer: {kind}\nHTTP method: {}, query timeout: {}s\nStack checks ({} in {stack_ms} ms, worst first):\n{}",
+        "URL: {url}\nQuery API: 1+1 = 2 in {query_ms} ms ({})\nServer: {kind}\n{pgss}\nHTTP method: {}, query timeout: {}s\nStack checks ({} in {stack_ms} ms, worst first):\n{}",
         redact(&client.endpoint("api/v1/query")),
         client.settings().http_method.as_str(),
         client.settings().query_timeout.as_secs(),
@@ -180,7 +185,7 @@ pub async fn check(client: &PromClient) -> HealthReport {
         .iter()
         .map(|c| json!({"component": c.component, "check": c.name, "status": c.status.as_str(), "summary": c.summary, "reason": c.reason}))
         .collect();
-    HealthReport { ok: true, details: json!({ "message": message, "verboseMessage": verbose, "checks": listed }), message }
+    HealthReport { ok: true, details: json!({ "message": pgss, "verboseMessage": verbose, "checks": listed }), message }
 }
 
 fn capitalise(text: &str) -> String {

@@ -13,6 +13,8 @@ pub mod grpc;
 pub mod health;
 pub mod lint;
 pub mod macros;
+pub mod pgss;
+pub mod pgss_query;
 pub mod prom;
 pub mod query;
 pub mod resources;

@@ -52,6 +52,8 @@ pub struct Settings {
     pub collapse_fraction: f64,
     /// `stackWindow`: how far back stack checks look.
     pub stack_window: Duration,
+    /// The pgss exporter schema (`pgssSchema`): None detects it.
+    pub pgss_schema: Option<String>,
 }
 
 pub const DEFAULT_COLLAPSE_PERCENT: f64 = 50.0;
@@ -127,6 +129,9 @@ struct JsonData {
     sample_collapse_percent: Option<f64>,
     #[serde(default)]
     stack_window: Option<String>,
+    /// "auto" (default), "postgres_exporter", "pgwatch" or "postgres_ai".
+    #[serde(default)]
+    pgss_schema: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -236,7 +241,16 @@ impl Settings {
         if stack_window < Duration::from_secs(60) || stack_window > Duration::from_secs(7 * 86400) {
             return Err(SettingsError::BadValue { setting: "stack check window", reason: "must be between 1m and 7d".into() });
         }
+        let pgss_schema = match json.pgss_schema.as_deref().map(str::trim) {
+            None | Some("") | Some("auto") => None,
+            Some(id) if crate::pgss::SCHEMAS.iter().any(|d| d.id == id) => Some(id.to_string()),
+            Some(other) => {
+                let known: Vec<&str> = crate::pgss::SCHEMAS.iter().map(|d| d.id).collect();
+                return Err(SettingsError::BadValue { setting: "pgss schema", reason: format!("{other:?} is not one of auto, {}", known.join(", ")) });
+            }
+        };
         Ok(Settings {
+            pgss_schema,
             required_jobs,
             collapse_fraction: collapse_percent / 100.0,
             stack_window,

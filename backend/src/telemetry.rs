@@ -27,7 +27,7 @@ pub const REWRITE_OUTCOMES: &[&str] = &["rewritten", "unchanged", "skipped", "no
 
 /// API paths whose latency is recorded from the start (others appear when first used).
 /// Query types (label `query_type` of `pgscope_queries_total`).
-pub const QUERY_TYPES: &[&str] = &["promql", "stackHealth"];
+pub const QUERY_TYPES: &[&str] = &["promql", "stackHealth", "pgssTopQueries", "pgssQuery"];
 
 const UPSTREAM_PATHS: &[&str] = &["api/v1/query", "api/v1/query_range"];
 

@@ -5,6 +5,15 @@
 
 import { formatQueryResult, interpolateValue, parseVariableQuery } from './promql.js';
 
+const PGSS_TYPES = ['pgssTopQueries', 'pgssQuery'];
+const PGSS_TEXT_FIELDS = ['database', 'user', 'instance', 'cluster', 'search', 'queryid', 'orderBy', 'limit'];
+/** Orders the backend accepts (pgss_query::Order): a measure per second, per call, hit ratio. */
+export const PGSS_ORDERS = [
+  ['exec_time', 'Total time (% of total)'], ['calls', 'Calls/s'], ['exec_time_per_call', 'Time per call'], ['rows', 'Rows/s'],
+  ['rows_per_call', 'Rows per call'], ['plan_time', 'Plan time/s'], ['shared_read', 'Shared read bytes/s'], ['hit_ratio', 'Hit ratio (lowest first)'],
+  ['temp_written', 'Temp written bytes/s'], ['wal_bytes', 'WAL bytes/s'], ['block_read_time', 'Block read time/s'],
+].map(([value, label]) => ({ value, label }));
+
 export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
   const h = React.createElement;
 
@@ -49,7 +58,8 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
 
     filterQuery(query) {
       if (query.hide) return false;
-      if (query.queryType === 'stackHealth') return true;
+      if (query.queryType === 'stackHealth' || query.queryType === 'pgssTopQueries') return true;
+      if (query.queryType === 'pgssQuery') return String(query.queryid || '').trim() !== '';
       return typeof query.expr === 'string' && query.expr.trim() !== '';
     }
 
@@ -58,6 +68,13 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
       const format = (value, variable) =>
         variable && (variable.multi || variable.includeAll) ? interpolateValue(value) : String(value);
       if (query.queryType === 'stackHealth') return Object.assign({}, query);
+      if (PGSS_TYPES.includes(query.queryType)) {
+        const out = Object.assign({}, query);
+        for (const key of PGSS_TEXT_FIELDS) {
+          if (typeof query[key] === 'string') out[key] = templates.replace(query[key], scopedVars, key === 'search' || key === 'queryid' || key === 'orderBy' || key === 'limit' ? undefined : format);
+        }
+        return out;
+      }
       return Object.assign({}, query, {
         queryType: query.queryType || 'promql',
         expr: templates.replace(query.expr || '', scopedVars, format),
@@ -121,6 +138,8 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
       textSetting('Required jobs', 'requiredJobs', 'postgres, query-info', 'Scrape jobs that must exist, comma-separated: Save & test and the stack-health view report a missing one as failing.', 40),
       textSetting('Sample collapse %', 'sampleCollapsePercent', '50', 'A scrape that returns less than this share of its own recent maximum of samples is reported as collapsed. Default 50.'),
       textSetting('Check window', 'stackWindow', '1h', 'How far back the stack checks look (recent maximum, churn, timeline changes). Default 1h.'),
+      h('h3', { className: 'page-heading' }, 'pg_stat_statements'),
+      choiceSetting('pgss schema', 'pgssSchema', ['auto', 'postgres_exporter', 'pgwatch', 'postgres_ai'], 'Which exporter\'s metric names hold pgss data. auto: detected from the names in the TSDB (Save & test says which).'),
       h('h3', { className: 'page-heading' }, 'Fallback for info joins'),
       choiceSetting('Fallback', 'fallbackMode', ['auto', 'off'], 'auto: joins with an info metric get an `or` fallback, so panels keep their data when the info exporter is down.'),
       textSetting('Info metrics', 'infoMetrics', 'my_query_names', 'Besides names ending in _info, pg_stat_statements_query_id and pgwatch_query_info: more info metric names, comma-separated.', 40),
@@ -205,8 +224,67 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
 
   const QUERY_TYPES = [
     { label: 'PromQL', value: 'promql' },
+    { label: 'pgss top queries', value: 'pgssTopQueries', description: 'Statements ranked by a measure over the time range, one row each (pg_stat_statements)' },
+    { label: 'pgss single query', value: 'pgssQuery', description: 'Every measure of one queryid over time, per second and per call' },
     { label: 'Stack health', value: 'stackHealth', description: 'Checks of the monitoring stack (targets, info metrics, pgss data, PostgreSQL, Patroni)' },
   ];
+
+  /** The pgss query types' text fields (template variables allowed in each). */
+  function PgssEditor({ query, onChange, onRunQuery, top }) {
+    const field = (label, key, placeholder, tooltip, width = 24) =>
+      h(
+        grafanaUi.InlineField,
+        { label, labelWidth: 14, tooltip },
+        h(grafanaUi.Input, {
+          width,
+          'aria-label': label,
+          placeholder,
+          defaultValue: query[key] == null ? '' : String(query[key]),
+          onBlur: (event) => {
+            onChange(Object.assign({}, query, { [key]: event.currentTarget.value }));
+            onRunQuery();
+          },
+        }),
+      );
+    const regex = 'A regex on the label (multi-value variables welcome); empty for all.';
+    return h(
+      'div',
+      { 'data-testid': 'pgscope-pgss-editor' },
+      h(
+        grafanaUi.InlineFieldRow,
+        null,
+        top
+          ? [
+              h(
+                grafanaUi.InlineField,
+                { key: 'order', label: 'Order by', labelWidth: 14 },
+                h(grafanaUi.Select, {
+                  width: 24,
+                  'aria-label': 'Order by',
+                  options: PGSS_ORDERS,
+                  value: query.orderBy || 'exec_time',
+                  allowCustomValue: true,
+                  onChange: (choice) => {
+                    onChange(Object.assign({}, query, { orderBy: choice.value }));
+                    onRunQuery();
+                  },
+                }),
+              ),
+              h('span', { key: 'limit' }, field('Limit', 'limit', '20', 'How many statements (1 to 5000).', 10)),
+              h('span', { key: 'search' }, field('Search', 'search', 'text, name, queryid, user', 'Keeps statements whose name, text, queryid, database or user contains this.')),
+            ]
+          : field('queryid', 'queryid', '-4733054171989341815', 'The statement, as pg_stat_statements.queryid shows it; $queryid works.'),
+      ),
+      h(
+        grafanaUi.InlineFieldRow,
+        null,
+        field('Database', 'database', '.*', regex, 18),
+        field('User', 'user', '.*', regex, 18),
+        field('Instance', 'instance', '.*', regex, 18),
+        field('Cluster', 'cluster', '.*', regex, 18),
+      ),
+    );
+  }
 
   function QueryEditor(props) {
     const { query, onChange, onRunQuery } = props;
@@ -232,6 +310,9 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
         typeField,
         h('p', null, 'One row per check of the monitoring stack, evaluated at the end of the time range, with sparklines of up and scrape samples per target over it. Show it with the pgscope panel.'),
       );
+    }
+    if (PGSS_TYPES.includes(queryType)) {
+      return h('div', { 'data-testid': 'pgscope-query-editor' }, typeField, h(PgssEditor, Object.assign({}, props, { top: queryType === 'pgssTopQueries' })));
     }
     return h('div', null, typeField, h(PromQueryEditor, props));
   }
