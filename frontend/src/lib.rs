@@ -4,6 +4,7 @@
 //! `model::PanelInput`). One wasm instance serves every pgscope panel on the page.
 
 pub mod model;
+pub mod pgss;
 pub mod stack;
 pub mod view;
 

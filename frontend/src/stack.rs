@@ -55,7 +55,7 @@ pub struct StackModel {
 pub const SPARK_WIDTH: f64 = 120.0;
 pub const SPARK_HEIGHT: f64 = 22.0;
 
-fn kind(frame: &InputFrame) -> Option<&str> {
+pub(crate) fn kind(frame: &InputFrame) -> Option<&str> {
     frame.meta.as_ref()?.custom.as_ref()?.get("pgscope")?.as_str()
 }
 
@@ -68,7 +68,7 @@ fn column<'a>(frame: &'a InputFrame, name: &str) -> Option<&'a InputField> {
     frame.fields.iter().find(|f| f.name == name)
 }
 
-fn text_at(frame: &InputFrame, name: &str, row: usize) -> String {
+pub(crate) fn text_at(frame: &InputFrame, name: &str, row: usize) -> String {
     match column(frame, name).and_then(|f| f.values.get(row)) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -76,7 +76,7 @@ fn text_at(frame: &InputFrame, name: &str, row: usize) -> String {
     }
 }
 
-fn number_at(frame: &InputFrame, name: &str, row: usize) -> Option<f64> {
+pub(crate) fn number_at(frame: &InputFrame, name: &str, row: usize) -> Option<f64> {
     column(frame, name)?.values.get(row)?.as_f64().filter(|v| v.is_finite())
 }
 

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use crate::model::{format_value, sort_rows, Column, PanelInput, Sort, TableModel};
+use crate::pgss::{self, TopModel, TopSort, COLUMNS};
 use crate::stack::{self, StackModel, Tile, SPARK_HEIGHT, SPARK_WIDTH};
 
 /// The props signal holds the parsed input, or the message to show when it could not be read.
@@ -17,16 +18,20 @@ pub fn Panel(props: RwSignal<Props>) -> impl IntoView {
         props.with(|p| match p {
             Err(message) => View::Failed(message.clone()),
             Ok(input) if stack::is_stack_health(input) => View::Stack(StackModel::from_input(input), input.errors.clone()),
+            Ok(input) if pgss::is_top_queries(input) => View::Top(TopModel::from_input(input), input.errors.clone()),
             Ok(input) => View::Table(TableModel::from_input(input)),
         })
     });
     let sort = RwSignal::new(Sort::default());
+    let top_sort = RwSignal::new(TopSort::default());
+    let search = RwSignal::new(String::new());
     view! {
         <div class="pgscope-panel" style=CONTAINER_STYLE>
             {move || match model.get() {
                 View::Failed(message) => view! { <PanelMessage kind="error" text=message /> }.into_any(),
                 View::Table(table) => view! { <SeriesTable table=table sort=sort /> }.into_any(),
                 View::Stack(model, errors) => view! { <StackView model=model errors=errors /> }.into_any(),
+                View::Top(model, errors) => view! { <TopQueriesView model=model errors=errors sort=top_sort search=search /> }.into_any(),
             }}
         </div>
     }
@@ -37,6 +42,98 @@ enum View {
     Failed(String),
     Table(TableModel),
     Stack(StackModel, Vec<String>),
+    Top(TopModel, Vec<String>),
+}
+
+/// pgss top queries: a search box, sortable columns, % of time as a bar, a sparkline per row,
+/// a badge when the name is missing (the queryid stands in), the full text folded under the
+/// name, and each name a link to the single-query dashboard.
+#[component]
+fn TopQueriesView(model: TopModel, errors: Vec<String>, sort: RwSignal<TopSort>, search: RwSignal<String>) -> impl IntoView {
+    let messages = errors
+        .into_iter()
+        .map(|text| view! { <PanelMessage kind="error" text=text /> })
+        .chain(model.notices.iter().cloned().map(|text| view! { <PanelMessage kind="warning" text=text /> }))
+        .collect_view();
+    let columns = model.columns.clone();
+    let headers = columns
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let indicator = move || sort.with(|s| if s.column == Some(i) { if s.descending { " ▼" } else { " ▲" } } else { "" });
+            view! {
+                <th class="pgscope-top-header" data-column=COLUMNS[c].0 style=HEADER_STYLE
+                    on:click=move |_| sort.update(|s| {
+                        *s = if s.column == Some(i) { TopSort { column: Some(i), descending: !s.descending } } else { TopSort { column: Some(i), descending: true } }
+                    })>
+                    {COLUMNS[c].1}{indicator}
+                </th>
+            }
+        })
+        .collect_view();
+    let footer = format!(
+        "{} of {} statements · {}",
+        model.rows.len(),
+        model.statements.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
+        model.schema
+    );
+    let rows = move || {
+        let columns = columns.clone();
+        search.with(|needle| model.visible(needle, sort.get())).into_iter().map(move |row| {
+            let cells = row.values.iter().zip(columns.iter()).map(|(value, &c)| {
+                let (field, _, unit) = COLUMNS[c];
+                let text = pgss::format_unit(*value, unit);
+                let bar = (field == "share_of_time").then(|| {
+                    let width = (value.unwrap_or(0.0).clamp(0.0, 1.0) * 100.0).round();
+                    view! { <div class="pgscope-share-bar" style=format!("height: 3px; width: {width}%; background: var(--pgscope-link, #6e9fff);")></div> }
+                });
+                view! { <td class="pgscope-top-cell" data-column=field style=NUMBER_CELL_STYLE>{text}{bar}</td> }
+            }).collect_view();
+            let link = pgss::detail_link(&row);
+            let badge = row.unnamed.then(|| view! {
+                <span class="pgscope-name-badge" title="No name in the info metric for this queryid: names fall back to the queryid (the data is complete)"
+                      style="margin-left: 6px; padding: 0 4px; border-radius: 2px; font-size: 11px; background: var(--pgscope-warning, #ff9830); color: #000;">"no name"</span>
+            });
+            let text = (!row.text.is_empty()).then(|| {
+                let full = row.text.clone();
+                view! {
+                    <details class="pgscope-full-text" style="font-size: 11px; opacity: 0.8;">
+                        <summary>"full text"</summary>
+                        <pre style="white-space: pre-wrap; user-select: all; margin: 2px 0;">{full}</pre>
+                    </details>
+                }
+            });
+            view! {
+                <tr class="pgscope-top-row" data-queryid=row.queryid.clone() data-database=row.database.clone()>
+                    <td style=CELL_STYLE>
+                        <a class="pgscope-top-name" href=link title=row.text.clone() style="color: inherit;">{row.name.clone()}</a>
+                        {badge}
+                        <div style="font-size: 11px; opacity: 0.7;">{format!("{} · {} · queryid {}", row.database, if row.user.is_empty() { "–" } else { &row.user }, row.queryid)}</div>
+                        {text}
+                    </td>
+                    {cells}
+                    <td style=CELL_STYLE>
+                        <svg class="pgscope-top-sparkline" width=SPARK_WIDTH height=SPARK_HEIGHT viewBox=format!("0 0 {SPARK_WIDTH} {SPARK_HEIGHT}") role="img" aria-label="over the time range">
+                            <path d=row.spark.clone() style="fill: none; stroke: var(--pgscope-link, #6e9fff); stroke-width: 1.5;" />
+                        </svg>
+                    </td>
+                </tr>
+            }
+        }).collect_view()
+    };
+    view! {
+        {messages}
+        <div style="display: flex; gap: 8px; align-items: center; padding: 2px 0 6px;">
+            <input class="pgscope-search" type="search" placeholder="Search name, text, queryid, database, user" aria-label="Search statements"
+                   style="flex: 1; max-width: 360px; background: transparent; color: inherit; border: 1px solid var(--pgscope-border, #2c3235); padding: 3px 6px;"
+                   prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev)) />
+            <span class="pgscope-top-footer" style="opacity: 0.7; font-size: 12px;">{footer}</span>
+        </div>
+        <table class="pgscope-top-table" style=TABLE_STYLE>
+            <thead><tr><th style=HEADER_STYLE>"statement"</th>{headers}<th style=HEADER_STYLE>"trend"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
 }
 
 fn status_colour(severity: u8) -> &'static str {

@@ -34,6 +34,10 @@ function initialVariables(list) {
     let value = fromUrl.length ? (variable.multi ? fromUrl : fromUrl[0]) : variable.current && variable.current.value;
     if (value === undefined && variable.type === 'custom') value = String(variable.query || '').split(',')[0].trim();
     if (value === undefined && (variable.type === 'constant' || variable.type === 'textbox')) value = variable.query || '';
+    if (variable.type === 'datasource' && !dataSourceSrv.getInstanceSettings(value)) {
+      const first = dataSourceSrv.getList({ pluginId: variable.query })[0];
+      value = first && first.uid;
+    }
     return Object.assign({}, variable, { current: { text: value, value } });
   });
 }
@@ -42,7 +46,9 @@ function VariableControl({ variable, range, onChange }) {
   const [options, setOptions] = useState([]);
   const [problem, setProblem] = useState(null);
   useEffect(() => {
-    if (variable.type === 'custom') {
+    if (variable.type === 'datasource') {
+      setOptions(dataSourceSrv.getList({ pluginId: variable.query }).map((ds) => ds.uid));
+    } else if (variable.type === 'custom') {
       setOptions(String(variable.query || '').split(',').map((v) => v.trim()).filter(Boolean));
     } else if (variable.type === 'query') {
       dataSourceSrv
@@ -52,7 +58,7 @@ function VariableControl({ variable, range, onChange }) {
           const query = typeof variable.query === 'string' ? variable.query : variable.query && variable.query.query;
           return ds.metricFindQuery(templateSrv.replace(query), { range, variable });
         })
-        .then((values) => setOptions(values.map((v) => String(v.value !== undefined ? v.value : v.text))), (e) => setProblem(String(e.message || e)));
+        .then((values) => setOptions([...(variable.includeAll ? ['$__all'] : []), ...values.map((v) => String(v.value !== undefined ? v.value : v.text))]), (e) => setProblem(String(e.message || e)));
     }
   }, [variable.name, variable.type, variable.query, range]);
   if (variable.type === 'constant' || variable.hide === 2) return null;

@@ -3,12 +3,15 @@
 // datasource through the plugin's own query() (DataSourceWithBackend -> POST /api/ds/query).
 import { lastValueFrom, from, isObservable } from 'rxjs';
 import { LoadingState, rangeUtil } from '@grafana/data';
-import { dataSourceSrv } from './services.js';
+import { dataSourceSrv, templateSrv } from './services.js';
 
 let requestCounter = 0;
 
+/** A target's datasource, `${datasource}` variables resolved as Grafana does. */
 function refOf(target, panel) {
-  return target.datasource || panel.datasource || null;
+  const ref = target.datasource || panel.datasource || null;
+  if (ref && typeof ref.uid === 'string' && ref.uid.includes('$')) return Object.assign({}, ref, { uid: templateSrv.replace(ref.uid) });
+  return ref;
 }
 
 export async function runPanelQueries({ panel, range, width, dashboardUid }) {

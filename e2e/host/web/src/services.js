@@ -89,7 +89,9 @@ export const dataSourceSrv = {
   getInstanceSettings(ref) {
     const all = datasources();
     if (ref === undefined || ref === null || ref === 'default') return all.find((ds) => ds.isDefault) || all[0];
-    const key = typeof ref === 'string' ? ref : ref.uid;
+    let key = typeof ref === 'string' ? ref : ref.uid;
+    // `${datasource}`: a datasource variable, interpolated as Grafana's DatasourceSrv does.
+    if (typeof key === 'string' && key.includes('$')) key = templateSrv.replace(key);
     return all.find((ds) => ds.uid === key || ds.name === key);
   },
   async get(ref) {
@@ -119,6 +121,9 @@ export const dataSourceSrv = {
 export const templateState = { variables: [], range: undefined };
 
 function formatValue(value, format, variable) {
+  // "All": the variable's allValue when it has one (else every option, which the stand-in does not keep).
+  const all = (Array.isArray(value) ? value : [value]).includes('$__all');
+  if (all && variable && variable.allValue) return variable.allValue;
   const values = Array.isArray(value) ? value : [value];
   if (typeof format === 'function') return format(value, variable);
   switch (format) {

@@ -1,0 +1,260 @@
+//! The top-queries view's model, pure Rust: the `pgssTopQueries` frames (one wide table, one
+//! sparkline frame per statement; backend/src/pgss_query.rs) turned into rows with the columns
+//! a DBA reads first, sorted and searched. Missing columns (a measure the exporter lacks) are
+//! left out, not shown as 0.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::model::PanelInput;
+use crate::stack::{kind, number_at, spark_path, text_at};
+
+pub const FRAME_KIND_TOP: &str = "pgss.top";
+pub const FRAME_KIND_SPARKLINE: &str = "pgss.sparkline";
+
+/// Numeric columns shown, in order, when the table has them: (field, header, unit).
+pub const COLUMNS: &[(&str, &str, Unit)] = &[
+    ("share_of_time", "% of time", Unit::Percent),
+    ("exec_time_per_s", "time/s", Unit::Seconds),
+    ("calls_per_s", "calls/s", Unit::Count),
+    ("exec_time_per_call", "time/call", Unit::Seconds),
+    ("rows_per_call", "rows/call", Unit::Count),
+    ("hit_ratio", "hit ratio", Unit::Percent),
+    ("shared_read_per_s", "read/s", Unit::Bytes),
+    ("temp_written_per_s", "temp/s", Unit::Bytes),
+    ("wal_bytes_per_s", "WAL/s", Unit::Bytes),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Percent,
+    Seconds,
+    Count,
+    Bytes,
+}
+
+/// One statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub queryid: String,
+    pub database: String,
+    pub user: String,
+    pub name: String,
+    pub text: String,
+    /// No name was found: the queryid stands in (the fallback badge).
+    pub unnamed: bool,
+    /// Values of the shown columns, in `TopModel::columns` order.
+    pub values: Vec<Option<f64>>,
+    pub spark: String,
+}
+
+/// Everything the top-queries view draws.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TopModel {
+    /// Indexes into `COLUMNS` of the columns the table has.
+    pub columns: Vec<usize>,
+    pub rows: Vec<Row>,
+    pub notices: Vec<String>,
+    /// "postgres_exporter (custom queries) · 15 of 15 measures".
+    pub schema: String,
+    /// Statements in the range before the limit.
+    pub statements: Option<f64>,
+}
+
+/// Whether the input holds `pgssTopQueries` frames.
+pub fn is_top_queries(input: &PanelInput) -> bool {
+    input.series.iter().any(|f| kind(f) == Some(FRAME_KIND_TOP))
+}
+
+/// Which column rows are sorted by, and which way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TopSort {
+    /// Index into `TopModel::columns`; None keeps the backend's order.
+    pub column: Option<usize>,
+    pub descending: bool,
+}
+
+impl Default for TopSort {
+    fn default() -> Self {
+        TopSort { column: None, descending: true }
+    }
+}
+
+impl TopModel {
+    pub fn from_input(input: &PanelInput) -> Self {
+        let mut sparks: BTreeMap<(String, String), String> = BTreeMap::new();
+        for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_SPARKLINE)) {
+            let Some(values) = frame.fields.iter().find(|f| f.field_type == "number") else { continue };
+            let times = frame.fields.iter().find(|f| f.field_type == "time");
+            let labels = values.labels.clone().unwrap_or_default();
+            let points: Vec<(f64, f64)> = values
+                .values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    let t = times.and_then(|t| t.values.get(i)).and_then(Value::as_f64).unwrap_or(i as f64);
+                    Some((t, v.as_f64().filter(|x| x.is_finite())?))
+                })
+                .collect();
+            let key = (labels.get("database").cloned().unwrap_or_default(), labels.get("queryid").cloned().unwrap_or_default());
+            sparks.insert(key, spark_path(&points));
+        }
+        let mut model = TopModel::default();
+        for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_TOP)) {
+            let custom = frame.meta.as_ref().and_then(|m| m.custom.as_ref());
+            model.schema = custom.and_then(|c| c.get("schema")).and_then(Value::as_str).unwrap_or_default().to_string();
+            model.statements = custom.and_then(|c| c.get("statements")).and_then(Value::as_f64);
+            for notice in frame.meta.iter().flat_map(|m| m.notices.iter()) {
+                if !model.notices.contains(&notice.text) {
+                    model.notices.push(notice.text.clone());
+                }
+            }
+            model.columns = COLUMNS.iter().enumerate().filter(|(_, c)| frame.fields.iter().any(|f| f.name == c.0)).map(|(i, _)| i).collect();
+            let rows = frame.fields.iter().find(|f| f.name == "queryid").map(|f| f.values.len()).unwrap_or(0);
+            for row in 0..rows {
+                let (queryid, database) = (text_at(frame, "queryid", row), text_at(frame, "database", row));
+                let spark = sparks.get(&(database.clone(), queryid.clone())).cloned().unwrap_or_default();
+                model.rows.push(Row {
+                    user: text_at(frame, "user", row),
+                    name: text_at(frame, "name", row),
+                    text: text_at(frame, "text", row),
+                    unnamed: text_at(frame, "name_source", row) == "queryid",
+                    values: model.columns.iter().map(|&c| number_at(frame, COLUMNS[c].0, row)).collect(),
+                    spark,
+                    queryid,
+                    database,
+                });
+            }
+        }
+        model
+    }
+
+    /// The rows whose name, text, queryid, database or user contain `search` (any case),
+    /// sorted; missing values always last.
+    pub fn visible(&self, search: &str, sort: TopSort) -> Vec<Row> {
+        let needle = search.trim().to_lowercase();
+        let mut rows: Vec<Row> = self
+            .rows
+            .iter()
+            .filter(|r| needle.is_empty() || [&r.name, &r.text, &r.queryid, &r.database, &r.user].iter().any(|f| f.to_lowercase().contains(&needle)))
+            .cloned()
+            .collect();
+        if let Some(column) = sort.column {
+            rows.sort_by(|a, b| {
+                let (x, y) = (a.values.get(column).copied().flatten(), b.values.get(column).copied().flatten());
+                match (x, y) {
+                    (Some(x), Some(y)) => {
+                        let order = x.partial_cmp(&y).unwrap_or(Ordering::Equal);
+                        if sort.descending {
+                            order.reverse()
+                        } else {
+                            order
+                        }
+                    }
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                }
+            });
+        }
+        rows
+    }
+}
+
+/// A value in its unit: "42.1 %", "12.3 ms", "1.2 MB", "0.56".
+pub fn format_unit(value: Option<f64>, unit: Unit) -> String {
+    let Some(v) = value else { return "–".into() };
+    match unit {
+        Unit::Percent => format!("{:.1} %", v * 100.0),
+        Unit::Seconds if v.abs() >= 1.0 => format!("{v:.2} s"),
+        Unit::Seconds if v.abs() >= 0.001 => format!("{:.2} ms", v * 1e3),
+        Unit::Seconds => format!("{:.0} µs", v * 1e6),
+        Unit::Bytes => {
+            let (scaled, suffix) = [(1e9, "GB"), (1e6, "MB"), (1e3, "kB")].iter().find(|(d, _)| v.abs() >= *d).map(|(d, s)| (v / d, *s)).unwrap_or((v, "B"));
+            format!("{scaled:.1} {suffix}")
+        }
+        Unit::Count => crate::model::format_value(Some(v)),
+    }
+}
+
+/// The single-query dashboard's URL for a row (a data link with its queryid and database).
+pub fn detail_link(row: &Row) -> String {
+    let encode = |s: &str| s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>();
+    format!("/d/pgscope-pgss-query?var-queryid={}&var-database={}", encode(&row.queryid), encode(&row.database))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::parse_input;
+
+    fn input() -> PanelInput {
+        parse_input(
+            r#"{"series":[
+              {"name":"pgss top queries","meta":{"custom":{"pgscope":"pgss.top","schema":"pgwatch v3 · 14 of 15 measures","statements":3},
+                 "notices":[{"severity":"warning","text":"1 of 3 statement(s) have no name"}]},"fields":[
+                {"name":"queryid","type":"string","values":["1","2","3"]},
+                {"name":"database","type":"string","values":["app","app","shop"]},
+                {"name":"user","type":"string","values":["alice","",""]},
+                {"name":"name","type":"string","values":["hot path","nightly report","queryid 3"]},
+                {"name":"text","type":"string","values":["SELECT hot","SELECT report",""]},
+                {"name":"name_source","type":"string","values":["info","info","queryid"]},
+                {"name":"share_of_time","type":"number","values":[0.75,0.25,null]},
+                {"name":"calls_per_s","type":"number","values":[2,0.5,0]}]},
+              {"name":"exec time/s","meta":{"custom":{"pgscope":"pgss.sparkline"}},"fields":[
+                {"name":"Time","type":"time","values":[0,1000]},
+                {"name":"Value","type":"number","labels":{"database":"app","queryid":"1"},"values":[0.1,0.2]}]}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rows_carry_the_columns_present_the_badge_and_sparklines() {
+        let input = input();
+        assert!(is_top_queries(&input));
+        let model = TopModel::from_input(&input);
+        assert_eq!(model.columns.iter().map(|&c| COLUMNS[c].0).collect::<Vec<_>>(), ["share_of_time", "calls_per_s"]);
+        assert_eq!(model.rows.len(), 3);
+        assert!(model.rows[2].unnamed && !model.rows[0].unnamed);
+        assert!(model.rows[0].spark.starts_with('M') && model.rows[1].spark.is_empty());
+        assert_eq!(model.notices, ["1 of 3 statement(s) have no name"]);
+        assert_eq!(model.statements, Some(3.0));
+    }
+
+    #[test]
+    fn search_and_sort_keep_missing_values_last() {
+        let model = TopModel::from_input(&input());
+        let ids = |rows: Vec<Row>| rows.into_iter().map(|r| r.queryid).collect::<Vec<_>>();
+        assert_eq!(ids(model.visible("", TopSort::default())), ["1", "2", "3"], "the backend's order");
+        assert_eq!(ids(model.visible("", TopSort { column: Some(0), descending: false })), ["2", "1", "3"]);
+        assert_eq!(ids(model.visible("", TopSort { column: Some(1), descending: true })), ["1", "2", "3"]);
+        assert_eq!(ids(model.visible("REPORT", TopSort::default())), ["2"]);
+        assert_eq!(ids(model.visible("alice", TopSort::default())), ["1"]);
+        assert_eq!(ids(model.visible("shop", TopSort::default())), ["3"]);
+    }
+
+    #[test]
+    fn units_and_links_read_well() {
+        assert_eq!(format_unit(Some(0.4031), Unit::Percent), "40.3 %");
+        assert_eq!(format_unit(Some(0.0123), Unit::Seconds), "12.30 ms");
+        assert_eq!(format_unit(Some(0.00002), Unit::Seconds), "20 µs");
+        assert_eq!(format_unit(Some(2_500_000.0), Unit::Bytes), "2.5 MB");
+        assert_eq!(format_unit(None, Unit::Bytes), "–");
+        let row = TopModel::from_input(&input()).rows[0].clone();
+        assert_eq!(detail_link(&row), "/d/pgscope-pgss-query?var-queryid=1&var-database=app");
+    }
+
+    #[test]
+    fn odd_frames_never_panic() {
+        for json in [
+            r#"{"series":[{"meta":{"custom":{"pgscope":"pgss.top"}},"fields":[{"name":"queryid","type":"string","values":["1",2,null]}]}]}"#,
+            r#"{"series":[{"meta":{"custom":{"pgscope":"pgss.top"}},"fields":[{"name":"queryid","type":"string","values":["1"]},{"name":"share_of_time","type":"number","values":[]}]}]}"#,
+            r#"{"series":[{"meta":{"custom":{"pgscope":"pgss.sparkline"}},"fields":[{"name":"Value","type":"number","values":["x"]}]}]}"#,
+        ] {
+            let model = TopModel::from_input(&parse_input(json).unwrap());
+            let _ = model.visible("x", TopSort { column: Some(5), descending: true });
+        }
+    }
+}
