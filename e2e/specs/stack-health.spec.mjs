@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
-import { browserSession, screenshot, stack } from './support.mjs';
+import { browserSession, eventually, screenshot, stack } from './support.mjs';
 
 const session = browserSession(() => {
   for (const command of ['restore-info', 'start-info', 'start-node', 'patroni-resume']) {
@@ -17,16 +17,6 @@ const session = browserSession(() => {
   }
 });
 
-async function eventually(what, probe, timeoutMs = 45_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (last.ok) return last.value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${last.describe || last.value}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
 
 /** Save & test until its message matches every pattern (and none of `absent`); returns it. */
 async function healthUntil(page, patterns, what, absent = /^$/) {

@@ -76,3 +76,18 @@ export async function tsdbQuery(expr) {
   if (body.status !== 'success') throw new Error(`${expr}: ${JSON.stringify(body)}`);
   return body.data.result;
 }
+
+/**
+ * Polls `probe` (returning {ok, value, describe?}) every second until ok, then returns its
+ * value; after `timeoutMs` fails with what was last seen. The specs' only way to wait.
+ */
+export async function eventually(what, probe, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last.ok) return last.value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${last.describe || JSON.stringify(last.value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}

@@ -1,0 +1,89 @@
+// pgss analysis on the live stack: Save & test names the exporter schema; the "pgss — top
+// queries" and "pgss — single query" dashboards return data in every panel; the top-queries
+// view sorts, searches and drills down; with the info exporter stopped the rows keep their data
+// and carry the "no name" badge. Waits are conditions, polled, never fixed sleeps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectors } from '@grafana/e2e-selectors';
+import { browserSession, eventually, screenshot, stack } from './support.mjs';
+
+const session = browserSession(() => stack('start-info'));
+const PANEL = selectors.components.Panels.Panel;
+
+
+/** Every panel of the open dashboard: title, error text, series count (built-in) or rows (ours). */
+async function panelStates(page) {
+  await page.waitForFunction(() => document.querySelectorAll('section').length > 0 && !document.body.innerText.includes('loading'));
+  return page.locator('section').evaluateAll((sections) =>
+    sections.map((s) => ({
+      title: s.querySelector('h2') && s.querySelector('h2').textContent,
+      error: [...s.querySelectorAll('[role="alert"]')].map((e) => e.textContent).join(' ') || (s.querySelector('[data-testid*="status error"]') || {}).title || '',
+      series: Number(((s.querySelector('[data-testid="standin-series-count"]') || {}).textContent || '').split(' ')[0]) || 0,
+      rows: s.querySelectorAll('.pgscope-top-row, .pgscope-row').length,
+    })),
+  );
+}
+
+async function everyPanelHasData(page, url) {
+  return eventually(`data in every panel of ${url}`, async () => {
+    await page.goto(url);
+    const states = await panelStates(page);
+    const empty = states.filter((p) => p.error || (p.series === 0 && p.rows === 0));
+    return { ok: states.length > 1 && empty.length === 0, value: empty.length ? empty : states };
+  });
+}
+
+const rowsShown = (page) =>
+  page.locator('.pgscope-top-row').evaluateAll((rows) =>
+    rows.map((r) => ({
+      queryid: r.dataset.queryid,
+      name: r.querySelector('.pgscope-top-name').textContent,
+      badge: !!r.querySelector('.pgscope-name-badge'),
+      calls: r.querySelector('[data-column="calls_per_s"]').textContent,
+    })),
+  );
+
+test('pgss: schema in Save & test, both dashboards with data, sort, search, drill-down, names fallback', async () => {
+  const { page, problems } = session;
+
+  await page.goto('/connections/datasources/edit/pgscope');
+  const health = page.waitForResponse((r) => r.url().includes('/api/datasources/uid/pgscope/health'));
+  await page.getByTestId(selectors.pages.DataSource.saveAndTest).click();
+  const details = (await (await health).json()).details;
+  assert.equal(details.message, 'pg_stat_statements metrics: postgres_exporter (custom queries) · 15 of 15 measures');
+
+  const states = await everyPanelHasData(page, '/d/pgscope-pgss-top?from=now-5m&to=now');
+  assert.ok(states.find((p) => p.title === 'Top queries').rows >= 5, JSON.stringify(states));
+  await screenshot(page, 'pgss-top-queries');
+
+  // Sort by calls/s, descending: the numbers shown go down.
+  await page.locator('.pgscope-top-header[data-column="calls_per_s"]').click();
+  const calls = (await rowsShown(page)).map((r) => Number(r.calls));
+  assert.deepEqual(calls, [...calls].sort((a, b) => b - a), 'sorted by calls/s');
+  // Search narrows to matching statements (one that reads buffers, so its hit ratio exists:
+  // for pg_sleep it is 0/0 and that panel is rightly empty).
+  await page.locator('.pgscope-search').fill('ORDER BY abalance DESC');
+  const found = await rowsShown(page);
+  assert.ok(found.length >= 1 && found.every((r) => r.name.includes('ORDER BY abalance DESC')), JSON.stringify(found));
+
+  // Drill down: the name links to the single-query dashboard for that queryid.
+  const target = found[0];
+  await page.locator('.pgscope-top-name').first().click();
+  await page.waitForURL(/\/d\/pgscope-pgss-query\?var-queryid=/);
+  assert.match(page.url(), new RegExp(`var-queryid=${encodeURIComponent(target.queryid)}`));
+  await everyPanelHasData(page, page.url() + '&from=now-5m&to=now');
+  await screenshot(page, 'pgss-single-query');
+
+  // The info exporter dies: once its names leave the (short) range, rows stay, badged.
+  stack('stop-info');
+  await eventually('the no-name badge', async () => {
+    await page.goto('/d/pgscope-pgss-top?from=now-30s&to=now');
+    await page.locator('.pgscope-top-row').first().waitFor();
+    const rows = await rowsShown(page);
+    return { ok: rows.length >= 5 && rows.every((r) => r.badge && r.name.startsWith('queryid ')), value: rows.slice(0, 3) };
+  }, 90_000);
+  assert.match(await page.locator('.pgscope-panel').first().innerText(), /names unavailable/);
+  await screenshot(page, 'pgss-top-queries-no-names');
+  stack('start-info');
+  assert.deepEqual(problems, []);
+});
