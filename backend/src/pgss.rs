@@ -317,7 +317,7 @@ pub struct Filters {
 }
 
 /// `a"b\` as a PromQL string literal body.
-fn quote(value: &str) -> String {
+pub fn quote(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"")
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::duration::format_go;
 use crate::frame::{Field, FieldConfig, Frame, FrameMeta, Labels, Notice, Severity, Values};
-use crate::pgss::{self, Filters, Measure, NameSource, Names, Order, Schema, Statement};
+use crate::pgss::{self, quote, Filters, Measure, NameSource, Names, Order, Schema, Statement};
 use crate::prom::client::{JsonAnswer, PromClient};
 use crate::stack::{parse_matrix, parse_names, parse_vector, Sample, Series};
 
@@ -116,11 +116,16 @@ pub async fn schema(client: &PromClient, at: f64, window: f64) -> Result<Schema,
     Ok(schema)
 }
 
-/// The info metrics names may come from: the fallback's list plus any `*_query_info`.
-fn info_selector(client: &PromClient) -> String {
+/// The info metrics names may come from (the fallback's list plus any `*_query_info`), for
+/// every statement or for one queryid.
+fn info_selector(client: &PromClient, queryid: Option<&str>) -> String {
     let mut names: Vec<String> = client.settings().fallback_rules.info_metrics.iter().map(|n| regex_escape(n)).collect();
     names.push(".+_query_info".into());
-    format!("{{__name__=~\"{}\",queryid!=\"\"}}", names.join("|"))
+    let queryid = match queryid {
+        Some(id) => format!("queryid=\"{}\"", quote(id)),
+        None => "queryid!=\"\"".into(),
+    };
+    format!("{{__name__=~\"{}\",{queryid}}}", names.join("|"))
 }
 
 fn regex_escape(name: &str) -> String {
@@ -200,7 +205,7 @@ pub async fn top_queries(client: &PromClient, json: &[u8], span: Span) -> Result
         let by = format!("{}, queryid", schema.def.database_label);
         (source, format!("sum by ({by}) (rate({selector}[{}]))", format_go(rate_window(step, scrape))))
     });
-    let info_expr = format!("last_over_time({}[{window_text}])", info_selector(client));
+    let info_expr = format!("last_over_time({}[{window_text}])", info_selector(client, None));
 
     let measures = join_all(measure_exprs.iter().map(|(m, expr)| async move { instant(client, expr, span.to).await.map(|s| (*m, s)) }));
     let names = async { instant(client, &info_expr, span.to).await };
@@ -382,7 +387,7 @@ pub async fn one_query(client: &PromClient, json: &[u8], span: Span) -> Result<V
     let calls_metric = schema.source(Measure::Calls).map(|s| s.metric).unwrap_or_default();
     let (calls_selector, _) = schema.selector(calls_metric, &model.filters, &id);
     let identity_expr = format!("group by ({}) (last_over_time({calls_selector}[{}]))", schema.by_labels(), format_go(seconds(window)));
-    let info_expr = format!("last_over_time({}[{}])", info_selector(client).replacen("queryid!=\"\"", &format!("queryid=\"{queryid}\""), 1), format_go(seconds(window)));
+    let info_expr = format!("last_over_time({}[{}])", info_selector(client, Some(&queryid)), format_go(seconds(window)));
 
     let series = join_all(exprs.iter().map(|(source, expr)| async move { range(client, expr, &span, step).await.map(|s| (*source, s)) }));
     let (series, identity, info) = tokio::join!(series, instant(client, &identity_expr, span.to), instant(client, &info_expr, span.to));

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::model::PanelInput;
-use crate::stack::{kind, number_at, spark_path, text_at};
+use crate::stack::{kind, number_at, series_points, spark_path, text_at};
 
 pub const FRAME_KIND_TOP: &str = "pgss.top";
 pub const FRAME_KIND_SPARKLINE: &str = "pgss.sparkline";
@@ -86,18 +86,7 @@ impl TopModel {
     pub fn from_input(input: &PanelInput) -> Self {
         let mut sparks: BTreeMap<(String, String), String> = BTreeMap::new();
         for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_SPARKLINE)) {
-            let Some(values) = frame.fields.iter().find(|f| f.field_type == "number") else { continue };
-            let times = frame.fields.iter().find(|f| f.field_type == "time");
-            let labels = values.labels.clone().unwrap_or_default();
-            let points: Vec<(f64, f64)> = values
-                .values
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| {
-                    let t = times.and_then(|t| t.values.get(i)).and_then(Value::as_f64).unwrap_or(i as f64);
-                    Some((t, v.as_f64().filter(|x| x.is_finite())?))
-                })
-                .collect();
+            let Some((labels, points)) = series_points(frame) else { continue };
             let key = (labels.get("database").cloned().unwrap_or_default(), labels.get("queryid").cloned().unwrap_or_default());
             sparks.insert(key, spark_path(&points));
         }

@@ -80,6 +80,23 @@ pub(crate) fn number_at(frame: &InputFrame, name: &str, row: usize) -> Option<f6
     column(frame, name)?.values.get(row)?.as_f64().filter(|v| v.is_finite())
 }
 
+/// A sparkline frame's labels and finite (time, value) points (the row index stands in for a
+/// missing time); None when it has no number field.
+pub(crate) fn series_points(frame: &InputFrame) -> Option<(BTreeMap<String, String>, Vec<(f64, f64)>)> {
+    let values = frame.fields.iter().find(|f| f.field_type == "number")?;
+    let times = frame.fields.iter().find(|f| f.field_type == "time");
+    let points = values
+        .values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let t = times.and_then(|t| t.values.get(i)).and_then(Value::as_f64).unwrap_or(i as f64);
+            Some((t, v.as_f64().filter(|x| x.is_finite())?))
+        })
+        .collect();
+    Some((values.labels.clone().unwrap_or_default(), points))
+}
+
 impl StackModel {
     pub fn from_input(input: &PanelInput) -> Self {
         let mut sparklines: BTreeMap<(String, String), Vec<Sparkline>> = BTreeMap::new();
@@ -92,19 +109,8 @@ impl StackModel {
                 .and_then(Value::as_str)
                 .unwrap_or(frame.name.as_deref().unwrap_or("value"))
                 .to_string();
-            let Some(values) = frame.fields.iter().find(|f| f.field_type == "number") else { continue };
-            let times = frame.fields.iter().find(|f| f.field_type == "time");
-            let labels = values.labels.clone().unwrap_or_default();
+            let Some((labels, points)) = series_points(frame) else { continue };
             let key = (labels.get("job").cloned().unwrap_or_default(), labels.get("instance").cloned().unwrap_or_default());
-            let points: Vec<(f64, f64)> = values
-                .values
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| {
-                    let t = times.and_then(|t| t.values.get(i)).and_then(Value::as_f64).unwrap_or(i as f64);
-                    Some((t, v.as_f64().filter(|x| x.is_finite())?))
-                })
-                .collect();
             sparklines.entry(key).or_default().push(Sparkline { path: spark_path(&points), last: points.last().map(|p| p.1), measure });
         }
         let mut model = StackModel::default();
