@@ -51,6 +51,16 @@ pub struct FrameMeta {
     pub executed_query_string: Option<String>,
 }
 
+impl FrameMeta {
+    /// Meta of a pgscope frame the panel recognises: `custom.pgscope = kind` plus `custom`, of
+    /// Grafana frame type `frame_type` (`timeseries-multi` frames get data-plane version 0.1).
+    pub fn pgscope(kind: &str, frame_type: &str, mut custom: Map<String, Value>) -> FrameMeta {
+        custom.insert("pgscope".into(), kind.into());
+        let type_version = (frame_type == "timeseries-multi").then_some([0, 1]);
+        FrameMeta { frame_type: Some(frame_type.into()), type_version, custom: Some(custom), ..Default::default() }
+    }
+}
+
 /// A message Grafana shows above the panel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notice {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::duration::format_go;
 use crate::frame::{Field, FieldConfig, Frame, FrameMeta, Labels, Notice, Severity, Values};
 use crate::pgss::{self, quote, Filters, Measure, NameSource, Names, Order, Schema, Statement};
-use crate::prom::client::{JsonAnswer, PromClient};
+use crate::prom::client::{ClientError, JsonAnswer, PromClient};
 use crate::stack::{parse_matrix, parse_names, parse_vector, Sample, Series};
 
 pub const QUERY_TYPE_TOP: &str = "pgssTopQueries";
@@ -67,20 +67,19 @@ fn answer_error(expr: &str, answer: &JsonAnswer) -> String {
     }
 }
 
+/// A TSDB answer parsed by `parse`, or why not: the request's failure, a non-2xx status or a
+/// body that is not the expected result (in the TSDB's own words when it gave them).
+fn parsed<T>(what: &str, answer: Result<JsonAnswer, ClientError>, parse: fn(&[u8]) -> Option<T>) -> Result<T, Failure> {
+    let answer = answer.map_err(|e| (e.outcome(), e.status(), e.to_string()))?;
+    answer.status.is_success().then(|| parse(&answer.body)).flatten().ok_or_else(|| ("tsdb_error", 502, answer_error(what, &answer)))
+}
+
 async fn instant(client: &PromClient, expr: &str, at: f64) -> Result<Vec<Sample>, Failure> {
-    let answer = client.query_instant(expr, at, None).await.map_err(|e| (e.outcome(), e.status(), e.to_string()))?;
-    if !answer.status.is_success() {
-        return Err(("tsdb_error", 502, answer_error(expr, &answer)));
-    }
-    parse_vector(&answer.body).ok_or_else(|| ("tsdb_error", 502, answer_error(expr, &answer)))
+    parsed(expr, client.query_instant(expr, at, None).await, parse_vector)
 }
 
 async fn range(client: &PromClient, expr: &str, span: &Span, step: Duration) -> Result<Vec<Series>, Failure> {
-    let answer = client.query_range(expr, span.from, span.to, step).await.map_err(|e| (e.outcome(), e.status(), e.to_string()))?;
-    if !answer.status.is_success() {
-        return Err(("tsdb_error", 502, answer_error(expr, &answer)));
-    }
-    parse_matrix(&answer.body).ok_or_else(|| ("tsdb_error", 502, answer_error(expr, &answer)))
+    parsed(expr, client.query_range(expr, span.from, span.to, step).await, parse_matrix)
 }
 
 fn schema_cache() -> &'static Mutex<HashMap<String, (Instant, Schema)>> {
@@ -104,11 +103,7 @@ pub async fn schema(client: &PromClient, at: f64, window: f64) -> Result<Schema,
         ("start", format!("{}", (at - window).floor())),
         ("end", format!("{}", at.ceil())),
     ];
-    let answer = client.get_json("api/v1/label/__name__/values", &params, None).await.map_err(|e| (e.outcome(), e.status(), e.to_string()))?;
-    if !answer.status.is_success() {
-        return Err(("tsdb_error", 502, answer_error("label names", &answer)));
-    }
-    let names = parse_names(&answer.body).ok_or_else(|| ("tsdb_error", 502, answer_error("label names", &answer)))?;
+    let names = parsed("label names", client.get_json("api/v1/label/__name__/values", &params, None).await, parse_names)?;
     let schema = pgss::detect(&names, wanted.as_deref()).map_err(|e| ("no_data", 404, e))?;
     if let Ok(mut cache) = schema_cache().lock() {
         cache.insert(key, (Instant::now(), schema.clone()));
@@ -151,9 +146,7 @@ fn with_config(mut field: Field, display: &str, unit: &str) -> Field {
 }
 
 fn meta(kind: &str, custom: serde_json::Map<String, serde_json::Value>, frame_type: &str) -> Option<FrameMeta> {
-    let mut custom = custom;
-    custom.insert("pgscope".into(), kind.into());
-    Some(FrameMeta { frame_type: Some(frame_type.into()), custom: Some(custom), ..Default::default() })
+    Some(FrameMeta::pgscope(kind, frame_type, custom))
 }
 
 /// What a query's names rest on, said once per frame set when they are missing.
@@ -337,14 +330,10 @@ fn spark_frames(schema: &Schema, source: pgss::Source, rows: &[Statement], serie
             let labels: Labels = [("database".to_string(), row.database.clone()), ("queryid".to_string(), row.queryid.clone())].into();
             let mut custom = serde_json::Map::new();
             custom.insert("measure".into(), source.measure.key().into());
-            let mut m = meta("pgss.sparkline", custom, "timeseries-multi");
-            if let Some(m) = m.as_mut() {
-                m.type_version = Some([0, 1]);
-            }
             Some(Frame {
                 name: format!("{}/s", source.measure.label()),
                 ref_id: String::new(),
-                meta: m,
+                meta: meta("pgss.sparkline", custom, "timeseries-multi"),
                 fields: vec![
                     time_field(&points),
                     with_config(Field::new("Value", Values::Float64(points.iter().map(|p| p.1).collect())).with_labels(labels), &row.name, unit),
@@ -406,16 +395,16 @@ pub async fn one_query(client: &PromClient, json: &[u8], span: Span) -> Result<V
         (None, None) => (format!("queryid {queryid}"), String::new(), NameSource::Queryid),
     };
 
-    let per_second: Vec<(Measure, f64, Vec<(f64, f64)>)> = series
+    let per_second: Vec<(Measure, Vec<(f64, f64)>)> = series
         .into_iter()
         .map(|(source, s)| {
             let points = s.into_iter().next().map(|(_, p)| p).unwrap_or_default();
-            (source.measure, source.scale, points.into_iter().map(|(t, v)| (t, v * source.scale)).collect())
+            (source.measure, points.into_iter().map(|(t, v)| (t, v * source.scale)).collect())
         })
         .collect();
-    let calls = per_second.iter().find(|(m, _, _)| *m == Measure::Calls).map(|(_, _, p)| p.clone()).unwrap_or_default();
+    let calls = per_second.iter().find(|(m, _)| *m == Measure::Calls).map(|(_, p)| p.clone()).unwrap_or_default();
     let mut frames = Vec::new();
-    for (measure, _, points) in &per_second {
+    for (measure, points) in &per_second {
         let (unit_s, unit_call) = measure.units();
         frames.push(measure_frame(*measure, "s", points, unit_s));
         if *measure != Measure::Calls && !calls.is_empty() {
@@ -439,12 +428,9 @@ pub async fn one_query(client: &PromClient, json: &[u8], span: Span) -> Result<V
     }
     match frames.first_mut() {
         Some(first) => {
-            let mut m = meta("pgss.query", custom, "timeseries-multi");
-            if let Some(m) = m.as_mut() {
-                m.type_version = Some([0, 1]);
-                m.notices = notices;
-            }
-            first.meta = m;
+            let mut m = FrameMeta::pgscope("pgss.query", "timeseries-multi", custom);
+            m.notices = notices;
+            first.meta = Some(m);
         }
         None => frames.push(Frame { name: "pgss query".into(), ref_id: String::new(), meta: meta("pgss.query", custom, "table"), fields: vec![] }),
     }
@@ -457,14 +443,10 @@ fn measure_frame(measure: Measure, per: &str, points: &[(f64, f64)], unit: &str)
     let mut custom = serde_json::Map::new();
     custom.insert("measure".into(), measure.key().into());
     custom.insert("per".into(), per.into());
-    let mut m = meta("pgss.series", custom, "timeseries-multi");
-    if let Some(m) = m.as_mut() {
-        m.type_version = Some([0, 1]);
-    }
     Frame {
         name: display.clone(),
         ref_id: String::new(),
-        meta: m,
+        meta: meta("pgss.series", custom, "timeseries-multi"),
         fields: vec![time_field(points), with_config(Field::new("Value", Values::Float64(points.iter().map(|p| p.1).collect())).with_labels(labels), &display, unit)],
     }
 }

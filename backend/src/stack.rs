@@ -1043,13 +1043,9 @@ pub fn verbose_lines(checks: &[Check]) -> String {
 pub const FRAME_KIND_CHECKS: &str = "stackHealth";
 pub const FRAME_KIND_SPARKLINE: &str = "stackHealth.sparkline";
 
-fn custom_meta(kind: &str, extra: &[(&str, &str)]) -> Option<FrameMeta> {
-    let mut custom = serde_json::Map::new();
-    custom.insert("pgscope".into(), kind.into());
-    for (k, v) in extra {
-        custom.insert((*k).into(), (*v).into());
-    }
-    Some(FrameMeta { frame_type: Some("table".into()), custom: Some(custom), ..Default::default() })
+fn custom_meta(kind: &str, frame_type: &str, extra: &[(&str, &str)]) -> Option<FrameMeta> {
+    let custom = extra.iter().map(|(k, v)| ((*k).to_string(), serde_json::Value::from(*v))).collect();
+    Some(FrameMeta::pgscope(kind, frame_type, custom))
 }
 
 /// The value a sparkline ends on: the target's state now (targets API) or its last scrape's
@@ -1074,7 +1070,7 @@ pub fn frames(checks: &[Check], obs: &Observations) -> Vec<Frame> {
     let table = Frame {
         name: "stack health".into(),
         ref_id: String::new(),
-        meta: custom_meta(FRAME_KIND_CHECKS, &[]),
+        meta: custom_meta(FRAME_KIND_CHECKS, "table", &[]),
         fields: vec![
             Field::new("status", strings(|c| c.status.as_str().into())),
             Field::new("severity", Values::Float64(checks.iter().map(|c| c.status as u8 as f64).collect())),
@@ -1101,15 +1097,10 @@ pub fn frames(checks: &[Check], obs: &Observations) -> Vec<Frame> {
             if let Some(now) = now.filter(|_| points.last().is_none_or(|last| last.0 < obs.at)) {
                 points.push((obs.at, now));
             }
-            let mut meta = custom_meta(FRAME_KIND_SPARKLINE, &[("measure", measure)]);
-            if let Some(m) = meta.as_mut() {
-                m.frame_type = Some("timeseries-multi".into());
-                m.type_version = Some([0, 1]);
-            }
             frames.push(Frame {
                 name: measure.into(),
                 ref_id: String::new(),
-                meta,
+                meta: custom_meta(FRAME_KIND_SPARKLINE, "timeseries-multi", &[("measure", measure)]),
                 fields: vec![
                     Field::new("Time", Values::Time(points.iter().map(|p| (p.0 * 1000.0).round() as i64).collect())),
                     Field::new("Value", Values::Float64(points.iter().map(|p| p.1).collect())).with_labels(kept),
