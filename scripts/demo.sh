@@ -16,7 +16,7 @@ trap cleanup EXIT INT TERM
 
 bash e2e/stack/stack.sh start
 eval "$(bash e2e/stack/stack.sh env)"
-export PGSCOPE_TSDB_URL GF_PATHS_PROVISIONING="$PWD/provisioning"
+export PGSCOPE_TSDB_URL PGSCOPE_PG_NAMES GF_PATHS_PROVISIONING="$PWD/provisioning"
 
 if command -v grafana >/dev/null; then
   data=$(mktemp -d)

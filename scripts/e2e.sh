@@ -20,7 +20,7 @@ trap cleanup EXIT
 bash e2e/stack/stack.sh stop # leftovers of an interrupted run
 bash e2e/stack/stack.sh start
 eval "$(bash e2e/stack/stack.sh env)"
-export PGSCOPE_TSDB_URL GF_PATHS_PROVISIONING="$PWD/provisioning"
+export PGSCOPE_TSDB_URL PGSCOPE_PG_NAMES GF_PATHS_PROVISIONING="$PWD/provisioning"
 
 if [ -z "${GRAFANA_URL:-}" ]; then
   cargo build --locked -q -p pgscope-e2e-host -p pgscope-backend --bin pgscope-host --bin pgscope

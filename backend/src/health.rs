@@ -166,12 +166,24 @@ pub async fn check(client: &PromClient) -> HealthReport {
         stack::evaluate(&observations, &rules)
     };
     let detect_pgss = crate::pgss_query::schema(client, now, rules.window.as_secs_f64());
-    let (kind, checks, pgss) = futures_util::join!(identify_server, check_stack, detect_pgss);
+    // The optional PostgreSQL connection for names: checked, but never failing Save & test
+    // (the TSDB is what the datasource needs; names fall back without it).
+    let check_names = async {
+        match client.pg_names() {
+            Some(pg) => Some(pg.check().await.unwrap_or_else(|e| format!("{e} (names fall back to the info metric and the queryid)"))),
+            None => None,
+        }
+    };
+    let (kind, checks, pgss, names) = futures_util::join!(identify_server, check_stack, detect_pgss, check_names);
     let stack_ms = stack_started.elapsed().as_millis();
     let message = format!("Connected to {kind} · {}", stack::summary_line(&checks));
     let pgss = match pgss {
         Ok(schema) => format!("pg_stat_statements metrics: {}", schema.describe()),
         Err((_, _, reason)) => format!("pg_stat_statements metrics: {reason}"),
+    };
+    let pgss = match names {
+        Some(names) => format!("{pgss}\n{names}"),
+        None => pgss,
     };
     let verbose = format!(
         "URL: {url}\nQuery API: 1+1 = 2 in {query_ms} ms ({})\nServer: {kind}\n{pgss}\nHTTP method: {}, query timeout: {}s\nStack checks ({} in {stack_ms} ms, worst first):\n{}",

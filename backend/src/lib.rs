@@ -13,6 +13,7 @@ pub mod grpc;
 pub mod health;
 pub mod lint;
 pub mod macros;
+pub mod pgnames;
 pub mod pgss;
 pub mod pgss_query;
 pub mod prom;

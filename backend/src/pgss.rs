@@ -454,15 +454,21 @@ impl Names {
     }
 
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.by_id.len().max(self.by_db.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.by_id.is_empty() && self.by_db.is_empty()
     }
 
     pub fn get(&self, database: &str, queryid: &str) -> Option<&(String, String)> {
         self.by_db.get(&(database.to_string(), queryid.to_string())).or_else(|| self.by_id.get(queryid))
+    }
+
+    /// Names that hold only for their own database (PostgreSQL's texts, see `pgnames`):
+    /// (database, queryid, name, text).
+    pub fn exact(entries: impl IntoIterator<Item = (String, String, String, String)>) -> Names {
+        Names { by_db: entries.into_iter().map(|(db, id, name, text)| ((db, id), (name, text))).collect(), by_id: BTreeMap::new() }
     }
 
     pub fn insert(&mut self, database: &str, queryid: &str, name: String, text: String) {
@@ -502,7 +508,9 @@ pub struct Statement {
 }
 
 /// Turns range totals into table rows (every statement; sorting and limits are separate).
-pub fn analyse(totals: Vec<Totals>, range_seconds: f64, names: &Names) -> Vec<Statement> {
+/// Names: the info metric's, else the exporter's text label, else PostgreSQL's (`from_postgres`,
+/// see `pgnames`), else the queryid.
+pub fn analyse(totals: Vec<Totals>, range_seconds: f64, names: &Names, from_postgres: &Names) -> Vec<Statement> {
     let range = range_seconds.max(1e-9);
     let total_time: f64 = totals.iter().filter_map(|t| t.values.get(&ExecTime)).sum();
     totals
@@ -522,7 +530,10 @@ pub fn analyse(totals: Vec<Totals>, range_seconds: f64, names: &Names) -> Vec<St
             let (name, text, name_source) = match (names.get(&t.database, &t.queryid), &t.text) {
                 (Some((name, text)), _) => (name.clone(), text.clone(), NameSource::Info),
                 (None, Some(text)) => (short_name(text, 80), text.clone(), NameSource::Label),
-                (None, None) => (format!("queryid {}", t.queryid), String::new(), NameSource::Queryid),
+                (None, None) => match from_postgres.get(&t.database, &t.queryid) {
+                    Some((name, text)) => (name.clone(), text.clone(), NameSource::Postgres),
+                    None => (format!("queryid {}", t.queryid), String::new(), NameSource::Queryid),
+                },
             };
             Statement {
                 database: t.database,

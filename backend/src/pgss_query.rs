@@ -165,6 +165,30 @@ fn names_notices(schema: &Schema, names: &Names, statements: &[Statement]) -> Ve
     vec![Notice { severity: Severity::Warning, text }]
 }
 
+/// Texts PostgreSQL gives the statements nothing else names, when `pgssConnection` is set; and
+/// why some may be missing.
+async fn postgres_names(client: &PromClient, wanted: Vec<(String, String)>) -> (Names, Option<String>) {
+    let Some(pg) = client.pg_names() else { return (Names::default(), None) };
+    if wanted.is_empty() {
+        return (Names::default(), None);
+    }
+    let lookup = pg.resolve(&wanted).await;
+    let names = Names::exact(lookup.texts.into_iter().map(|((db, id), text)| (db, id, pgss::short_name(&text, 80), text)));
+    (names, lookup.error)
+}
+
+/// Says where names came from when PostgreSQL supplied some, or why it could not.
+fn postgres_notice(statements: &[Statement], error: Option<String>) -> Option<Notice> {
+    if let Some(message) = error {
+        return Some(Notice { severity: Severity::Warning, text: message });
+    }
+    let named = statements.iter().filter(|s| s.name_source == NameSource::Postgres).count();
+    (named > 0).then(|| Notice {
+        severity: Severity::Info,
+        text: format!("{named} statement(s) named by PostgreSQL's pg_stat_statements: the info metric had no name for them"),
+    })
+}
+
 /// `pgssTopQueries`: one wide table of statements plus a sparkline frame per row.
 pub async fn top_queries(client: &PromClient, json: &[u8], span: Span) -> Result<Vec<Frame>, Failure> {
     let model: TopModel = serde_json::from_slice(json).map_err(|e| bad(format!("pgssTopQueries: the query JSON is malformed: {e}")))?;
@@ -217,13 +241,17 @@ pub async fn top_queries(client: &PromClient, json: &[u8], span: Span) -> Result
     };
     let totals = pgss::totals(&schema, &answers);
     let total_statements = totals.len();
-    let statements = pgss::analyse(totals, window, &names);
+    let unnamed: Vec<(String, String)> =
+        totals.iter().filter(|t| t.text.is_none() && names.get(&t.database, &t.queryid).is_none()).map(|t| (t.database.clone(), t.queryid.clone())).collect();
+    let (from_postgres, postgres_error) = postgres_names(client, unnamed).await;
+    let statements = pgss::analyse(totals, window, &names, &from_postgres);
     let ranked = pgss::rank(statements, order, &model.search, limit);
 
     let mut notices = names_notices(&schema, &names, &ranked);
     if let Some(message) = names_error {
         notices.push(Notice { severity: Severity::Warning, text: format!("names unavailable: the info metric query failed: {message}") });
     }
+    notices.extend(postgres_notice(&ranked, postgres_error));
     if !ignored.is_empty() {
         notices.push(Notice {
             severity: Severity::Info,
@@ -389,11 +417,19 @@ pub async fn one_query(client: &PromClient, json: &[u8], span: Span) -> Result<V
     users.sort();
     users.dedup();
     let label_text = identity.iter().find_map(|(l, _)| schema.def.text_label.and_then(|t| l.get(t).cloned()));
-    let (name, text, source) = match (names.get(&database, &queryid), label_text) {
+    let (mut name, mut text, mut source) = match (names.get(&database, &queryid), label_text) {
         (Some((n, t)), _) => (n.clone(), t.clone(), NameSource::Info),
         (None, Some(t)) => (pgss::short_name(&t, 80), t, NameSource::Label),
         (None, None) => (format!("queryid {queryid}"), String::new(), NameSource::Queryid),
     };
+    let mut postgres_error = None;
+    if source == NameSource::Queryid && !identity.is_empty() {
+        let (from_postgres, error) = postgres_names(client, vec![(database.clone(), queryid.clone())]).await;
+        if let Some((n, t)) = from_postgres.get(&database, &queryid) {
+            (name, text, source) = (n.clone(), t.clone(), NameSource::Postgres);
+        }
+        postgres_error = error;
+    }
 
     let per_second: Vec<(Measure, Vec<(f64, f64)>)> = series
         .into_iter()
@@ -426,8 +462,17 @@ pub async fn one_query(client: &PromClient, json: &[u8], span: Span) -> Result<V
     } else if source == NameSource::Queryid {
         notices.push(Notice { severity: Severity::Warning, text: "names unavailable: no info metric names this queryid in the range (the data is complete)".into() });
     }
+    notices.extend(postgres_error.map(|text| Notice { severity: Severity::Warning, text }));
     match frames.first_mut() {
         Some(first) => {
+            // The first series frame carries the query's identity too; it keeps its measure.
+            if let Some(own) = first.meta.as_ref().and_then(|m| m.custom.as_ref()) {
+                for key in ["measure", "per"] {
+                    if let Some(v) = own.get(key) {
+                        custom.insert(key.into(), v.clone());
+                    }
+                }
+            }
             let mut m = FrameMeta::pgscope("pgss.query", "timeseries-multi", custom);
             m.notices = notices;
             first.meta = Some(m);

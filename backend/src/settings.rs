@@ -54,6 +54,8 @@ pub struct Settings {
     pub stack_window: Duration,
     /// The pgss exporter schema (`pgssSchema`): None detects it.
     pub pgss_schema: Option<String>,
+    /// A read-only PostgreSQL connection naming statements (`pgssConnection`, secureJsonData).
+    pub pgss_connection: Option<crate::pgnames::PgConnection>,
 }
 
 pub const DEFAULT_COLLAPSE_PERCENT: f64 = 50.0;
@@ -249,8 +251,13 @@ impl Settings {
                 return Err(SettingsError::BadValue { setting: "pgss schema", reason: format!("{other:?} is not one of auto, {}", known.join(", ")) });
             }
         };
+        let pgss_connection = match instance.decrypted_secure_json_data.get("pgssConnection").map(|s| s.trim()) {
+            None | Some("") => None,
+            Some(text) => Some(crate::pgnames::PgConnection::parse(text).map_err(|reason| SettingsError::BadValue { setting: "PostgreSQL connection for names", reason })?),
+        };
         Ok(Settings {
             pgss_schema,
+            pgss_connection,
             required_jobs,
             collapse_fraction: collapse_percent / 100.0,
             stack_window,

@@ -86,7 +86,7 @@ fn the_maths_per_second_per_call_share_and_hit_ratio() {
     let schema = pgss::detect(&names("postgres-exporter-custom-queries.json"), None).unwrap();
     let totals = pgss::totals(&schema, &answers());
     assert_eq!(totals.len(), 3, "joined by (database, queryid), users folded");
-    let statements = pgss::analyse(totals, 100.0, &Names::default());
+    let statements = pgss::analyse(totals, 100.0, &Names::default(), &Names::default());
     let one = statements.iter().find(|s| s.database == "app" && s.queryid == "1").unwrap();
     assert_eq!(one.users, ["alice", "bob"]);
     assert_eq!(one.per_second[&Measure::Calls], 2.0);
@@ -112,7 +112,7 @@ fn missing_measures_have_no_column_and_names_fall_back() {
     let answers: Vec<_> = answers().into_iter().filter(|(m, _)| schema.has(*m)).collect();
     let mut names = Names::default();
     names.insert("app", "1", "hot path".into(), "SELECT hot".into());
-    let statements = pgss::analyse(pgss::totals(&schema, &answers), 100.0, &names);
+    let statements = pgss::analyse(pgss::totals(&schema, &answers), 100.0, &names, &Names::default());
     let frame = table_frame(&schema, &statements);
     let columns: Vec<&str> = frame.fields.iter().map(|f| f.name.as_str()).collect();
     assert!(columns.contains(&"exec_time_per_call") && columns.contains(&"block_read_time_per_s"));
@@ -130,7 +130,7 @@ fn ranking_orders_searches_and_limits() {
     let schema = pgss::detect(&names("postgres-exporter-custom-queries.json"), None).unwrap();
     let mut names = Names::default();
     names.insert("app", "2", "nightly report".into(), "SELECT report".into());
-    let statements = pgss::analyse(pgss::totals(&schema, &answers()), 100.0, &names);
+    let statements = pgss::analyse(pgss::totals(&schema, &answers()), 100.0, &names, &Names::default());
     let ids = |v: &[pgss::Statement]| v.iter().map(|s| format!("{}/{}", s.database, s.queryid)).collect::<Vec<_>>();
     assert_eq!(ids(&pgss::rank(statements.clone(), Order::parse("exec_time").unwrap(), "", 10)), ["app/1", "app/2", "shop/1"]);
     assert_eq!(ids(&pgss::rank(statements.clone(), Order::parse("calls").unwrap(), "", 1)), ["app/1"]);
@@ -145,7 +145,7 @@ fn pgwatch_texts_come_from_the_query_label() {
     let schema = pgss::detect(&names("pgwatch-v3.json"), None).unwrap();
     let text = "SELECT *\n  FROM orders WHERE id = $1";
     let answers = vec![(Measure::Calls, vec![(labels(&[("dbname", "shop"), ("queryid", "7"), ("query", text)]), 10.0)])];
-    let statements = pgss::analyse(pgss::totals(&schema, &answers), 10.0, &Names::default());
+    let statements = pgss::analyse(pgss::totals(&schema, &answers), 10.0, &Names::default(), &Names::default());
     assert_eq!(statements[0].name, "SELECT * FROM orders WHERE id = $1");
     assert_eq!(statements[0].text, text);
     assert_eq!(statements[0].name_source, NameSource::Label);

@@ -13,13 +13,15 @@ use grafana_plugin_sdk::pluginv2::{
 };
 use support::{FakeServer, PluginProcess};
 
-const SECRETS: [&str; 4] = ["pw-SECRET-1", "tok-SECRET-2", "tenant-SECRET-3", "url-SECRET-4"];
+const SECRETS: [&str; 5] = ["pw-SECRET-1", "tok-SECRET-2", "tenant-SECRET-3", "url-SECRET-4", "pg-SECRET-5"];
 
 fn settings(url: &str, basic_auth: bool) -> pluginv2::DataSourceInstanceSettings {
     let mut secure = HashMap::new();
     secure.insert("basicAuthPassword".to_string(), SECRETS[0].to_string());
     secure.insert("bearerToken".to_string(), SECRETS[1].to_string());
     secure.insert("httpHeaderValue1".to_string(), SECRETS[2].to_string());
+    // Nothing listens on port 1: Save & test reports the failed connection, without the password.
+    secure.insert("pgssConnection".to_string(), format!("host=127.0.0.1 port=1 user=reader password={}", SECRETS[4]));
     pluginv2::DataSourceInstanceSettings {
         id: 1,
         uid: format!("s-{url}-{basic_auth}"),

@@ -1,7 +1,8 @@
 // pgss analysis on the live stack: Save & test names the exporter schema; the "pgss — top
 // queries" and "pgss — single query" dashboards return data in every panel; the top-queries
 // view sorts, searches and drills down; with the info exporter stopped the rows keep their data
-// and carry the "no name" badge. Waits are conditions, polled, never fixed sleeps.
+// and carry the "no name" badge, while the datasource with a PostgreSQL connection still names
+// them. Waits are conditions, polled, never fixed sleeps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
@@ -19,7 +20,7 @@ async function panelStates(page) {
       title: s.querySelector('h2') && s.querySelector('h2').textContent,
       error: [...s.querySelectorAll('[role="alert"]')].map((e) => e.textContent).join(' ') || (s.querySelector('[data-testid*="status error"]') || {}).title || '',
       series: Number(((s.querySelector('[data-testid="standin-series-count"]') || {}).textContent || '').split(' ')[0]) || 0,
-      rows: s.querySelectorAll('.pgscope-top-row, .pgscope-row').length,
+      rows: s.querySelectorAll('.pgscope-top-row, .pgscope-row, .pgscope-detail-chart path[d^="M"]').length,
     })),
   );
 }
@@ -73,6 +74,21 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   assert.match(page.url(), new RegExp(`var-queryid=${encodeURIComponent(target.queryid)}`));
   await everyPanelHasData(page, page.url() + '&from=now-5m&to=now');
   await screenshot(page, 'pgss-single-query');
+  // The detail view: the statement, its database, a chart per measure on one time axis.
+  const detail = page.locator('.pgscope-detail');
+  assert.match(await detail.locator('.pgscope-detail-name').innerText(), /ORDER BY abalance DESC/);
+  assert.match(await detail.locator('.pgscope-detail-identity').innerText(), new RegExp(`database \\w+ · user postgres · queryid ${target.queryid}`));
+  const charts = detail.locator('.pgscope-detail-chart');
+  assert.deepEqual((await charts.evaluateAll((cs) => cs.map((c) => c.dataset.chart))).slice(0, 3), ['calls/s', 'exec_time/call', 'exec_time/s']);
+  // Hovering one chart marks the same instant on every chart.
+  await charts.nth(1).locator('svg').hover({ position: { x: 200, y: 20 } });
+  const cursors = await detail.locator('.pgscope-detail-cursor').evaluateAll((ls) => ls.map((l) => l.getAttribute('x1')));
+  assert.equal(cursors.length, await charts.count());
+  assert.equal(new Set(cursors).size, 1, `one x for all: ${cursors}`);
+  assert.match(await charts.first().locator('.pgscope-detail-legend').innerText(), / at \d\d:\d\d/);
+  await detail.locator('.pgscope-detail-mode[data-mode="per call"]').click();
+  const perCall = await charts.evaluateAll((cs) => cs.map((c) => c.dataset.chart));
+  assert.ok(perCall.length >= 10 && perCall.slice(1).every((k) => k.endsWith('/call') || k === 'hit_ratio'), perCall.join(' '));
 
   // The info exporter dies: once its names leave the (short) range, rows stay, badged.
   stack('stop-info');
@@ -84,6 +100,19 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   }, 90_000);
   assert.match(await page.locator('.pgscope-panel').first().innerText(), /names unavailable/);
   await screenshot(page, 'pgss-top-queries-no-names');
+
+  // The datasource with a PostgreSQL connection names them all the same (no badge), and its
+  // Save & test says what the connection can read.
+  await page.goto('/d/pgscope-pgss-top?var-datasource=pgscope-pg&from=now-30s&to=now');
+  await page.locator('.pgscope-top-row').first().waitFor();
+  const named = await rowsShown(page);
+  assert.ok(named.length >= 5 && named.every((r) => !r.badge && !r.name.startsWith('queryid ')), JSON.stringify(named.slice(0, 3)));
+  assert.match(await page.locator('.pgscope-panel').first().innerText(), /named by PostgreSQL/);
+  await screenshot(page, 'pgss-top-queries-names-from-postgres');
+  await page.goto('/connections/datasources/edit/pgscope-pg');
+  const pgHealth = page.waitForResponse((r) => r.url().includes('/api/datasources/uid/pgscope-pg/health'));
+  await page.getByTestId(selectors.pages.DataSource.saveAndTest).click();
+  assert.match((await (await pgHealth).json()).details.message, /names from PostgreSQL: pgscope_reader@127\.0\.0\.1:\d+\/postgres · \d+ statements · reads every user's statements/);
   stack('start-info');
   assert.deepEqual(problems, []);
 });

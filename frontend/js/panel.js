@@ -4,6 +4,7 @@
 // (shared/notes/wasm-panel.md): one wasm instance per page, mount/update/unmount per panel.
 import init, { mount } from 'pgscope-wasm';
 import { propsJson } from './props.js';
+import { panelOptions } from './panelOptions.js';
 
 // Content-hashed file name, injected at build time: Grafana caches plugin files for an hour and
 // versions only module.js.
@@ -47,7 +48,7 @@ export function createModule(React, grafanaData, grafanaUi, amdModule) {
     const latest = React.useRef('');
     const [failure, setFailure] = React.useState(null);
     const theme = grafanaUi.useTheme2();
-    const json = React.useMemo(() => propsJson(props.data), [props.data]);
+    const json = React.useMemo(() => propsJson(props.data, props.options, props.timeRange), [props.data, props.options, props.timeRange]);
     latest.current = json;
 
     React.useEffect(() => {
@@ -76,5 +77,5 @@ export function createModule(React, grafanaData, grafanaUi, amdModule) {
     return React.createElement('div', { ref: container, style, 'data-testid': 'pgscope-panel' });
   }
 
-  return { plugin: new grafanaData.PanelPlugin(PgscopePanel) };
+  return { plugin: new grafanaData.PanelPlugin(PgscopePanel).setPanelOptions(panelOptions) };
 }

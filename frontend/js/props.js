@@ -7,8 +7,22 @@ function valuesOf(field) {
   return [];
 }
 
+/** Milliseconds of a Grafana DateTime (moment-like), a Date or a number; undefined otherwise. */
+function millis(time) {
+  const ms = time == null ? NaN : typeof time === 'number' ? time : Number(time.valueOf());
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The time range the charts share: the panel's, else the one the data was queried for. */
+function rangeJson(timeRange, data) {
+  const range = timeRange || (data && data.timeRange);
+  const from = range && millis(range.from);
+  const to = range && millis(range.to);
+  return from !== undefined && to !== undefined ? { from, to } : undefined;
+}
+
 /** The panel props the wasm side reads (model::PanelInput), as JSON. */
-export function propsJson(data) {
+export function propsJson(data, options, timeRange) {
   const series = ((data && data.series) || []).map((frame) => ({
     name: frame.name,
     refId: frame.refId,
@@ -23,6 +37,7 @@ export function propsJson(data) {
       config: field.config && {
         displayName: field.config.displayName,
         displayNameFromDS: field.config.displayNameFromDS,
+        unit: field.config.unit,
       },
       values: valuesOf(field),
     })),
@@ -30,5 +45,5 @@ export function propsJson(data) {
   const errors = ((data && data.errors) || (data && data.error ? [data.error] : [])).map(
     (e) => (e && (e.message || (e.data && e.data.message))) || String(e),
   );
-  return JSON.stringify({ series, errors });
+  return JSON.stringify({ series, errors, timeRange: rangeJson(timeRange, data), options: options || {} });
 }

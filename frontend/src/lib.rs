@@ -3,6 +3,7 @@
 //! `PanelHandle.update(props)` and `PanelHandle.unmount()`. Props travel as JSON (see
 //! `model::PanelInput`). One wasm instance serves every pgscope panel on the page.
 
+pub mod detail;
 pub mod model;
 pub mod pgss;
 pub mod stack;

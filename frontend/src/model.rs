@@ -17,6 +17,42 @@ pub struct PanelInput {
     pub series: Vec<InputFrame>,
     /// Query errors Grafana reported for this panel.
     pub errors: Vec<String>,
+    /// The dashboard's time range, in ms since the epoch (charts share it).
+    #[serde(rename = "timeRange")]
+    pub time_range: Option<TimeRange>,
+    /// The panel's options (set in the panel editor or the dashboard JSON).
+    pub options: PanelOptions,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct TimeRange {
+    pub from: f64,
+    pub to: f64,
+}
+
+/// Options of the panel (frontend/js/panel.js declares their editors).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PanelOptions {
+    /// The top-queries view's columns, by field name, in the order chosen; None or empty: all
+    /// the data has. Unknown names are ignored.
+    #[serde(rename = "topColumns", deserialize_with = "lenient_strings")]
+    pub top_columns: Option<Vec<String>>,
+    /// The detail view's charts: "overview", "perSecond" or "perCall".
+    #[serde(rename = "detailCharts", deserialize_with = "lenient_string")]
+    pub detail_charts: Option<String>,
+}
+
+/// Options come from dashboard JSON users edit by hand: a wrong type means "not set", never a
+/// panel that cannot draw.
+fn lenient_strings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let value = Value::deserialize(d)?;
+    Ok(value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()))
+}
+
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Value::deserialize(d)?.as_str().map(String::from))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -63,6 +99,8 @@ pub struct InputFieldConfig {
     pub display_name: Option<String>,
     #[serde(rename = "displayNameFromDS")]
     pub display_name_from_ds: Option<String>,
+    /// Grafana's unit id ("s", "bytes", "Bps", "percentunit", ...).
+    pub unit: Option<String>,
 }
 
 /// One table row: a numeric field of a frame.

@@ -100,7 +100,12 @@ impl TopModel {
                     model.notices.push(notice.text.clone());
                 }
             }
-            model.columns = COLUMNS.iter().enumerate().filter(|(_, c)| frame.fields.iter().any(|f| f.name == c.0)).map(|(i, _)| i).collect();
+            let present = |i: &usize| frame.fields.iter().any(|f| f.name == COLUMNS[*i].0);
+            model.columns = match input.options.top_columns.as_deref() {
+                Some(chosen) if !chosen.is_empty() => chosen.iter().filter_map(|name| COLUMNS.iter().position(|c| c.0 == name)).filter(present).collect(),
+                _ => (0..COLUMNS.len()).filter(present).collect(),
+            };
+            model.columns.dedup();
             let rows = frame.fields.iter().find(|f| f.name == "queryid").map(|f| f.values.len()).unwrap_or(0);
             for row in 0..rows {
                 let (queryid, database) = (text_at(frame, "queryid", row), text_at(frame, "database", row));
@@ -222,6 +227,18 @@ mod tests {
         assert_eq!(ids(model.visible("REPORT", TopSort::default())), ["2"]);
         assert_eq!(ids(model.visible("alice", TopSort::default())), ["1"]);
         assert_eq!(ids(model.visible("shop", TopSort::default())), ["3"]);
+    }
+
+    #[test]
+    fn columns_follow_the_panel_options() {
+        let mut input = input();
+        let names = |m: TopModel| m.columns.iter().map(|&c| COLUMNS[c].0).collect::<Vec<_>>();
+        input.options.top_columns = Some(vec!["calls_per_s".into(), "wal_bytes_per_s".into(), "nonsense".into(), "share_of_time".into()]);
+        assert_eq!(names(TopModel::from_input(&input)), ["calls_per_s", "share_of_time"], "chosen order; absent and unknown left out");
+        input.options.top_columns = Some(vec![]);
+        assert_eq!(names(TopModel::from_input(&input)), ["share_of_time", "calls_per_s"], "none chosen: all the data has");
+        let odd = parse_input(r#"{"options":{"topColumns":"calls_per_s","detailCharts":7},"series":[]}"#).unwrap();
+        assert_eq!((odd.options.top_columns, odd.options.detail_charts), (None, None), "wrong types mean unset");
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub struct PromClient {
     settings: Settings,
     telemetry: Telemetry,
     in_flight: Arc<Semaphore>,
+    /// Statement texts from PostgreSQL, when a connection is configured.
+    pg_names: Option<Arc<crate::pgnames::PgNames>>,
 }
 
 impl PromClient {
@@ -117,7 +119,8 @@ impl PromClient {
         }
         let http = builder.build().map_err(|e| tls("the TLS settings are not usable", e))?;
         let in_flight = Arc::new(Semaphore::new(connection.max_concurrent_requests));
-        Ok(PromClient { http, settings, telemetry, in_flight })
+        let pg_names = settings.pgss_connection.clone().map(|c| Arc::new(crate::pgnames::PgNames::new(c)));
+        Ok(PromClient { http, settings, telemetry, in_flight, pg_names })
     }
 
     /// Removes any secret of ours that an answer quoted (a proxy echoing a header, say).
@@ -135,6 +138,11 @@ impl PromClient {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The PostgreSQL name resolver, when `pgssConnection` is set.
+    pub fn pg_names(&self) -> Option<&crate::pgnames::PgNames> {
+        self.pg_names.as_deref()
     }
 
     /// The URL of `path` (e.g. `api/v1/query`) under the datasource URL.

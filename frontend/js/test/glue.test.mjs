@@ -24,13 +24,38 @@ test('propsJson keeps what the wasm panel reads and tolerates odd frames', () =>
   const parsed = JSON.parse(propsJson(data));
   assert.equal(parsed.series.length, 2);
   assert.deepEqual(parsed.series[0].fields[1], {
-    name: 'Value', type: 'number', labels: { job: 'node' }, config: { displayNameFromDS: 'node' }, values: [1, null],
+    name: 'Value', type: 'number', labels: { job: 'node' }, config: { displayNameFromDS: 'node', unit: 's' }, values: [1, null],
   });
   assert.deepEqual(parsed.series[0].meta.notices, [{ severity: 'warning', text: 'names unavailable' }]);
   assert.deepEqual(parsed.series[1].fields, []);
   assert.deepEqual(parsed.errors, ['boom']);
-  assert.deepEqual(JSON.parse(propsJson(undefined)), { series: [], errors: [] });
+  assert.deepEqual(JSON.parse(propsJson(undefined)), { series: [], errors: [], options: {} });
   assert.deepEqual(JSON.parse(propsJson({ series: [], error: { data: { message: 'old style' } } })).errors, ['old style']);
+});
+
+test('propsJson carries the time range the charts share and the panel options', () => {
+  const moment = (ms) => ({ valueOf: () => ms });
+  const parsed = JSON.parse(propsJson({ series: [] }, { topColumns: ['calls_per_s'] }, { from: moment(1000), to: moment(61000), raw: {} }));
+  assert.deepEqual(parsed.timeRange, { from: 1000, to: 61000 });
+  assert.deepEqual(parsed.options, { topColumns: ['calls_per_s'] });
+  assert.deepEqual(JSON.parse(propsJson({ series: [], timeRange: { from: new Date(5), to: 9 } })).timeRange, { from: 5, to: 9 }, "the data's range stands in");
+  assert.equal(JSON.parse(propsJson({ series: [] }, {}, { from: moment(NaN), to: 'x' })).timeRange, undefined);
+});
+
+test('panel options: the column list is the wasm view\'s, and the builder gets both options', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { TOP_COLUMNS, DETAIL_CHARTS, panelOptions } = await import('../panelOptions.js');
+  const rust = await readFile(new URL('../../src/pgss.rs', import.meta.url), 'utf8');
+  const block = rust.slice(rust.indexOf('pub const COLUMNS'), rust.indexOf('];', rust.indexOf('pub const COLUMNS')));
+  const fromRust = [...block.matchAll(/\("([a-z_]+)", "([^"]+)"/g)].map((m) => [m[1], m[2]]);
+  assert.deepEqual(TOP_COLUMNS, fromRust);
+  const detail = await readFile(new URL('../../src/detail.rs', import.meta.url), 'utf8');
+  for (const [value] of DETAIL_CHARTS.slice(1)) assert.ok(detail.includes(`Some("${value}")`), value);
+  const items = [];
+  const builder = { addMultiSelect(c) { items.push(c); return this; }, addRadio(c) { items.push(c); return this; } };
+  panelOptions(builder);
+  assert.deepEqual(items.map((i) => [i.path, i.defaultValue]), [['topColumns', []], ['detailCharts', 'overview']]);
+  assert.equal(items[0].settings.options.length, TOP_COLUMNS.length);
 });
 
 test('multi-value variables become an escaped regex alternation', () => {

@@ -16,6 +16,7 @@ import * as emotionCss from '@emotion/css';
 // package's public exports, so it is imported from the module file index.mjs re-exports.
 import { setPanelRenderer } from '../../../../node_modules/@grafana/runtime/dist/esm/components/PanelRenderer.mjs';
 import { registerServices } from './services.js';
+import { registerOptionEditors } from './optionEditors.jsx';
 import { PanelRenderer } from './panel.jsx';
 import { AppPage } from './appPage.jsx';
 import { HomePage } from './home.jsx';
@@ -39,6 +40,7 @@ const shared = {
 // Before the namespaces are handed to SystemJS: System.set copies their values, so a later
 // assignment to the live `PanelRenderer` binding would not reach the plugins.
 setPanelRenderer(PanelRenderer);
+registerOptionEditors();
 const imports = {};
 for (const [name, namespace] of Object.entries(shared)) {
   System.set(`package:${name}`, namespace);

@@ -1,0 +1,355 @@
+//! Statement texts from PostgreSQL itself, so pgss names survive a dead info exporter: an
+//! optional read-only connection (`pgssConnection` in secureJsonData) resolves (database,
+//! queryid) -> normalised text from `pg_stat_statements`. Best effort and bounded: short
+//! timeouts, one lookup at a time per datasource, at most `MAX_LOOKUP` queryids per round trip,
+//! a cache of at most `MAX_ENTRIES` entries with a TTL, and a back-off after a failure so a
+//! down server costs one timeout per `FAILURE_BACKOFF`, not one per panel.
+//!
+//! The role needs only `pg_read_all_stats` (without it PostgreSQL hides other users' texts and
+//! queryids), and the connected database must have the pg_stat_statements extension.
+//! Not for: the analysis itself (see `pgss`, `pgss_query`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A connect plus one query must finish within this, or the names fall back.
+pub const TIMEOUT: Duration = Duration::from_secs(3);
+/// Texts found stay this long (a queryid's text never changes; evictions from pgss do).
+pub const FOUND_TTL: Duration = Duration::from_secs(600);
+/// A queryid PostgreSQL did not know is asked again after this.
+pub const MISSING_TTL: Duration = Duration::from_secs(60);
+/// After a failed connection or query, no new attempt for this long.
+pub const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
+pub const MAX_ENTRIES: usize = 20_000;
+pub const MAX_LOOKUP: usize = 5_000;
+/// Longer texts are cut (pg_stat_statements keeps whole statements, some are megabytes).
+pub const MAX_TEXT_CHARS: i32 = 65_536;
+
+/// The `pgssConnection` setting: a libpq-style connection string (`host=... user=...` or a
+/// `postgresql://` URL). Its Debug output never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PgConnection(tokio_postgres::Config);
+
+impl PgConnection {
+    pub fn parse(text: &str) -> Result<PgConnection, String> {
+        let mut config = tokio_postgres::Config::from_str(text.trim())
+            .map_err(|e| format!("not a PostgreSQL connection string (key=value pairs or a postgresql:// URL): {e}"))?;
+        if config.get_hosts().is_empty() {
+            return Err("the connection string names no host (add host=... or a host in the URL)".into());
+        }
+        if config.get_user().is_none() {
+            return Err("the connection string names no user (add user=..., a role with pg_read_all_stats)".into());
+        }
+        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+            return Err("sslmode=require is not supported yet (pgscope connects without TLS): connect over a private network or a local TLS proxy, with sslmode=disable or prefer".into());
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("pgscope");
+        }
+        config.connect_timeout(TIMEOUT);
+        Ok(PgConnection(config))
+    }
+
+    /// "pgscope_reader@127.0.0.1:5432/postgres": where it connects, without secrets.
+    pub fn describe(&self) -> String {
+        let host = match self.0.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+            #[cfg(unix)]
+            Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+            None => String::new(),
+        };
+        let port = self.0.get_ports().first().copied().unwrap_or(5432);
+        let user = self.0.get_user().unwrap_or_default();
+        let db = self.0.get_dbname().unwrap_or(user);
+        format!("{user}@{host}:{port}/{db}")
+    }
+}
+
+impl fmt::Debug for PgConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PgConnection({})", self.describe())
+    }
+}
+
+struct Entry {
+    text: Option<String>,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    cache: HashMap<(String, String), Entry>,
+    failure: Option<(Instant, String)>,
+}
+
+/// Texts found for some (database, queryid) pairs, and why the rest may be missing.
+#[derive(Debug, Default)]
+pub struct Lookup {
+    pub texts: HashMap<(String, String), String>,
+    /// The connection or query failed (now or within the back-off): names fall back.
+    pub error: Option<String>,
+}
+
+/// One datasource's resolver (lives as long as its client).
+pub struct PgNames {
+    connection: PgConnection,
+    state: Mutex<State>,
+    /// One lookup at a time: a dashboard's panels share the answer instead of each connecting.
+    single: tokio::sync::Mutex<()>,
+}
+
+impl PgNames {
+    pub fn new(connection: PgConnection) -> PgNames {
+        PgNames { connection, state: Mutex::default(), single: tokio::sync::Mutex::new(()) }
+    }
+
+    pub fn describe(&self) -> String {
+        self.connection.describe()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Cached texts, and the pairs still to ask for (fresh entries only).
+    fn from_cache(&self, wanted: &[(String, String)], now: Instant) -> (Lookup, Vec<(String, String)>) {
+        let state = self.state();
+        let mut lookup = Lookup::default();
+        let mut missing = Vec::new();
+        for key in wanted {
+            match state.cache.get(key) {
+                Some(Entry { text: Some(text), at }) if now.duration_since(*at) < FOUND_TTL => {
+                    lookup.texts.insert(key.clone(), text.clone());
+                }
+                Some(Entry { text: None, at }) if now.duration_since(*at) < MISSING_TTL => {}
+                _ if key.1.parse::<i64>().is_ok() => missing.push(key.clone()),
+                _ => {}
+            }
+        }
+        if let Some((at, message)) = &state.failure {
+            if now.duration_since(*at) < FAILURE_BACKOFF {
+                lookup.error = Some(message.clone());
+                missing.clear();
+            }
+        }
+        (lookup, missing)
+    }
+
+    /// The texts of `wanted` (database, queryid) pairs PostgreSQL knows.
+    pub async fn resolve(&self, wanted: &[(String, String)]) -> Lookup {
+        let (lookup, missing) = self.from_cache(wanted, Instant::now());
+        if missing.is_empty() {
+            return lookup;
+        }
+        let _turn = self.single.lock().await;
+        // Another request may have fetched them while this one waited.
+        let (mut lookup, mut missing) = self.from_cache(wanted, Instant::now());
+        if missing.is_empty() {
+            return lookup;
+        }
+        missing.truncate(MAX_LOOKUP);
+        let ids: Vec<i64> = {
+            let mut ids: Vec<i64> = missing.iter().filter_map(|(_, q)| q.parse().ok()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let answer = tokio::time::timeout(TIMEOUT, self.fetch(&ids)).await.unwrap_or_else(|_| Err(format!("no answer within {} s", TIMEOUT.as_secs())));
+        let now = Instant::now();
+        let mut state = self.state();
+        match answer {
+            Ok(rows) => {
+                state.failure = None;
+                let found: HashMap<(String, String), String> = rows.into_iter().map(|(db, id, text)| ((db, id), text)).collect();
+                for key in missing {
+                    let text = found.get(&key).cloned();
+                    if let Some(text) = &text {
+                        lookup.texts.insert(key.clone(), text.clone());
+                    }
+                    state.cache.insert(key, Entry { text, at: now });
+                }
+                if state.cache.len() > MAX_ENTRIES {
+                    evict(&mut state.cache, now);
+                }
+            }
+            Err(message) => {
+                let message = format!("names from PostgreSQL ({}) unavailable: {message}", self.describe());
+                tracing::warn!(%message, "pgss names lookup failed");
+                state.failure = Some((now, message.clone()));
+                lookup.error = Some(message);
+            }
+        }
+        lookup
+    }
+
+    async fn connect(&self) -> Result<tokio_postgres::Client, String> {
+        let (client, connection) = self.connection.0.connect(tokio_postgres::NoTls).await.map_err(|e| describe_error(&e))?;
+        tokio::spawn(async move {
+            let _ = connection.await; // ends when the client is dropped
+        });
+        // Read-only, and never longer than our own deadline on the server side either.
+        client
+            .batch_execute(&format!("SET default_transaction_read_only = on; SET statement_timeout = {}", TIMEOUT.as_millis()))
+            .await
+            .map_err(|e| describe_error(&e))?;
+        Ok(client)
+    }
+
+    async fn fetch(&self, ids: &[i64]) -> Result<Vec<(String, String, String)>, String> {
+        let client = self.connect().await?;
+        let rows = client
+            .query(
+                "SELECT d.datname::text, s.queryid::text, left(s.query, $2) \
+                 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid \
+                 WHERE s.queryid = ANY($1) AND s.query IS NOT NULL",
+                &[&ids, &MAX_TEXT_CHARS],
+            )
+            .await
+            .map_err(|e| describe_error(&e))?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let (db, id, text): (Option<String>, Option<String>, Option<String>) = (row.get(0), row.get(1), row.get(2));
+                let text = text.filter(|t| !t.is_empty() && t != "<insufficient privilege>")?;
+                Some((db?, id?, text))
+            })
+            .collect())
+    }
+
+    /// For Save & test: whether the connection works and what the role may read.
+    pub async fn check(&self) -> Result<String, String> {
+        let work = async {
+            let client = self.connect().await?;
+            let row = client
+                .query_one(
+                    "SELECT current_user::text, \
+                     pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'), \
+                     (SELECT count(*) FROM pg_stat_statements)",
+                    &[],
+                )
+                .await
+                .map_err(|e| describe_error(&e))?;
+            let (user, all_stats, statements): (String, bool, i64) = (row.get(0), row.get(1), row.get(2));
+            let reach = if all_stats {
+                "reads every user's statements".to_string()
+            } else {
+                format!("{user} lacks pg_read_all_stats: other users' statements stay unnamed (GRANT pg_read_all_stats TO {user})")
+            };
+            Ok::<_, String>(format!("names from PostgreSQL: {} · {statements} statements · {reach}", self.describe()))
+        };
+        tokio::time::timeout(TIMEOUT, work)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} s", TIMEOUT.as_secs())))
+            .map_err(|e| format!("names from PostgreSQL ({}): {e}", self.describe()))
+    }
+}
+
+/// The oldest entries go first, down to three quarters of the bound.
+fn evict(cache: &mut HashMap<(String, String), Entry>, now: Instant) {
+    cache.retain(|_, e| now.duration_since(e.at) < FOUND_TTL);
+    if cache.len() > MAX_ENTRIES {
+        let mut ages: Vec<Instant> = cache.values().map(|e| e.at).collect();
+        ages.sort_unstable();
+        let cutoff = ages[cache.len() - MAX_ENTRIES * 3 / 4];
+        cache.retain(|_, e| e.at >= cutoff);
+    }
+}
+
+/// PostgreSQL's own message and hint where there is one ("relation pg_stat_statements does not
+/// exist" gets how to fix it); connection errors by their cause. Never the connection string.
+fn describe_error(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        let mut text = db.message().to_string();
+        if db.code() == &tokio_postgres::error::SqlState::UNDEFINED_TABLE && text.contains("pg_stat_statements") {
+            text.push_str(": run CREATE EXTENSION pg_stat_statements in the connected database, or connect to one that has it");
+        }
+        if let Some(hint) = db.hint() {
+            text.push_str(&format!(" ({hint})"));
+        }
+        return text;
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_strings_are_checked_and_never_printed_with_their_password() {
+        let c = PgConnection::parse("host=db.internal port=6432 user=reader password=s3cret dbname=postgres").unwrap();
+        assert_eq!(c.describe(), "reader@db.internal:6432/postgres");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let url = PgConnection::parse("postgresql://reader:s3cret@127.0.0.1/app").unwrap();
+        assert_eq!(url.describe(), "reader@127.0.0.1:5432/app");
+        for (bad, why) in [
+            ("host=x user=y port=notaport", "not a PostgreSQL connection string"),
+            ("user=y password=s3cret", "no host"),
+            ("host=x", "no user"),
+            ("host=x user=y sslmode=require password=s3cret", "sslmode=require"),
+            ("postgresql://reader:s3cret@[::1", "not a PostgreSQL connection string"),
+        ] {
+            let error = PgConnection::parse(bad).unwrap_err();
+            assert!(error.contains(why), "{bad}: {error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_cache_answers_and_expires() {
+        let names = PgNames::new(PgConnection::parse("host=127.0.0.1 user=x").unwrap());
+        let t0 = Instant::now();
+        {
+            let mut state = names.state();
+            state.cache.insert(("app".into(), "1".into()), Entry { text: Some("SELECT 1".into()), at: t0 });
+            state.cache.insert(("app".into(), "2".into()), Entry { text: None, at: t0 });
+        }
+        let wanted = [("app".to_string(), "1".to_string()), ("app".to_string(), "2".to_string()), ("app".to_string(), "3".to_string()), ("app".to_string(), "x".to_string())];
+        let (lookup, missing) = names.from_cache(&wanted, t0);
+        assert_eq!(lookup.texts.get(&("app".into(), "1".into())).map(String::as_str), Some("SELECT 1"));
+        assert_eq!(missing, [("app".to_string(), "3".to_string())], "known-missing is not asked again; a non-number never");
+        let (_, missing) = names.from_cache(&wanted, t0 + MISSING_TTL);
+        assert_eq!(missing.len(), 2, "missing entries expire first");
+        let (lookup, missing) = names.from_cache(&wanted, t0 + FOUND_TTL);
+        assert!(lookup.texts.is_empty() && missing.len() == 3);
+        names.state().failure = Some((t0, "down".into()));
+        let (lookup, missing) = names.from_cache(&wanted, t0 + Duration::from_secs(1));
+        assert_eq!((lookup.error.as_deref(), missing.len()), (Some("down"), 0), "no new attempt during the back-off");
+    }
+
+    #[test]
+    fn eviction_keeps_the_newest() {
+        let t0 = Instant::now();
+        let mut cache: HashMap<(String, String), Entry> = (0..MAX_ENTRIES + 10)
+            .map(|i| (("db".to_string(), i.to_string()), Entry { text: Some(String::new()), at: t0 + Duration::from_millis(i as u64) }))
+            .collect();
+        evict(&mut cache, t0 + Duration::from_secs(30));
+        assert!(cache.len() <= MAX_ENTRIES * 3 / 4 + 1, "{}", cache.len());
+        assert!(cache.contains_key(&("db".to_string(), (MAX_ENTRIES + 9).to_string())));
+        assert!(!cache.contains_key(&("db".to_string(), "0".to_string())));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_is_down_is_a_message_and_a_back_off() {
+        // A port nothing listens on (bound, then released).
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let names = PgNames::new(PgConnection::parse(&format!("host=127.0.0.1 port={port} user=x password=s3cret")).unwrap());
+        let wanted = [("app".to_string(), "42".to_string())];
+        let lookup = names.resolve(&wanted).await;
+        let error = lookup.error.expect("an error");
+        assert!(error.contains("unavailable") && error.contains(&format!("127.0.0.1:{port}")) && !error.contains("s3cret"), "{error}");
+        assert!(lookup.texts.is_empty());
+        let again = names.resolve(&wanted).await;
+        assert_eq!(again.error.as_deref(), Some(error.as_str()), "the back-off answers without connecting");
+        assert!(names.check().await.unwrap_err().contains("names from PostgreSQL"));
+    }
+}
