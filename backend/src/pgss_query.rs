@@ -189,8 +189,56 @@ fn postgres_notice(statements: &[Statement], error: Option<String>) -> Option<No
     })
 }
 
-/// `pgssTopQueries`: one wide table of statements plus a sparkline frame per row.
-pub async fn top_queries(client: &PromClient, json: &[u8], span: Span) -> Result<Vec<Frame>, Failure> {
+/// The requests one `pgssTopQueries` query makes, built before any is sent (the bench times the
+/// same expressions fetched directly).
+pub struct TopPlan {
+    model: TopModel,
+    order: Order,
+    limit: usize,
+    pub schema: Schema,
+    /// One instant `increase()` per measure the schema has, at the end of the range.
+    pub measures: Vec<(Measure, String)>,
+    /// The same increases in one query, series keeping their metric names (VictoriaMetrics'
+    /// `keep_metric_names`): one index lookup and one pass instead of one per measure. Used
+    /// unless the TSDB refused it once (Prometheus has no such modifier).
+    pub combined: String,
+    /// The ordering measure (else exec time, else calls), whose rate the sparklines show.
+    pub spark: Option<pgss::Source>,
+    pub step: Duration,
+    /// Names from any info metric, instant at the end of the range.
+    pub info: String,
+    /// Filters the schema has no label for.
+    pub ignored: Vec<String>,
+}
+
+/// `selector` (`name{a="b"}` or `{...}`) with one more matcher.
+fn with_matcher(selector: &str, matcher: &str) -> String {
+    match selector.strip_suffix("{}") {
+        Some(name) => format!("{name}{{{matcher}}}"),
+        None => format!("{},{matcher}}}", selector.trim_end_matches('}')),
+    }
+}
+
+impl TopPlan {
+    /// The sparklines' range query for the statements shown (their queryids; the database is
+    /// matched when the answer is joined), or for every statement when there are many.
+    pub fn spark_expr(&self, queryids: &[&str], scrape: Duration) -> Option<String> {
+        let source = self.spark?;
+        let (selector, _) = self.schema.selector(source.metric, &self.model.filters, &[]);
+        let mut ids: Vec<&str> = queryids.iter().copied().filter(|q| q.chars().all(|c| c.is_ascii_digit() || c == '-')).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let selector = if ids.is_empty() || ids.len() > MAX_SPARK_FILTER { selector } else { with_matcher(&selector, &format!("queryid=~\"{}\"", ids.join("|"))) };
+        let by = format!("{}, queryid", self.schema.def.database_label);
+        Some(format!("sum by ({by}) (rate({selector}[{}]))", format_go(rate_window(self.step, scrape))))
+    }
+}
+
+/// Above this many rows the sparkline query reads every statement rather than a long regex.
+const MAX_SPARK_FILTER: usize = 500;
+
+/// Parses a `pgssTopQueries` query and plans its requests (detecting the schema, cached).
+pub async fn plan_top(client: &PromClient, json: &[u8], span: &Span) -> Result<TopPlan, Failure> {
     let model: TopModel = serde_json::from_slice(json).map_err(|e| bad(format!("pgssTopQueries: the query JSON is malformed: {e}")))?;
     let order = Order::parse(&model.order_by).map_err(bad)?;
     let limit = parse_limit(model.limit.as_ref())?;
@@ -202,7 +250,7 @@ pub async fn top_queries(client: &PromClient, json: &[u8], span: Span) -> Result
     let window_text = format_go(seconds(window));
     let by = schema.by_labels();
     let mut ignored = Vec::new();
-    let measure_exprs: Vec<(Measure, String)> = schema
+    let measures: Vec<(Measure, String)> = schema
         .present
         .iter()
         .map(|source| {
@@ -217,29 +265,71 @@ pub async fn top_queries(client: &PromClient, json: &[u8], span: Span) -> Result
     let scrape = client.settings().scrape_interval;
     let step = seconds((window / SPARK_POINTS).max(scrape.as_secs_f64()));
     let spark_source = schema.source(order.measure()).or_else(|| schema.source(Measure::ExecTime)).or_else(|| schema.source(Measure::Calls)).copied();
-    let spark_expr = spark_source.map(|source| {
-        let (selector, _) = schema.selector(source.metric, &model.filters, &[]);
-        let by = format!("{}, queryid", schema.def.database_label);
-        (source, format!("sum by ({by}) (rate({selector}[{}]))", format_go(rate_window(step, scrape))))
-    });
-    let info_expr = format!("last_over_time({}[{window_text}])", info_selector(client, None));
-
-    let measures = join_all(measure_exprs.iter().map(|(m, expr)| async move { instant(client, expr, span.to).await.map(|s| (*m, s)) }));
-    let names = async { instant(client, &info_expr, span.to).await };
-    let sparks = async {
-        match &spark_expr {
-            Some((_, expr)) => range(client, expr, &span, step).await.map(Some),
-            None => Ok(None),
-        }
+    let spark = spark_source;
+    let info = format!("last_over_time({}[{window_text}])", info_selector(client, None));
+    let combined = {
+        let names: Vec<&str> = schema.present.iter().map(|s| s.metric).collect();
+        let (selector, _) = schema.selector("", &model.filters, &[]);
+        let selector = with_matcher(&selector, &format!("__name__=~\"{}\"", names.join("|")));
+        format!("sum by (__name__, {by}) (increase({selector}[{window_text}]) keep_metric_names)")
     };
-    let (measures, names, sparks) = tokio::join!(measures, names, sparks);
-    let answers = measures.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let ignored = ignored.into_iter().map(String::from).collect();
+    Ok(TopPlan { model, order, limit, schema, measures, combined, spark, step, info, ignored })
+}
+
+/// TSDBs (by URL) that refused `keep_metric_names`.
+fn without_keep_metric_names() -> &'static Mutex<std::collections::HashSet<String>> {
+    static REFUSED: OnceLock<Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    REFUSED.get_or_init(Default::default)
+}
+
+/// Every measure's increase per statement: in one query where the TSDB keeps metric names
+/// (VictoriaMetrics), else one query per measure, concurrently.
+async fn increases(client: &PromClient, schema: &Schema, per_measure: &[(Measure, String)], combined: &str, at: f64) -> Result<Vec<(Measure, Vec<Sample>)>, Failure> {
+    let url = client.settings().url.to_string();
+    let refused = without_keep_metric_names().lock().map(|r| r.contains(&url)).unwrap_or(false);
+    if !refused {
+        let answer = client.query_instant(combined, at, None).await;
+        // A TSDB that cannot parse the modifier says so with a 400 or 422 (bad_data).
+        let cannot_parse = matches!(&answer, Ok(a) if a.status.as_u16() == 400 || a.status.as_u16() == 422);
+        match parsed(combined, answer, parse_vector) {
+            Ok(samples) => {
+                let mut by_measure: Vec<(Measure, Vec<Sample>)> = schema.present.iter().map(|s| (s.measure, Vec::new())).collect();
+                for (mut labels, value) in samples {
+                    let Some(name) = labels.remove("__name__") else { continue };
+                    if let Some(i) = schema.present.iter().position(|s| s.metric == name) {
+                        by_measure[i].1.push((labels, value));
+                    }
+                }
+                return Ok(by_measure);
+            }
+            Err((_, _, message)) if cannot_parse => {
+                tracing::debug!(%message, "the TSDB refused keep_metric_names: one query per measure from now on");
+                if let Ok(mut r) = without_keep_metric_names().lock() {
+                    r.insert(url);
+                }
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    join_all(per_measure.iter().map(|(m, expr)| async move { instant(client, expr, at).await.map(|s| (*m, s)) })).await.into_iter().collect()
+}
+
+/// `pgssTopQueries`: one wide table of statements plus a sparkline frame per row.
+pub async fn top_queries(client: &PromClient, json: &[u8], span: Span) -> Result<Vec<Frame>, Failure> {
+    let plan = plan_top(client, json, &span).await?;
+    let TopPlan { model, order, limit, schema, measures: measure_exprs, combined, step, info: info_expr, ignored, .. } = &plan;
+    let (order, limit, window) = (*order, *limit, span.to - span.from);
+    // The increases and the names together; the sparklines after ranking, for the rows shown
+    // only (the TSDB reads 20 statements' series instead of all of them).
+    let (measures, names) = tokio::join!(increases(client, schema, measure_exprs, combined, span.to), instant(client, info_expr, span.to));
+    let answers = measures?;
     // Names are best effort: a failed info query is a notice, never a failed table.
     let (names, names_error) = match names {
         Ok(samples) => (Names::from_info(&samples), None),
         Err((_, _, message)) => (Names::default(), Some(message)),
     };
-    let totals = pgss::totals(&schema, &answers);
+    let totals = pgss::totals(schema, &answers);
     let total_statements = totals.len();
     let unnamed: Vec<(String, String)> =
         totals.iter().filter(|t| t.text.is_none() && names.get(&t.database, &t.queryid).is_none()).map(|t| (t.database.clone(), t.queryid.clone())).collect();
@@ -247,7 +337,7 @@ pub async fn top_queries(client: &PromClient, json: &[u8], span: Span) -> Result
     let statements = pgss::analyse(totals, window, &names, &from_postgres);
     let ranked = pgss::rank(statements, order, &model.search, limit);
 
-    let mut notices = names_notices(&schema, &names, &ranked);
+    let mut notices = names_notices(schema, &names, &ranked);
     if let Some(message) = names_error {
         notices.push(Notice { severity: Severity::Warning, text: format!("names unavailable: the info metric query failed: {message}") });
     }
@@ -264,14 +354,18 @@ pub async fn top_queries(client: &PromClient, json: &[u8], span: Span) -> Result
     custom.insert("orderBy".into(), order_key(order).into());
     custom.insert("statements".into(), total_statements.into());
     custom.insert("names".into(), names.len().into());
-    let mut table = table_frame(&schema, &ranked);
+    let mut table = table_frame(schema, &ranked);
     table.meta = meta("pgss.top", custom, "table");
     if let Some(m) = table.meta.as_mut() {
         m.notices = notices;
     }
     let mut frames = vec![table];
-    if let (Some((source, _)), Ok(Some(series))) = (spark_expr, sparks) {
-        frames.extend(spark_frames(&schema, source, &ranked, series));
+    let ids: Vec<&str> = ranked.iter().map(|s| s.queryid.as_str()).collect();
+    if let (Some(source), Some(expr)) = (plan.spark, plan.spark_expr(&ids, client.settings().scrape_interval)) {
+        // Best effort, like the names: a failed sparkline query leaves the table whole.
+        if let Ok(series) = range(client, &expr, &span, *step).await {
+            frames.extend(spark_frames(schema, source, &ranked, series));
+        }
     }
     Ok(frames)
 }

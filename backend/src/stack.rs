@@ -206,6 +206,25 @@ struct RangeItem {
     values: Vec<(f64, String)>,
 }
 
+/// The common shapes parsed straight into their types: no `Value` tree, no copy of it.
+#[derive(Deserialize)]
+struct Typed<T> {
+    status: String,
+    data: TypedData<T>,
+}
+
+#[derive(Deserialize)]
+struct TypedData<T> {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: T,
+}
+
+fn typed<T: serde::de::DeserializeOwned>(body: &[u8], result_type: &str) -> Option<T> {
+    let answer: Typed<T> = serde_json::from_slice(body).ok()?;
+    (answer.status == "success" && answer.data.result_type == result_type).then_some(answer.data.result)
+}
+
 fn success_data(body: &[u8]) -> Option<serde_json::Value> {
     let envelope: Envelope = serde_json::from_slice(body).ok()?;
     (envelope.status == "success").then_some(envelope.data?)
@@ -213,6 +232,9 @@ fn success_data(body: &[u8]) -> Option<serde_json::Value> {
 
 /// An instant query's answer (vector or scalar) as samples; None when it is not one.
 pub fn parse_vector(body: &[u8]) -> Option<Vec<Sample>> {
+    if let Some(items) = typed::<Vec<InstantItem>>(body, "vector") {
+        return Some(items.into_iter().filter_map(|i| Some((i.metric, parse_sample_value(&i.value.1)?))).collect());
+    }
     let data = success_data(body)?;
     match data.get("resultType")?.as_str()? {
         "vector" => {
@@ -229,11 +251,7 @@ pub fn parse_vector(body: &[u8]) -> Option<Vec<Sample>> {
 
 /// A range query's answer as series; None when it is not a matrix.
 pub fn parse_matrix(body: &[u8]) -> Option<Vec<Series>> {
-    let data = success_data(body)?;
-    if data.get("resultType")?.as_str()? != "matrix" {
-        return None;
-    }
-    let items: Vec<RangeItem> = serde_json::from_value(data.get("result")?.clone()).ok()?;
+    let items: Vec<RangeItem> = typed(body, "matrix")?;
     Some(
         items
             .into_iter()

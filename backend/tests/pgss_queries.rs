@@ -17,26 +17,54 @@ const POINTS: i64 = 41; // ten minutes
 /// (queryid, calls/s, exec seconds/s, rows/s, shared hit blocks/s, shared read blocks/s)
 const STATEMENTS: [(&str, f64, f64, f64, f64, f64); 2] = [("111", 2.0, 0.1, 20.0, 90.0, 10.0), ("222", 1.0, 0.3, 1.0, 0.0, 0.0)];
 
+/// Every sample: (metric family, labels, [(time s, value)]).
+fn dataset(end_s: i64) -> Vec<(&'static str, String, Vec<(i64, f64)>)> {
+    let times: Vec<i64> = (0..POINTS).map(|i| end_s - (POINTS - 1 - i) * STEP_S).collect();
+    let mut out = Vec::new();
+    for (id, calls, secs, rows, hit, read) in STATEMENTS {
+        let labels = format!("datname=\"app\",user=\"alice\",queryid=\"{id}\",instance=\"db1:9187\"");
+        for (metric, rate) in [
+            ("pg_stat_statements_calls_total", calls),
+            ("pg_stat_statements_seconds_total", secs),
+            ("pg_stat_statements_rows_total", rows),
+            ("pg_stat_statements_shared_blks_hit_total", hit),
+            ("pg_stat_statements_shared_blks_read_total", read),
+        ] {
+            out.push((metric, labels.clone(), times.iter().map(|&t| (t, 1000.0 + rate * (t - times[0]) as f64)).collect()));
+        }
+    }
+    let info = "datname=\"app\",queryid=\"111\",displayname=\"hot path\",query=\"SELECT hot FROM path\"".to_string();
+    out.push(("pgss_query_info", info, times.iter().map(|&t| (t, 1.0)).collect()));
+    out
+}
+
 fn import(vm: &support::VictoriaMetrics, end_s: i64) {
+    let data = dataset(end_s);
     let mut lines = String::new();
-    for i in 0..POINTS {
-        let t = end_s - (POINTS - 1 - i) * STEP_S;
-        let elapsed = (i * STEP_S) as f64;
-        for (id, calls, secs, rows, hit, read) in STATEMENTS {
-            let labels = format!("datname=\"app\",user=\"alice\",queryid=\"{id}\",instance=\"db1:9187\"");
-            for (metric, rate) in [
-                ("pg_stat_statements_calls_total", calls),
-                ("pg_stat_statements_seconds_total", secs),
-                ("pg_stat_statements_rows_total", rows),
-                ("pg_stat_statements_shared_blks_hit_total", hit),
-                ("pg_stat_statements_shared_blks_read_total", read),
-            ] {
-                lines.push_str(&format!("{metric}{{{labels}}} {} {}\n", 1000.0 + rate * elapsed, t * 1000));
+    for (metric, labels, points) in &data {
+        for (t, v) in points {
+            lines.push_str(&format!("{metric}{{{labels}}} {v} {}\n", t * 1000));
+        }
+    }
+    vm.import(&lines, data.len());
+}
+
+/// Prometheus has no import API: promtool backfills blocks from OpenMetrics (families grouped).
+fn prometheus(end_s: i64) -> support::Prometheus {
+    let data = dataset(end_s);
+    let mut families: Vec<&str> = data.iter().map(|d| d.0).collect();
+    families.dedup();
+    let mut text = String::new();
+    for family in families {
+        text.push_str(&format!("# TYPE {family} gauge\n"));
+        for (_, labels, points) in data.iter().filter(|d| d.0 == family) {
+            for (t, v) in points {
+                text.push_str(&format!("{family}{{{labels}}} {v} {t}\n"));
             }
         }
-        lines.push_str(&format!("pgss_query_info{{datname=\"app\",queryid=\"111\",displayname=\"hot path\",query=\"SELECT hot FROM path\"}} 1 {}\n", t * 1000));
     }
-    vm.import(&lines, 11);
+    text.push_str("# EOF\n");
+    support::Prometheus::start_with(&text)
 }
 
 fn request(url: &str, query_type: &str, json: &str, from_s: i64, to_s: i64) -> pluginv2::QueryDataRequest {
@@ -93,15 +121,27 @@ fn custom(frame: &Frame) -> &serde_json::Map<String, serde_json::Value> {
 }
 
 #[test]
-fn top_queries_and_one_query_read_the_live_tsdb() {
+fn top_queries_and_one_query_read_victoriametrics() {
     let vm = support::VictoriaMetrics::start();
     let end = chrono::Utc::now().timestamp() / STEP_S * STEP_S;
     import(&vm, end);
+    check(&vm.url(), end);
+}
+
+/// Prometheus has no `keep_metric_names`: the measures go one query each, with the same result.
+#[test]
+fn top_queries_and_one_query_read_prometheus() {
+    let end = chrono::Utc::now().timestamp() / STEP_S * STEP_S - 60;
+    let prometheus = prometheus(end);
+    check(&format!("http://{}", prometheus.addr), end);
+}
+
+fn check(url: &str, end: i64) {
     let datasource = Datasource::new();
     // The last eight minutes: every sample inside, the counters' increases exact.
     let (from, to) = (end - 480, end);
 
-    let top = frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"exec_time","limit":10}"#, from, to));
+    let top = frames(&datasource, request(url, "pgssTopQueries", r#"{"orderBy":"exec_time","limit":10}"#, from, to));
     let table = &top[0];
     assert_eq!(custom(table)["pgscope"], "pgss.top");
     assert_eq!(custom(table)["schema"], "postgres_exporter (custom queries) · 5 of 15 measures");
@@ -124,7 +164,7 @@ fn top_queries_and_one_query_read_the_live_tsdb() {
     assert!(notices.iter().any(|n| n.text.starts_with("1 of 2 statement(s) have no name")), "{notices:?}");
     assert_eq!(top.len(), 3, "a sparkline frame per statement");
 
-    let one = frames(&datasource, request(&vm.url(), "pgssQuery", r#"{"queryid":"111"}"#, from, to));
+    let one = frames(&datasource, request(url, "pgssQuery", r#"{"queryid":"111"}"#, from, to));
     let first = custom(&one[0]);
     assert_eq!((first["pgscope"].as_str(), first["measure"].as_str(), first["per"].as_str()), (Some("pgss.query"), Some("calls"), Some("s")));
     assert_eq!((first["name"].as_str(), first["database"].as_str(), first["nameSource"].as_str()), (Some("hot path"), Some("app"), Some("info")));
@@ -138,7 +178,7 @@ fn top_queries_and_one_query_read_the_live_tsdb() {
     close(last(series("shared_hit", "s")), 90.0 * 8192.0, "hit bytes/s");
     assert_eq!(one.len(), 1 + 4 * 2, "calls per second; the others per second and per call");
 
-    let unknown = frames(&datasource, request(&vm.url(), "pgssQuery", r#"{"queryid":"999"}"#, from, to));
+    let unknown = frames(&datasource, request(url, "pgssQuery", r#"{"queryid":"999"}"#, from, to));
     let notices = &unknown[0].meta.as_ref().unwrap().notices;
     assert!(notices.iter().any(|n| n.text.contains("queryid 999 has no pgss series")), "{notices:?}");
 }

@@ -1,0 +1,157 @@
+//! `make bench`, pgss part (issue 6), measured in one run against a real VictoriaMetrics on
+//! 127.0.0.1 holding synthetic postgres_exporter pgss series (all 15 measures, an info metric):
+//! `pgssTopQueries` through the plugin's gRPC versus the slowest of its own PromQL sub-queries
+//! (the very expressions the backend plans, `pgss_query::plan_top`: every measure's increase in
+//! one query, the names, the sparklines of the rows shown) fetched directly over HTTP.
+//! Target: at most 1.3x. Prints figures; asserts nothing about time.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient};
+use pgscope::pgss::POSTGRES_EXPORTER;
+use pgscope::pgss_query::{plan_top, Span};
+use pgscope::prom::client::PromClient;
+use pgscope::settings::Settings;
+use pgscope::telemetry::Telemetry;
+
+const STATEMENTS: usize = 400;
+const STEP_S: i64 = 15;
+const POINTS: i64 = 81; // 20 minutes
+const RUNS: usize = 15;
+
+fn p50(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Counters for every measure of `STATEMENTS` statements in two databases, and their names.
+fn dataset(end_s: i64) -> (String, usize) {
+    let mut out = String::with_capacity(80 << 20);
+    for s in 0..STATEMENTS {
+        let labels = format!("datname=\"db{}\",user=\"app\",queryid=\"{}\",instance=\"pg1:9187\"", s % 2, 1_000_000 + s);
+        for (m, source) in POSTGRES_EXPORTER.sources.iter().enumerate() {
+            let rate = ((s % 17) + m + 1) as f64 * 0.37;
+            for i in 0..POINTS {
+                let t = end_s - (POINTS - 1 - i) * STEP_S;
+                out.push_str(&format!("{}{{{labels}}} {} {}\n", source.metric, rate * (i * STEP_S) as f64, t * 1000));
+            }
+        }
+        for i in 0..POINTS {
+            let t = end_s - (POINTS - 1 - i) * STEP_S;
+            out.push_str(&format!("pgss_query_info{{datname=\"db{}\",queryid=\"{}\",displayname=\"statement {s}\"}} 1 {}\n", s % 2, 1_000_000 + s, t * 1000));
+        }
+    }
+    (out, STATEMENTS * (POSTGRES_EXPORTER.sources.len() + 1))
+}
+
+fn instance(url: &str) -> pluginv2::DataSourceInstanceSettings {
+    pluginv2::DataSourceInstanceSettings {
+        id: 1,
+        uid: "bench-pgss".into(),
+        url: url.into(),
+        json_data: br#"{"timeInterval":"15s"}"#.to_vec(),
+        last_updated_ms: 1,
+        ..Default::default()
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let vm = support::VictoriaMetrics::start();
+    let end_s = (SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64 - 10) / STEP_S * STEP_S;
+    let (lines, series) = dataset(end_s);
+    vm.import(&lines, series);
+    drop(lines);
+    let plugin = support::PluginProcess::start();
+    let (from_s, to_s) = (end_s - 15 * 60, end_s);
+    let json = r#"{"orderBy":"exec_time","limit":20}"#;
+
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let channel = tonic::transport::Endpoint::from_shared(plugin.endpoint()).unwrap().http2_adaptive_window(true).connect().await.unwrap();
+        let mut data = DataClient::new(channel).max_decoding_message_size(1 << 30);
+        let query = || pluginv2::QueryDataRequest {
+            plugin_context: Some(pluginv2::PluginContext {
+                org_id: 1,
+                plugin_id: "pgscope-datasource".into(),
+                data_source_instance_settings: Some(instance(&vm.url())),
+                ..Default::default()
+            }),
+            headers: HashMap::new(),
+            queries: vec![pluginv2::DataQuery {
+                query_type: "pgssTopQueries".into(),
+                max_data_points: 300,
+                ..support::data_query("A", json, from_s * 1000, to_s * 1000)
+            }],
+        };
+
+        // The sub-queries, exactly as the backend plans them for this query.
+        let client = PromClient::new(Settings::from_instance(Some(&instance(&vm.url()))).unwrap(), Telemetry::default()).unwrap();
+        let span = Span { from: from_s as f64, to: to_s as f64, interval_ms: 15_000, max_points: 300 };
+        let plan = plan_top(&client, json.as_bytes(), &span).await.unwrap_or_else(|e| panic!("{e:?}"));
+        // On VictoriaMetrics every measure's increase goes in one query (`keep_metric_names`).
+        let mut fetches: Vec<(String, Vec<(&str, String)>, &str)> =
+            vec![(format!("increase of all {} measures", plan.measures.len()), vec![("query", plan.combined.clone()), ("time", to_s.to_string())], "api/v1/query")];
+        fetches.push(("names (info)".into(), vec![("query", plan.info.clone()), ("time", to_s.to_string())], "api/v1/query"));
+        // The sparklines are asked for the statements shown: take them from an answer.
+        let frames = pgscope::pgss_query::top_queries(&client, json.as_bytes(), Span { ..span }).await.unwrap_or_else(|e| panic!("{e:?}"));
+        let shown: Vec<&str> = match frames[0].fields.iter().find(|f| f.name == "queryid").map(|f| &f.values) {
+            Some(pgscope::frame::Values::String(ids)) => ids.iter().map(String::as_str).collect(),
+            _ => panic!("no queryid column"),
+        };
+        if let Some(expr) = plan.spark_expr(&shown, Duration::from_secs(15)) {
+            let step = plan.step.as_secs().to_string();
+            fetches.push(("sparklines (range)".into(), vec![("query", expr.clone()), ("start", from_s.to_string()), ("end", to_s.to_string()), ("step", step)], "api/v1/query_range"));
+        }
+        let fetch = |path: &'static str, form: Vec<(&'static str, String)>| {
+            let url = format!("{}/{path}", vm.url());
+            let http = http.clone();
+            async move {
+                let started = Instant::now();
+                let body = http.post(&url).form(&form).send().await.unwrap().bytes().await.unwrap();
+                assert!(body.starts_with(br#"{"status":"success""#), "{}", String::from_utf8_lossy(&body[..body.len().min(300)]));
+                started.elapsed()
+            }
+        };
+
+        // Warm both paths, and check the plugin answers the statements.
+        let answer = data.query_data(query()).await.unwrap().into_inner();
+        let response = &answer.responses["A"];
+        assert!(response.error.is_empty(), "{}", response.error);
+        assert_eq!(response.frames.len(), 21, "a table and 20 sparklines");
+        for (_, form, path) in &fetches {
+            fetch(path, form.clone()).await;
+        }
+
+        let mut plugin_times = Vec::new();
+        let mut direct: Vec<Vec<Duration>> = vec![Vec::new(); fetches.len()];
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            std::hint::black_box(data.query_data(query()).await.unwrap());
+            plugin_times.push(started.elapsed());
+            for (i, (_, form, path)) in fetches.iter().enumerate() {
+                direct[i].push(fetch(path, form.clone()).await);
+            }
+        }
+        let plugin_p50 = p50(plugin_times);
+        let per_fetch: Vec<(String, Duration)> = fetches.iter().zip(direct).map(|((name, _, _), times)| (name.clone(), p50(times))).collect();
+        let (slowest_name, slowest) = per_fetch.iter().max_by_key(|(_, d)| *d).cloned().unwrap();
+        let sequential: Duration = per_fetch.iter().map(|(_, d)| *d).sum();
+        println!(
+            "pgssTopQueries ({STATEMENTS} statements x 15 measures, 15 min range, top 20 + sparklines; {} sub-queries), p50 of {RUNS} runs:",
+            per_fetch.len()
+        );
+        println!("  through the plugin (gRPC)        {:8.1} ms", ms(plugin_p50));
+        println!("  slowest sub-query fetched alone  {:8.1} ms  ({slowest_name})", ms(slowest));
+        println!("  all sub-queries one after another{:8.1} ms", ms(sequential));
+        println!("  ratio plugin / slowest sub-query {:8.2}x  (target <= 1.3x: {})", ms(plugin_p50) / ms(slowest), if ms(plugin_p50) <= 1.3 * ms(slowest) { "met" } else { "NOT met" });
+    });
+}
