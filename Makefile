@@ -19,7 +19,7 @@ help:
 	@echo "make test   set up and run every test"
 	@echo "make dist   build $(APP_DIR)/ and $(ZIP)"
 	@echo "make e2e    browser specs against the stand-in host and a real stack"
-	@echo "make bench  benchmarks that print figures (rewrite cost vs the TSDB round trip)"
+	@echo "make bench  benchmarks that print figures (rewrite, QueryData, pgssTopQueries, the panel with 1,000 statements)"
 
 setup:
 	@bash scripts/setup.sh
@@ -48,8 +48,9 @@ test: dist
 e2e: dist
 	bash scripts/e2e.sh
 
-bench: setup
-	cargo bench --locked -p pgscope-backend --bench rewrite --bench datasource
+bench: setup wasm
+	cargo bench --locked -p pgscope-backend --bench rewrite --bench datasource --bench pgss
+	node frontend/bench/panel.mjs
 
 demo: dist
 	bash scripts/demo.sh $(APP_DIR)

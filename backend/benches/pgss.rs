@@ -21,7 +21,7 @@ use pgscope::telemetry::Telemetry;
 const STATEMENTS: usize = 400;
 const STEP_S: i64 = 15;
 const POINTS: i64 = 81; // 20 minutes
-const RUNS: usize = 15;
+const RUNS: usize = 25;
 
 fn p50(mut times: Vec<Duration>) -> Duration {
     times.sort();

@@ -72,6 +72,10 @@ export function createModule(React, grafanaData, grafanaUi, amdModule) {
       if (handle.current) handle.current.update(json);
     }, [json]);
 
+    React.useEffect(() => {
+      if (handle.current) handle.current.resize(props.height);
+    }, [props.height]);
+
     const style = Object.assign({ width: props.width, height: props.height, overflow: 'hidden' }, themeVariables(theme));
     if (failure) return React.createElement('div', { role: 'alert', style }, failure);
     return React.createElement('div', { ref: container, style, 'data-testid': 'pgscope-panel' });

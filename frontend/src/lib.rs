@@ -23,6 +23,7 @@ use crate::view::{Panel, Props};
 #[wasm_bindgen]
 pub struct PanelHandle {
     props: Option<RwSignal<Props>>,
+    viewport: Option<RwSignal<f64>>,
     mounted: Option<leptos::mount::UnmountHandle<AnyViewState>>,
 }
 
@@ -30,15 +31,18 @@ pub struct PanelHandle {
 #[wasm_bindgen]
 pub fn mount(element: web_sys::HtmlElement, props_json: &str) -> PanelHandle {
     let initial = model::parse_input(props_json);
-    let slot: Rc<Cell<Option<RwSignal<Props>>>> = Rc::new(Cell::new(None));
+    let height = element.client_height() as f64;
+    let slot: Rc<Cell<Option<(RwSignal<Props>, RwSignal<f64>)>>> = Rc::new(Cell::new(None));
     let inner_slot = slot.clone();
     let mounted = mount_to(element, move || {
-        // Created inside the mount's owner, so unmounting frees it.
+        // Created inside the mount's owner, so unmounting frees them.
         let props = RwSignal::new(initial);
-        inner_slot.set(Some(props));
-        view! { <Panel props=props /> }.into_any()
+        let viewport = RwSignal::new(height);
+        inner_slot.set(Some((props, viewport)));
+        view! { <Panel props=props viewport=viewport /> }.into_any()
     });
-    PanelHandle { props: slot.take(), mounted: Some(mounted) }
+    let signals = slot.take();
+    PanelHandle { props: signals.map(|s| s.0), viewport: signals.map(|s| s.1), mounted: Some(mounted) }
 }
 
 #[wasm_bindgen]
@@ -50,9 +54,19 @@ impl PanelHandle {
         }
     }
 
+    /// The panel's new height in px (Grafana resized it): long tables draw the rows that fit.
+    pub fn resize(&self, height: f64) {
+        if let Some(viewport) = self.viewport {
+            if height.is_finite() && height > 0.0 && viewport.get_untracked() != height {
+                viewport.set(height);
+            }
+        }
+    }
+
     /// Removes the panel's DOM and frees its reactive state. Safe to call twice.
     pub fn unmount(&mut self) {
         self.props = None;
+        self.viewport = None;
         self.mounted = None;
     }
 }

@@ -5,11 +5,12 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::model::PanelInput;
-use crate::stack::{kind, number_at, series_points, spark_path, text_at};
+use crate::stack::{kind, number_at, series_points, text_at};
 
 pub const FRAME_KIND_TOP: &str = "pgss.top";
 pub const FRAME_KIND_SPARKLINE: &str = "pgss.sparkline";
@@ -47,7 +48,8 @@ pub struct Row {
     pub unnamed: bool,
     /// Values of the shown columns, in `TopModel::columns` order.
     pub values: Vec<Option<f64>>,
-    pub spark: String,
+    /// The sparkline's points; its path is drawn only for rows in view (`spark_path`).
+    pub spark: Arc<[(f64, f64)]>,
 }
 
 /// Everything the top-queries view draws.
@@ -55,7 +57,8 @@ pub struct Row {
 pub struct TopModel {
     /// Indexes into `COLUMNS` of the columns the table has.
     pub columns: Vec<usize>,
-    pub rows: Vec<Row>,
+    /// Shared: sorting and searching 1,000 statements moves pointers, not strings.
+    pub rows: Vec<Arc<Row>>,
     pub notices: Vec<String>,
     /// "postgres_exporter (custom queries) · 15 of 15 measures".
     pub schema: String,
@@ -84,11 +87,11 @@ impl Default for TopSort {
 
 impl TopModel {
     pub fn from_input(input: &PanelInput) -> Self {
-        let mut sparks: BTreeMap<(String, String), String> = BTreeMap::new();
+        let mut sparks: BTreeMap<(String, String), Arc<[(f64, f64)]>> = BTreeMap::new();
         for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_SPARKLINE)) {
             let Some((labels, points)) = series_points(frame) else { continue };
             let key = (labels.get("database").cloned().unwrap_or_default(), labels.get("queryid").cloned().unwrap_or_default());
-            sparks.insert(key, spark_path(&points));
+            sparks.insert(key, points.into());
         }
         let mut model = TopModel::default();
         for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_TOP)) {
@@ -110,7 +113,7 @@ impl TopModel {
             for row in 0..rows {
                 let (queryid, database) = (text_at(frame, "queryid", row), text_at(frame, "database", row));
                 let spark = sparks.get(&(database.clone(), queryid.clone())).cloned().unwrap_or_default();
-                model.rows.push(Row {
+                model.rows.push(Arc::new(Row {
                     user: text_at(frame, "user", row),
                     name: text_at(frame, "name", row),
                     text: text_at(frame, "text", row),
@@ -119,7 +122,7 @@ impl TopModel {
                     spark,
                     queryid,
                     database,
-                });
+                }));
             }
         }
         model
@@ -127,9 +130,9 @@ impl TopModel {
 
     /// The rows whose name, text, queryid, database or user contain `search` (any case),
     /// sorted; missing values always last.
-    pub fn visible(&self, search: &str, sort: TopSort) -> Vec<Row> {
+    pub fn visible(&self, search: &str, sort: TopSort) -> Vec<Arc<Row>> {
         let needle = search.trim().to_lowercase();
-        let mut rows: Vec<Row> = self
+        let mut rows: Vec<Arc<Row>> = self
             .rows
             .iter()
             .filter(|r| needle.is_empty() || [&r.name, &r.text, &r.queryid, &r.database, &r.user].iter().any(|f| f.to_lowercase().contains(&needle)))
@@ -155,6 +158,23 @@ impl TopModel {
         }
         rows
     }
+}
+
+/// Every row of the top-queries table has this height (px), so only the rows in view need to
+/// exist in the DOM: 1,000 statements cost what the ~50 visible ones cost.
+pub const ROW_HEIGHT: f64 = 44.0;
+/// Rows drawn beyond the visible ones, above and below, so a scroll shows no gap.
+pub const OVERSCAN: usize = 6;
+/// The viewport assumed when the panel's height is not known yet (px).
+pub const MIN_VIEWPORT: f64 = 600.0;
+
+/// The rows [start, end) to draw for a scroll position and viewport height (px).
+pub fn window(total: usize, scroll_top: f64, viewport: f64) -> (usize, usize) {
+    let scroll_top = if scroll_top.is_finite() { scroll_top.max(0.0) } else { 0.0 };
+    let viewport = if viewport.is_finite() { viewport.max(MIN_VIEWPORT) } else { MIN_VIEWPORT };
+    let first = ((scroll_top / ROW_HEIGHT).floor() as usize).saturating_sub(OVERSCAN).min(total);
+    let count = (viewport / ROW_HEIGHT).ceil() as usize + 2 * OVERSCAN;
+    (first, (first + count).min(total))
 }
 
 /// A value in its unit: "42.1 %", "12.3 ms", "1.2 MB", "0.56".
@@ -212,7 +232,7 @@ mod tests {
         assert_eq!(model.columns.iter().map(|&c| COLUMNS[c].0).collect::<Vec<_>>(), ["share_of_time", "calls_per_s"]);
         assert_eq!(model.rows.len(), 3);
         assert!(model.rows[2].unnamed && !model.rows[0].unnamed);
-        assert!(model.rows[0].spark.starts_with('M') && model.rows[1].spark.is_empty());
+        assert!(model.rows[0].spark.len() == 2 && model.rows[1].spark.is_empty());
         assert_eq!(model.notices, ["1 of 3 statement(s) have no name"]);
         assert_eq!(model.statements, Some(3.0));
     }
@@ -220,7 +240,7 @@ mod tests {
     #[test]
     fn search_and_sort_keep_missing_values_last() {
         let model = TopModel::from_input(&input());
-        let ids = |rows: Vec<Row>| rows.into_iter().map(|r| r.queryid).collect::<Vec<_>>();
+        let ids = |rows: Vec<Arc<Row>>| rows.into_iter().map(|r| r.queryid.clone()).collect::<Vec<_>>();
         assert_eq!(ids(model.visible("", TopSort::default())), ["1", "2", "3"], "the backend's order");
         assert_eq!(ids(model.visible("", TopSort { column: Some(0), descending: false })), ["2", "1", "3"]);
         assert_eq!(ids(model.visible("", TopSort { column: Some(1), descending: true })), ["1", "2", "3"]);
@@ -239,6 +259,18 @@ mod tests {
         assert_eq!(names(TopModel::from_input(&input)), ["share_of_time", "calls_per_s"], "none chosen: all the data has");
         let odd = parse_input(r#"{"options":{"topColumns":"calls_per_s","detailCharts":7},"series":[]}"#).unwrap();
         assert_eq!((odd.options.top_columns, odd.options.detail_charts), (None, None), "wrong types mean unset");
+    }
+
+    #[test]
+    fn only_the_rows_in_view_are_drawn() {
+        let visible = (MIN_VIEWPORT / ROW_HEIGHT).ceil() as usize + 2 * OVERSCAN;
+        assert_eq!(window(1000, 0.0, 600.0), (0, visible));
+        assert_eq!(window(1000, 100.0 * ROW_HEIGHT, 600.0), (100 - OVERSCAN, 100 - OVERSCAN + visible));
+        assert_eq!(window(1000, 1e9, 600.0), (1000, 1000), "scrolled past the end: nothing");
+        assert_eq!(window(20, 0.0, 600.0), (0, 20));
+        assert_eq!(window(1000, 0.0, 4000.0).1, (4000.0 / ROW_HEIGHT).ceil() as usize + 2 * OVERSCAN, "a taller panel draws more");
+        assert_eq!(window(1000, f64::NAN, f64::INFINITY), (0, visible));
+        assert_eq!(window(0, 50.0, 600.0), (0, 0));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! tiles grouped by component. Colours come from Grafana's theme through CSS
 //! variables the JS glue sets on the container (`--pgscope-*`).
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 
 use crate::detail::{self, Charts, DetailModel, CHART_HEIGHT, CHART_WIDTH};
@@ -13,8 +15,9 @@ use crate::stack::{self, StackModel, Tile, SPARK_HEIGHT, SPARK_WIDTH};
 /// The props signal holds the parsed input, or the message to show when it could not be read.
 pub type Props = Result<PanelInput, String>;
 
+/// `viewport`: the panel's height in px (the glue sets it; 0 until known).
 #[component]
-pub fn Panel(props: RwSignal<Props>) -> impl IntoView {
+pub fn Panel(props: RwSignal<Props>, viewport: RwSignal<f64>) -> impl IntoView {
     let model = Memo::new(move |_| {
         props.with(|p| match p {
             Err(message) => View::Failed(message.clone()),
@@ -32,13 +35,26 @@ pub fn Panel(props: RwSignal<Props>) -> impl IntoView {
     // The detail view's chart set: the panel option until the user picks another in the view.
     let charts = RwSignal::new(None::<Charts>);
     let hover = RwSignal::new(None::<f64>);
+    // The container's scroll position: long tables draw only the rows in view.
+    let scroll_top = RwSignal::new(0.0_f64);
+    let on_scroll = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        if let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+            scroll_top.set(el.scroll_top() as f64);
+            let height = el.client_height() as f64;
+            if height > 0.0 && viewport.get_untracked() != height {
+                viewport.set(height);
+            }
+        }
+    };
+    let scroll = Signal::derive(move || (scroll_top.get(), viewport.get()));
     view! {
-        <div class="pgscope-panel" style=CONTAINER_STYLE>
+        <div class="pgscope-panel" style=CONTAINER_STYLE on:scroll=on_scroll>
             {move || match model.get() {
                 View::Failed(message) => view! { <PanelMessage kind="error" text=message /> }.into_any(),
                 View::Table(table) => view! { <SeriesTable table=table sort=sort /> }.into_any(),
                 View::Stack(model, errors) => view! { <StackView model=model errors=errors /> }.into_any(),
-                View::Top(model, errors) => view! { <TopQueriesView model=model errors=errors sort=top_sort search=search /> }.into_any(),
+                View::Top(model, errors) => view! { <TopQueriesView model=model errors=errors sort=top_sort search=search scroll=scroll /> }.into_any(),
                 View::Detail(model, errors, default) => view! { <DetailView model=model errors=errors default=default charts=charts hover=hover /> }.into_any(),
             }}
         </div>
@@ -216,7 +232,7 @@ fn DetailView(model: DetailModel, errors: Vec<String>, default: Charts, charts: 
 /// a badge when the name is missing (the queryid stands in), the full text folded under the
 /// name, and each name a link to the single-query dashboard.
 #[component]
-fn TopQueriesView(model: TopModel, errors: Vec<String>, sort: RwSignal<TopSort>, search: RwSignal<String>) -> impl IntoView {
+fn TopQueriesView(model: TopModel, errors: Vec<String>, sort: RwSignal<TopSort>, search: RwSignal<String>, scroll: Signal<(f64, f64)>) -> impl IntoView {
     let messages = errors
         .into_iter()
         .map(|text| view! { <PanelMessage kind="error" text=text /> })
@@ -244,50 +260,65 @@ fn TopQueriesView(model: TopModel, errors: Vec<String>, sort: RwSignal<TopSort>,
         model.statements.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
         model.schema
     );
-    let rows = move || {
-        let columns = columns.clone();
-        search.with(|needle| model.visible(needle, sort.get())).into_iter().map(move |row| {
-            let cells = row.values.iter().zip(columns.iter()).map(|(value, &c)| {
-                let (field, _, unit) = COLUMNS[c];
-                let text = pgss::format_unit(*value, unit);
-                let bar = (field == "share_of_time").then(|| {
-                    let width = (value.unwrap_or(0.0).clamp(0.0, 1.0) * 100.0).round();
-                    view! { <div class="pgscope-share-bar" style=format!("height: 3px; width: {width}%; background: var(--pgscope-link, #6e9fff);")></div> }
-                });
-                view! { <td class="pgscope-top-cell" data-column=field style=NUMBER_CELL_STYLE>{text}{bar}</td> }
-            }).collect_view();
-            let link = pgss::detail_link(&row);
-            let badge = row.unnamed.then(|| view! {
-                <span class="pgscope-name-badge" title="No name in the info metric for this queryid: names fall back to the queryid (the data is complete)"
-                      style=BADGE_STYLE>"no name"</span>
+    let span = columns.len() + 2;
+    // Search and sort touch every statement; the DOM only the rows in view (plus spacers that
+    // keep the scroll height of all of them).
+    let shown = Memo::new(move |_| search.with(|needle| model.visible(needle, sort.get())));
+    // The window of rows in view, and the spacers standing in for the rows above and below it.
+    let window = Memo::new(move |_| {
+        let (top, height) = scroll.get();
+        shown.with(|all| {
+            let (start, end) = pgss::window(all.len(), top, height);
+            (start, end, all.len())
+        })
+    });
+    let spacer = move |rows: usize| {
+        (rows > 0).then(|| view! {
+            <tr class="pgscope-top-spacer" aria-hidden="true"><td colspan=span style=format!("height: {}px; padding: 0; border: 0;", rows as f64 * pgss::ROW_HEIGHT)></td></tr>
+        })
+    };
+    // Keyed: a scroll or a sort keeps the rows still in view (their DOM moves, nothing is
+    // rebuilt); new figures rebuild this whole view, so a key never shows stale values.
+    let drawn = move || {
+        let (start, end, _) = window.get();
+        shown.with(|all| all.get(start..end).map(<[_]>::to_vec).unwrap_or_default())
+    };
+    let row_view = move |row: Arc<pgss::Row>| {
+        let cells = row.values.iter().zip(columns.iter()).map(|(value, &c)| {
+            let (field, _, unit) = COLUMNS[c];
+            let text = pgss::format_unit(*value, unit);
+            let bar = (field == "share_of_time").then(|| {
+                let width = (value.unwrap_or(0.0).clamp(0.0, 1.0) * 100.0).round();
+                view! { <div class="pgscope-share-bar" style=format!("width: {width}%")></div> }
             });
-            let text = (!row.text.is_empty()).then(|| {
-                let full = row.text.clone();
-                view! {
-                    <details class="pgscope-full-text" style="font-size: 11px; opacity: 0.8;">
-                        <summary>"full text"</summary>
-                        <pre style="white-space: pre-wrap; user-select: all; margin: 2px 0;">{full.clone()}</pre>
-                        <CopyButton text=full />
-                    </details>
-                }
-            });
-            view! {
-                <tr class="pgscope-top-row" data-queryid=row.queryid.clone() data-database=row.database.clone()>
-                    <td style=CELL_STYLE>
-                        <a class="pgscope-top-name" href=link title=row.text.clone() style="color: inherit;">{row.name.clone()}</a>
-                        {badge}
-                        <div style="font-size: 11px; opacity: 0.7;">{format!("{} · {} · queryid {}", row.database, if row.user.is_empty() { "–" } else { &row.user }, row.queryid)}</div>
-                        {text}
-                    </td>
-                    {cells}
-                    <td style=CELL_STYLE>
-                        <svg class="pgscope-top-sparkline" width=SPARK_WIDTH height=SPARK_HEIGHT viewBox=format!("0 0 {SPARK_WIDTH} {SPARK_HEIGHT}") role="img" aria-label="over the time range">
-                            <path d=row.spark.clone() style="fill: none; stroke: var(--pgscope-link, #6e9fff); stroke-width: 1.5;" />
-                        </svg>
-                    </td>
-                </tr>
-            }
-        }).collect_view()
+            view! { <td class="pgscope-top-cell" data-column=field>{text}{bar}</td> }
+        }).collect_view();
+        let link = pgss::detail_link(&row);
+        let badge = row.unnamed.then(|| view! {
+            <span class="pgscope-name-badge" title="No name in the info metric for this queryid: names fall back to the queryid (the data is complete)"
+>"no name"</span>
+        });
+        // Rows keep one height: the name on one line, its full text in the tooltip, the copy
+        // button and the detail view.
+        let copy = (!row.text.is_empty()).then(|| view! { <span class="pgscope-full-text"><CopyButton text=row.text.clone() /></span> });
+        view! {
+            <tr class="pgscope-top-row" data-queryid=row.queryid.clone() data-database=row.database.clone()>
+                <td class="pgscope-top-statement">
+                    <a class="pgscope-top-name" href=link title=row.text.clone()>{row.name.clone()}</a>
+                    {badge}
+                    <div class="pgscope-top-identity">
+                        {format!("{} · {} · queryid {}", row.database, if row.user.is_empty() { "–" } else { &row.user }, row.queryid)}
+                        {copy}
+                    </div>
+                </td>
+                {cells}
+                <td>
+                    <svg class="pgscope-top-sparkline" width=SPARK_WIDTH height=SPARK_HEIGHT viewBox=SPARK_VIEWBOX.as_str() role="img" aria-label="over the time range">
+                        <path d=stack::spark_path(&row.spark) />
+                    </svg>
+                </td>
+            </tr>
+        }
     };
     view! {
         {messages}
@@ -297,9 +328,14 @@ fn TopQueriesView(model: TopModel, errors: Vec<String>, sort: RwSignal<TopSort>,
                    prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev)) />
             <span class="pgscope-top-footer" style="opacity: 0.7; font-size: 12px;">{footer}</span>
         </div>
+        <style>{TOP_CSS}</style>
         <table class="pgscope-top-table" style=TABLE_STYLE>
-            <thead><tr><th style=HEADER_STYLE>"statement"</th>{headers}<th style=HEADER_STYLE>"trend"</th></tr></thead>
-            <tbody>{rows}</tbody>
+            <thead><tr><th class="pgscope-top-statement-header" style=HEADER_STYLE>"statement"</th>{headers}<th class="pgscope-top-trend-header" style=HEADER_STYLE>"trend"</th></tr></thead>
+            <tbody>
+                {move || spacer(window.get().0)}
+                <For each=drawn key=|row| (row.database.clone(), row.queryid.clone()) children=row_view />
+                {move || { let (_, end, total) = window.get(); spacer(total - end) }}
+            </tbody>
         </table>
     }
 }
@@ -469,6 +505,23 @@ const CONTAINER_STYLE: &str = "width: 100%; height: 100%; overflow: auto; box-si
     color: var(--pgscope-text, #ccccdc); font-family: var(--pgscope-font, sans-serif); font-size: 13px;";
 const BADGE_STYLE: &str = "margin-left: 6px; padding: 0 4px; border-radius: 2px; font-size: 11px; \
     background: var(--pgscope-warning, #ff9830); color: #000;";
+static SPARK_VIEWBOX: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("0 0 {SPARK_WIDTH} {SPARK_HEIGHT}"));
+/// The top-queries table's rows by class, not inline styles: a style attribute is parsed per
+/// element, and a scroll or sort redraws dozens of rows at once.
+const TOP_CSS: &str = "\
+.pgscope-top-table { table-layout: fixed; }\
+.pgscope-top-statement-header { width: 36%; }\
+.pgscope-top-trend-header { width: 136px; }\
+.pgscope-top-row { height: 44px; }\
+.pgscope-top-row > td { padding: 3px 8px; border-bottom: 1px solid var(--pgscope-border, #2c3235); }\
+.pgscope-top-statement { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }\
+.pgscope-top-name { color: inherit; }\
+.pgscope-top-identity { font-size: 11px; opacity: 0.7; overflow: hidden; text-overflow: ellipsis; }\
+.pgscope-full-text { margin-left: 6px; }\
+.pgscope-top-cell { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }\
+.pgscope-share-bar { height: 3px; background: var(--pgscope-link, #6e9fff); }\
+.pgscope-top-sparkline path { fill: none; stroke: var(--pgscope-link, #6e9fff); stroke-width: 1.5; }\
+.pgscope-name-badge { margin-left: 6px; padding: 0 4px; border-radius: 2px; font-size: 11px; background: var(--pgscope-warning, #ff9830); color: #000; }";
 const TABLE_STYLE: &str = "width: 100%; border-collapse: collapse;";
 const HEADER_STYLE: &str = "position: sticky; top: 0; text-align: left; cursor: pointer; user-select: none; \
     padding: 4px 8px; background: var(--pgscope-header-bg, #22252b); color: var(--pgscope-link, #6e9fff); \
