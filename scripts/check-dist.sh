@@ -8,7 +8,7 @@ check() { # check "what" command...
   local what=$1; shift
   if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
 }
-for f in plugin.json module.js img/logo.svg dashboards/pgss-series.json \
+for f in plugin.json module.js img/logo.svg dashboards/pgss-top-queries.json \
          datasource/plugin.json datasource/module.js datasource/img/logo.svg datasource/gpx_pgscope_linux_amd64 \
          panel/plugin.json panel/module.js panel/img/logo.svg; do
   check "$app/$f exists" test -s "$app/$f"

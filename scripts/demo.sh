@@ -34,7 +34,7 @@ else
   what="the Grafana stand-in (no grafana binary on PATH)"
 fi
 echo
-echo "demo: $what at http://127.0.0.1:$PORT/d/pgscope-pgss-series"
+echo "demo: $what at http://127.0.0.1:$PORT/d/pgscope-pgss-top"
 echo "demo: datasource page http://127.0.0.1:$PORT/connections/datasources/edit/pgscope · TSDB $PGSCOPE_TSDB_URL"
 echo "demo: Ctrl-C stops everything"
 wait "$server_pid"

@@ -1,5 +1,5 @@
-// The provisioned pgss dashboard shows pgscope-panel rows from the live stack: real queryids
-// and the names the query-info exporter serves.
+// The top-queries dashboard's classic info-join panel shows pgscope-panel rows from the live
+// stack: real queryids and the names the query-info exporter serves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
@@ -10,8 +10,9 @@ const session = browserSession();
 
 test('pgscope-panel shows live statements with their queryids and names', async () => {
   const { page, problems } = session;
-  await page.goto('/d/pgscope-pgss-series?from=now-5m&to=now');
+  await page.goto('/d/pgscope-pgss-top?from=now-5m&to=now');
   const panel = page.getByTestId(selectors.components.Panels.Panel.title(PANEL_TITLE));
+  await panel.scrollIntoViewIfNeeded(); // Grafana loads panels below the fold when they scroll in
   const rows = panel.locator('.pgscope-row');
   await rows.first().waitFor();
   const count = await rows.count();

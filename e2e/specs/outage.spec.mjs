@@ -30,8 +30,9 @@ async function refreshUntil(page, what, condition, seconds = 60, describe = asyn
 
 test('the info exporter dies: rows stay with a notice, then the names come back', async () => {
   const { page, problems } = session;
-  await page.goto('/d/pgscope-pgss-series?from=now-5m&to=now&refresh=off');
+  await page.goto('/d/pgscope-pgss-top?from=now-5m&to=now&refresh=off');
   const panel = page.getByTestId(selectors.components.Panels.Panel.title(PANEL_TITLE));
+  await panel.scrollIntoViewIfNeeded(); // Grafana loads panels below the fold when they scroll in
   const rows = panel.locator('.pgscope-row');
   const notice = panel.locator('.pgscope-warning');
   await rows.first().waitFor();
