@@ -9,7 +9,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient};
 use pgscope::prom::convert::convert;
@@ -17,14 +17,7 @@ use pgscope::prom::convert::convert;
 const POINTS: i64 = 240;
 const STEP_MS: i64 = 15_000;
 
-fn p50(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
+use support::{ms, p50};
 
 fn dataset(metric: &str, series: usize, end_ms: i64) -> String {
     let mut out = String::new();

@@ -23,14 +23,7 @@ const STEP_S: i64 = 15;
 const POINTS: i64 = 81; // 20 minutes
 const RUNS: usize = 25;
 
-fn p50(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
+use support::{ms, p50};
 
 /// Counters for every measure of `STATEMENTS` statements in two databases, and their names.
 fn dataset(end_s: i64) -> (String, usize) {
@@ -53,14 +46,7 @@ fn dataset(end_s: i64) -> (String, usize) {
 }
 
 fn instance(url: &str) -> pluginv2::DataSourceInstanceSettings {
-    pluginv2::DataSourceInstanceSettings {
-        id: 1,
-        uid: "bench-pgss".into(),
-        url: url.into(),
-        json_data: br#"{"timeInterval":"15s"}"#.to_vec(),
-        last_updated_ms: 1,
-        ..Default::default()
-    }
+    support::instance("bench-pgss", url, r#"{"timeInterval":"15s"}"#)
 }
 
 fn main() {
@@ -79,12 +65,7 @@ fn main() {
         let channel = tonic::transport::Endpoint::from_shared(plugin.endpoint()).unwrap().http2_adaptive_window(true).connect().await.unwrap();
         let mut data = DataClient::new(channel).max_decoding_message_size(1 << 30);
         let query = || pluginv2::QueryDataRequest {
-            plugin_context: Some(pluginv2::PluginContext {
-                org_id: 1,
-                plugin_id: "pgscope-datasource".into(),
-                data_source_instance_settings: Some(instance(&vm.url())),
-                ..Default::default()
-            }),
+            plugin_context: Some(support::plugin_context(instance(&vm.url()))),
             headers: HashMap::new(),
             queries: vec![pluginv2::DataQuery {
                 query_type: "pgssTopQueries".into(),

@@ -69,19 +69,7 @@ fn prometheus(end_s: i64) -> support::Prometheus {
 
 fn request(url: &str, query_type: &str, json: &str, from_s: i64, to_s: i64) -> pluginv2::QueryDataRequest {
     pluginv2::QueryDataRequest {
-        plugin_context: Some(pluginv2::PluginContext {
-            org_id: 1,
-            plugin_id: "pgscope-datasource".into(),
-            data_source_instance_settings: Some(pluginv2::DataSourceInstanceSettings {
-                id: 1,
-                uid: "pgss".into(),
-                url: url.into(),
-                json_data: br#"{"timeInterval":"15s"}"#.to_vec(),
-                last_updated_ms: 1,
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        plugin_context: Some(support::plugin_context(support::instance("pgss", url, r#"{"timeInterval":"15s"}"#))),
         headers: HashMap::new(),
         queries: vec![pluginv2::DataQuery {
             query_type: query_type.into(),

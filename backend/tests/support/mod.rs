@@ -23,6 +23,38 @@ pub fn data_query(ref_id: &str, json: &str, from_ms: i64, to_ms: i64) -> grafana
     }
 }
 
+/// A datasource's settings as Grafana sends them with every request.
+pub fn instance(uid: &str, url: &str, json_data: &str) -> grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings {
+    grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings {
+        id: 1,
+        uid: uid.into(),
+        url: url.into(),
+        json_data: json_data.as_bytes().to_vec(),
+        last_updated_ms: 1,
+        ..Default::default()
+    }
+}
+
+/// A request's context for the pgscope datasource with `instance`.
+pub fn plugin_context(instance: grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings) -> grafana_plugin_sdk::pluginv2::PluginContext {
+    grafana_plugin_sdk::pluginv2::PluginContext {
+        org_id: 1,
+        plugin_id: "pgscope-datasource".into(),
+        data_source_instance_settings: Some(instance),
+        ..Default::default()
+    }
+}
+
+/// The median of benchmark timings.
+pub fn p50(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 /// Waits until `ready` returns true, or panics with `what` after `deadline`.
 pub fn wait_for(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
