@@ -63,6 +63,8 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   assert.deepEqual(calls, [...calls].sort((a, b) => b - a), 'sorted by calls/s');
   // Search narrows to matching statements (one that reads buffers, so its hit ratio exists:
   // for pg_sleep it is 0/0 and that panel is rightly empty).
+  await page.locator('.pgscope-search').fill('no statement reads like this');
+  assert.equal(await page.locator('.pgscope-top-table .pgscope-empty').innerText(), 'No statement matches the search');
   await page.locator('.pgscope-search').fill('ORDER BY abalance DESC');
   const found = await rowsShown(page);
   assert.ok(found.length >= 1 && found.every((r) => r.name.includes('ORDER BY abalance DESC')), JSON.stringify(found));

@@ -335,6 +335,11 @@ fn TopQueriesView(model: TopModel, errors: Vec<String>, sort: RwSignal<TopSort>,
                 {move || spacer(window.get().0)}
                 <For each=drawn key=|row| (row.database.clone(), row.queryid.clone()) children=row_view />
                 {move || { let (_, end, total) = window.get(); spacer(total - end) }}
+                {move || (window.get().2 == 0).then(|| view! {
+                    <tr class="pgscope-empty"><td colspan=span style="opacity: 0.7; padding: 8px;">
+                        {if search.with(|s| s.trim().is_empty()) { "No statements in this time range (and these filters)" } else { "No statement matches the search" }}
+                    </td></tr>
+                })}
             </tbody>
         </table>
     }
