@@ -1,5 +1,7 @@
 //! TLS options against a real TLS server (`openssl s_server` with a certificate for 127.0.0.1
-//! signed by a test CA): verification on by default, skip-verify, a custom CA, and a CA that is not PEM.
+//! signed by a test CA): verification on by default, skip-verify, a custom CA, and a CA that is not PEM;
+//! and a server that requires a client certificate (`-Verify`): refused without one, reached
+//! with the one the CA signed.
 //! The server answers HTML, so reaching it shows as "not Prometheus API JSON" — proof that
 //! the TLS handshake succeeded.
 
@@ -37,6 +39,11 @@ fn openssl(args: &[&str], dir: &std::path::Path) {
 
 /// A test CA, and a server certificate for 127.0.0.1 it signed. Returns the CA in PEM.
 fn tls_server(dir: &std::path::Path) -> (TlsServer, String) {
+    tls_server_with(dir, &[])
+}
+
+/// The same, with more `openssl s_server` options.
+fn tls_server_with(dir: &std::path::Path, options: &[&str]) -> (TlsServer, String) {
     openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=pgscope test CA", "-keyout", "ca.key", "-out", "ca.pem"], dir);
     openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "leaf.csr"], dir);
     std::fs::write(dir.join("leaf.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
@@ -50,6 +57,8 @@ fn tls_server(dir: &std::path::Path) -> (TlsServer, String) {
         .arg(&cert)
         .arg("-key")
         .arg(&key)
+        .args(options)
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -100,4 +109,23 @@ async fn tls_verification_skip_verify_and_custom_ca() {
 
     let bad_ca = health(&plugin, &url, r#"{"httpMethod":"GET","tlsAuthWithCACert":true}"#, &[("tlsCACert", "not a certificate")]).await;
     assert!(bad_ca.contains("TLS settings") || bad_ca.contains("certificate"), "{bad_ca}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_requires_a_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ca) = tls_server_with(dir.path(), &["-Verify", "1", "-CAfile", "ca.pem"]);
+    // A client certificate the same CA signed.
+    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=grafana", "-keyout", "client.key", "-out", "client.csr"], dir.path());
+    std::fs::write(dir.path().join("client.ext"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n").unwrap();
+    openssl(&["x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "client.ext", "-out", "client.pem"], dir.path());
+    let (cert, key) = (std::fs::read_to_string(dir.path().join("client.pem")).unwrap(), std::fs::read_to_string(dir.path().join("client.key")).unwrap());
+    let url = format!("https://127.0.0.1:{}", server.port);
+    let plugin = PluginProcess::start();
+
+    let without = health(&plugin, &url, r#"{"httpMethod":"GET","tlsAuthWithCACert":true}"#, &[("tlsCACert", &ca)]).await;
+    assert!(without.contains("Cannot reach the TSDB") && without.contains("CertificateRequired"), "refused without a client certificate, and says why: {without}");
+    let with = health(&plugin, &url, r#"{"httpMethod":"GET","tlsAuthWithCACert":true,"tlsAuth":true}"#, &[("tlsCACert", &ca), ("tlsClientCert", &cert), ("tlsClientKey", &key)]).await;
+    assert!(with.contains("not Prometheus API JSON"), "{with}");
+    assert!(!with.contains("BEGIN"), "no key material in messages: {with}");
 }
