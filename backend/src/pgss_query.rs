@@ -264,8 +264,7 @@ pub async fn plan_top(client: &PromClient, json: &[u8], span: &Span) -> Result<T
     // The sparkline of the ordering measure for every statement, in the same round trip.
     let scrape = client.settings().scrape_interval;
     let step = seconds((window / SPARK_POINTS).max(scrape.as_secs_f64()));
-    let spark_source = schema.source(order.measure()).or_else(|| schema.source(Measure::ExecTime)).or_else(|| schema.source(Measure::Calls)).copied();
-    let spark = spark_source;
+    let spark = schema.source(order.measure()).or_else(|| schema.source(Measure::ExecTime)).or_else(|| schema.source(Measure::Calls)).copied();
     let info = format!("last_over_time({}[{window_text}])", info_selector(client, None));
     let combined = {
         let names: Vec<&str> = schema.present.iter().map(|s| s.metric).collect();
@@ -290,8 +289,10 @@ async fn increases(client: &PromClient, schema: &Schema, per_measure: &[(Measure
     let refused = without_keep_metric_names().lock().map(|r| r.contains(&url)).unwrap_or(false);
     if !refused {
         let answer = client.query_instant(combined, at, None).await;
-        // A TSDB that cannot parse the modifier says so with a 400 or 422 (bad_data).
-        let cannot_parse = matches!(&answer, Ok(a) if a.status.as_u16() == 400 || a.status.as_u16() == 422);
+        // A TSDB that cannot parse the modifier says so with a 400 or 422 (bad_data) naming it;
+        // any other refusal (a bad filter regex) is the user's error and is reported as such.
+        let refuses_modifier = matches!(&answer, Ok(a) if matches!(a.status.as_u16(), 400 | 422)
+            && String::from_utf8_lossy(&a.body).contains("keep_metric_names"));
         match parsed(combined, answer, parse_vector) {
             Ok(samples) => {
                 let mut by_measure: Vec<(Measure, Vec<Sample>)> = schema.present.iter().map(|s| (s.measure, Vec::new())).collect();
@@ -303,7 +304,7 @@ async fn increases(client: &PromClient, schema: &Schema, per_measure: &[(Measure
                 }
                 return Ok(by_measure);
             }
-            Err((_, _, message)) if cannot_parse => {
+            Err((_, _, message)) if refuses_modifier => {
                 tracing::debug!(%message, "the TSDB refused keep_metric_names: one query per measure from now on");
                 if let Ok(mut r) = without_keep_metric_names().lock() {
                     r.insert(url);

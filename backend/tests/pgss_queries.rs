@@ -78,9 +78,14 @@ fn request(url: &str, query_type: &str, json: &str, from_s: i64, to_s: i64) -> p
     }
 }
 
-fn frames(datasource: &Datasource, request: pluginv2::QueryDataRequest) -> Vec<Frame> {
+/// One request's outcome, on a runtime of its own (dropped after, with its connections).
+fn outcome(datasource: &Datasource, request: pluginv2::QueryDataRequest) -> QueryOutcome {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    match runtime.block_on(datasource.query_data(&request)).remove(0).1 {
+    runtime.block_on(datasource.query_data(&request)).remove(0).1
+}
+
+fn frames(datasource: &Datasource, request: pluginv2::QueryDataRequest) -> Vec<Frame> {
+    match outcome(datasource, request) {
         QueryOutcome::Frames(frames) => frames,
         QueryOutcome::Error { status, message } => panic!("{status}: {message}"),
     }
@@ -165,6 +170,14 @@ fn check(url: &str, end: i64) {
     close(last(series("exec_time", "call")), 0.05, "time per call over time");
     close(last(series("shared_hit", "s")), 90.0 * 8192.0, "hit bytes/s");
     assert_eq!(one.len(), 1 + 4 * 2, "calls per second; the others per second and per call");
+
+    // A filter the TSDB cannot parse is the user's error, in the TSDB's words, not a fallback.
+    match outcome(&datasource, request(url, "pgssTopQueries", r#"{"database":"(app"}"#, from, to)) {
+        QueryOutcome::Error { message, .. } => assert!(message.contains("(app"), "{message}"),
+        QueryOutcome::Frames(_) => panic!("an unparseable filter answered"),
+    }
+    let again = frames(&datasource, request(url, "pgssTopQueries", r#"{"database":"app"}"#, from, to));
+    assert_eq!(strings(&again[0], "queryid"), ["222", "111"], "and the next query works as before");
 
     let unknown = frames(&datasource, request(url, "pgssQuery", r#"{"queryid":"999"}"#, from, to));
     let notices = &unknown[0].meta.as_ref().unwrap().notices;
