@@ -74,8 +74,8 @@ impl Charts {
                 ("shared_written", "s"),
                 ("temp_read", "s"),
                 ("temp_written", "s"),
-                ("blk_read_time", "s"),
-                ("blk_write_time", "s"),
+                ("block_read_time", "s"),
+                ("block_write_time", "s"),
                 ("wal_records", "s"),
                 ("wal_fpi", "s"),
                 ("wal_bytes", "s"),
@@ -92,8 +92,8 @@ impl Charts {
                 ("shared_written", "call"),
                 ("temp_read", "call"),
                 ("temp_written", "call"),
-                ("blk_read_time", "call"),
-                ("blk_write_time", "call"),
+                ("block_read_time", "call"),
+                ("block_write_time", "call"),
                 ("wal_records", "call"),
                 ("wal_fpi", "call"),
                 ("wal_bytes", "call"),
@@ -407,6 +407,24 @@ mod tests {
         let ticks = model.ticks();
         assert!((4..=8).contains(&ticks.len()), "{ticks:?}");
         assert!(ticks.iter().all(|t| t.1 % 600_000.0 == 0.0 || t.1 % 900_000.0 == 0.0), "{ticks:?}");
+    }
+
+    #[test]
+    fn every_measure_the_backend_sends_has_a_chart() {
+        // backend/src/pgss.rs Measure::key(), in its order.
+        const KEYS: [&str; 15] = [
+            "calls", "exec_time", "plan_time", "rows", "shared_hit", "shared_read", "shared_dirtied", "shared_written",
+            "temp_read", "temp_written", "block_read_time", "block_write_time", "wal_records", "wal_fpi", "wal_bytes",
+        ];
+        for (which, per) in [(Charts::PerSecond, "s"), (Charts::PerCall, "call")] {
+            let wanted: Vec<String> = which.wanted().iter().map(|(m, p)| format!("{m}/{p}")).collect();
+            for key in KEYS {
+                let expected = if key == "calls" { "calls/s".to_string() } else { format!("{key}/{per}") };
+                assert!(wanted.contains(&expected), "{which:?} lacks {expected}");
+            }
+        }
+        let overview = Charts::Overview.wanted();
+        assert!(overview.iter().all(|(m, _)| *m == "hit_ratio" || KEYS.contains(m)), "{overview:?}");
     }
 
     #[test]
