@@ -83,7 +83,7 @@ fn main() {
             vec![(format!("increase of all {} measures", plan.measures.len()), vec![("query", plan.combined.clone()), ("time", to_s.to_string())], "api/v1/query")];
         fetches.push(("names (info)".into(), vec![("query", plan.info.clone()), ("time", to_s.to_string())], "api/v1/query"));
         // The sparklines are asked for the statements shown: take them from an answer.
-        let frames = pgscope::pgss_query::top_queries(&client, json.as_bytes(), Span { ..span }).await.unwrap_or_else(|e| panic!("{e:?}"));
+        let frames = pgscope::pgss_query::top_queries(&client, json.as_bytes(), span).await.unwrap_or_else(|e| panic!("{e:?}"));
         let shown: Vec<&str> = match frames[0].fields.iter().find(|f| f.name == "queryid").map(|f| &f.values) {
             Some(pgscope::frame::Values::String(ids)) => ids.iter().map(String::as_str).collect(),
             _ => panic!("no queryid column"),

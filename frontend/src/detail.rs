@@ -48,59 +48,35 @@ impl Charts {
         }
     }
 
-    /// (measure, per) pairs in the order shown; `hit_ratio` is derived from shared hit and read.
-    fn wanted(self) -> &'static [(&'static str, &'static str)] {
-        match self {
-            Charts::Overview => &[
-                ("calls", "s"),
-                ("exec_time", "call"),
-                ("exec_time", "s"),
-                ("rows", "call"),
-                ("hit_ratio", ""),
-                ("plan_time", "call"),
-                ("shared_read", "s"),
-                ("temp_written", "s"),
-                ("wal_bytes", "s"),
-            ],
-            Charts::PerSecond => &[
-                ("calls", "s"),
-                ("exec_time", "s"),
-                ("plan_time", "s"),
-                ("rows", "s"),
-                ("hit_ratio", ""),
-                ("shared_hit", "s"),
-                ("shared_read", "s"),
-                ("shared_dirtied", "s"),
-                ("shared_written", "s"),
-                ("temp_read", "s"),
-                ("temp_written", "s"),
-                ("block_read_time", "s"),
-                ("block_write_time", "s"),
-                ("wal_records", "s"),
-                ("wal_fpi", "s"),
-                ("wal_bytes", "s"),
-            ],
-            Charts::PerCall => &[
-                ("calls", "s"),
-                ("exec_time", "call"),
-                ("plan_time", "call"),
-                ("rows", "call"),
-                ("hit_ratio", ""),
-                ("shared_hit", "call"),
-                ("shared_read", "call"),
-                ("shared_dirtied", "call"),
-                ("shared_written", "call"),
-                ("temp_read", "call"),
-                ("temp_written", "call"),
-                ("block_read_time", "call"),
-                ("block_write_time", "call"),
-                ("wal_records", "call"),
-                ("wal_fpi", "call"),
-                ("wal_bytes", "call"),
-            ],
+    /// The keys of the charts shown, in order ("measure/per"; `hit_ratio` is derived from
+    /// shared hit and read).
+    fn wanted(self) -> Vec<String> {
+        let per = match self {
+            Charts::Overview => {
+                return ["calls/s", "exec_time/call", "exec_time/s", "rows/call", "hit_ratio", "plan_time/call", "shared_read/s", "temp_written/s", "wal_bytes/s"]
+                    .map(String::from)
+                    .to_vec()
+            }
+            Charts::PerSecond => "s",
+            Charts::PerCall => "call",
+        };
+        // Calls are always per second; the hit ratio follows rows.
+        let mut keys = vec!["calls/s".to_string()];
+        for measure in &MEASURES[1..] {
+            keys.push(format!("{measure}/{per}"));
+            if *measure == "rows" {
+                keys.push("hit_ratio".into());
+            }
         }
+        keys
     }
 }
+
+/// The measures the backend sends (backend/src/pgss.rs `Measure::key`), in its order.
+const MEASURES: [&str; 15] = [
+    "calls", "exec_time", "plan_time", "rows", "shared_hit", "shared_read", "shared_dirtied", "shared_written",
+    "temp_read", "temp_written", "block_read_time", "block_write_time", "wal_records", "wal_fpi", "wal_bytes",
+];
 
 /// One measure over time.
 #[derive(Debug, Clone, PartialEq)]
@@ -303,14 +279,7 @@ impl DetailModel {
 
     /// The charts to draw, in order.
     pub fn charts(&self, which: Charts) -> Vec<Chart> {
-        which
-            .wanted()
-            .iter()
-            .filter_map(|(measure, per)| {
-                let key = if per.is_empty() { measure.to_string() } else { format!("{measure}/{per}") };
-                self.series.get(&key).cloned()
-            })
-            .collect()
+        which.wanted().iter().filter_map(|key| self.series.get(key).cloned()).collect()
     }
 
     /// Time ticks for the shared axis: (x in chart units, ms), 4–8 of them at round steps.
@@ -411,20 +380,21 @@ mod tests {
 
     #[test]
     fn every_measure_the_backend_sends_has_a_chart() {
-        // backend/src/pgss.rs Measure::key(), in its order.
+        // backend/src/pgss.rs Measure::key(), in its order, written out here once more so a
+        // misspelt key in MEASURES fails.
         const KEYS: [&str; 15] = [
             "calls", "exec_time", "plan_time", "rows", "shared_hit", "shared_read", "shared_dirtied", "shared_written",
             "temp_read", "temp_written", "block_read_time", "block_write_time", "wal_records", "wal_fpi", "wal_bytes",
         ];
         for (which, per) in [(Charts::PerSecond, "s"), (Charts::PerCall, "call")] {
-            let wanted: Vec<String> = which.wanted().iter().map(|(m, p)| format!("{m}/{p}")).collect();
+            let wanted = which.wanted();
             for key in KEYS {
                 let expected = if key == "calls" { "calls/s".to_string() } else { format!("{key}/{per}") };
                 assert!(wanted.contains(&expected), "{which:?} lacks {expected}");
             }
         }
         let overview = Charts::Overview.wanted();
-        assert!(overview.iter().all(|(m, _)| *m == "hit_ratio" || KEYS.contains(m)), "{overview:?}");
+        assert!(overview.iter().all(|k| k == "hit_ratio" || KEYS.contains(&k.split('/').next().unwrap())), "{overview:?}");
     }
 
     #[test]

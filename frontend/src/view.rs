@@ -114,11 +114,7 @@ fn time_label(ms: f64, span_ms: f64) -> String {
 /// measure on the dashboard's time range; hovering one chart marks the same time on all.
 #[component]
 fn DetailView(model: DetailModel, errors: Vec<String>, default: Charts, charts: RwSignal<Option<Charts>>, hover: RwSignal<Option<f64>>) -> impl IntoView {
-    let messages = errors
-        .into_iter()
-        .map(|text| view! { <PanelMessage kind="error" text=text /> })
-        .chain(model.notices.iter().cloned().map(|text| view! { <PanelMessage kind="warning" text=text /> }))
-        .collect_view();
+    let messages = messages(errors, &model.notices);
     let chosen = move || charts.get().unwrap_or(default);
     let (from, to) = model.range;
     let span = to - from;
@@ -233,11 +229,7 @@ fn DetailView(model: DetailModel, errors: Vec<String>, default: Charts, charts: 
 /// name, and each name a link to the single-query dashboard.
 #[component]
 fn TopQueriesView(model: TopModel, errors: Vec<String>, sort: RwSignal<TopSort>, search: RwSignal<String>, scroll: Signal<(f64, f64)>) -> impl IntoView {
-    let messages = errors
-        .into_iter()
-        .map(|text| view! { <PanelMessage kind="error" text=text /> })
-        .chain(model.notices.iter().cloned().map(|text| view! { <PanelMessage kind="warning" text=text /> }))
-        .collect_view();
+    let messages = messages(errors, &model.notices);
     let columns = model.columns.clone();
     let headers = columns
         .iter()
@@ -357,7 +349,7 @@ fn status_colour(severity: u8) -> &'static str {
 #[component]
 fn StackView(model: StackModel, errors: Vec<String>) -> impl IntoView {
     let StackModel { summary, groups, counts } = model;
-    let messages = errors.into_iter().map(|text| view! { <PanelMessage kind="error" text=text /> }).collect_view();
+    let messages = messages(errors, &[]);
     let totals = format!("{} failing · {} warning · {} unknown · {} ok", counts[3], counts[2], counts[1], counts[0]);
     view! {
         {messages}
@@ -407,6 +399,15 @@ fn StackTile(tile: Tile) -> impl IntoView {
             }).collect_view()}
         </div>
     }
+}
+
+/// The query errors Grafana reported, then the frames' notices, one message each.
+fn messages(errors: Vec<String>, notices: &[String]) -> impl IntoView {
+    errors
+        .into_iter()
+        .map(|text| view! { <PanelMessage kind="error" text=text /> })
+        .chain(notices.iter().cloned().map(|text| view! { <PanelMessage kind="warning" text=text /> }))
+        .collect_view()
 }
 
 #[component]
