@@ -12,6 +12,7 @@ use grafana_plugin_sdk::pluginv2::{
 use tonic::{Request, Response, Status};
 
 use crate::datasource::{Datasource, QueryOutcome};
+use crate::frame::{Frame, FrameError};
 use crate::resources;
 
 /// The plugin's gRPC services. Cheap to clone; state lives in `Datasource`.
@@ -39,13 +40,35 @@ fn data_response(outcome: QueryOutcome) -> pluginv2::DataResponse {
     };
     match outcome {
         QueryOutcome::Frames(frames) => {
-            match frames.iter().map(|f| f.to_arrow()).collect::<Result<Vec<_>, _>>() {
+            match encode(&frames) {
                 Ok(encoded) => pluginv2::DataResponse { frames: encoded, error: String::new(), json_meta: vec![], status: 200 },
                 Err(e) => error(500, format!("pgscope could not encode the result: {e}")),
             }
         }
         QueryOutcome::Error { status, message } => error(status, message),
     }
+}
+
+/// Frames to Arrow IPC, on up to 4 threads when there are many points (a large range query's
+/// encoding was a third of the time it spent in the plugin; `make bench`).
+fn encode(frames: &[Frame]) -> Result<Vec<Vec<u8>>, FrameError> {
+    const POINTS_PER_THREAD: usize = 100_000;
+    let points: usize = frames.iter().map(|f| f.fields.iter().map(|field| field.values.len()).sum::<usize>()).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4).min(points / POINTS_PER_THREAD).min(frames.len());
+    if threads < 2 {
+        return frames.iter().map(Frame::to_arrow).collect();
+    }
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = frames
+            .chunks(frames.len().div_ceil(threads))
+            .map(|part| scope.spawn(|| part.iter().map(Frame::to_arrow).collect::<Result<Vec<_>, _>>()))
+            .collect();
+        let mut encoded = Vec::with_capacity(frames.len());
+        for part in parts {
+            encoded.extend(part.join().map_err(|_| FrameError::Arrow("an encoding thread panicked".into()))??);
+        }
+        Ok(encoded)
+    })
 }
 
 #[tonic::async_trait]
@@ -89,5 +112,31 @@ impl Resource for PluginServices {
             body: serde_json::to_vec(&body).unwrap_or_default().into(),
         };
         Ok(Response::new(Box::pin(tokio_stream::iter([Ok(response)]))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode;
+    use crate::frame::{Field, Frame, Values};
+
+    #[test]
+    fn encoding_on_several_threads_keeps_every_frame_in_order() {
+        let frames: Vec<Frame> = (0..3_000)
+            .map(|i| Frame {
+                name: format!("series {i}"),
+                fields: vec![
+                    Field::new("Time", Values::Time((0..60).map(|t| t * 15_000).collect())),
+                    Field::new("Value", Values::Float64((0..60).map(|v| f64::from(v * i)).collect())),
+                ],
+                ..Default::default()
+            })
+            .collect();
+        let one_by_one: Vec<Vec<u8>> = frames.iter().map(|f| f.to_arrow().unwrap()).collect();
+        assert_eq!(encode(&frames).unwrap(), one_by_one);
+        // A ragged frame in the second half is still an error, not a lost frame.
+        let mut ragged = frames;
+        ragged[2_500].fields[1].values = Values::Float64(vec![1.0]);
+        assert!(encode(&ragged).is_err());
     }
 }

@@ -5,6 +5,12 @@ use grafana_plugin_sdk::pluginv2::{data_server::DataServer, diagnostics_server::
 use pgscope::grpc::PluginServices;
 use tracing_subscriber::{prelude::*, EnvFilter};
 
+// A large answer is thousands of short-lived buffers (frames, their Arrow files, the gRPC message)
+// every query; glibc's allocator hands that memory back to the kernel and faults it in again each
+// time (measured with `make bench`, README "Performance").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve())
 }

@@ -93,6 +93,21 @@ pub fn parse_sample_value(text: &str) -> Option<f64> {
 
 /// Converts one API answer (`/api/v1/query` or `/api/v1/query_range`) into frames.
 pub fn convert(body: &[u8]) -> Result<Vec<Frame>, ConvertError> {
+    if let Some(answer) = super::scan::read(body) {
+        let (frame_type, result_type) = if answer.matrix { ("timeseries-multi", "matrix") } else { ("numeric-multi", "vector") };
+        let frames = answer
+            .series
+            .into_iter()
+            .map(|s| series_frame(frame_type, result_type, s.labels, Values::Time(s.times), Values::Float64(s.values)))
+            .collect();
+        return Ok(with_notices(frames, answer.warnings, answer.infos));
+    }
+    convert_with_serde(body)
+}
+
+/// `convert` for every answer, the slow way: the reference `scan` is tested against, and the
+/// reader for errors, scalars, strings and anything unusual.
+pub(super) fn convert_with_serde(body: &[u8]) -> Result<Vec<Frame>, ConvertError> {
     let envelope: Envelope =
         serde_json::from_slice(body).map_err(|e| ConvertError::NotPrometheusJson(e.to_string()))?;
     if envelope.status != "success" {
@@ -104,7 +119,7 @@ pub fn convert(body: &[u8]) -> Result<Vec<Frame>, ConvertError> {
     let data = envelope
         .data
         .ok_or_else(|| ConvertError::NotPrometheusJson("a success answer without `data`".into()))?;
-    let mut frames = match data {
+    let frames = match data {
         ResultData::Matrix(series) => series
             .into_iter()
             .map(|s| {
@@ -143,11 +158,15 @@ pub fn convert(body: &[u8]) -> Result<Vec<Frame>, ConvertError> {
         )],
     };
 
-    let notices: Vec<Notice> = envelope
-        .warnings
+    Ok(with_notices(frames, envelope.warnings, envelope.infos))
+}
+
+/// The TSDB's warnings and infos on every frame (on an empty `Warnings` frame when none).
+fn with_notices(mut frames: Vec<Frame>, warnings: Vec<String>, infos: Vec<String>) -> Vec<Frame> {
+    let notices: Vec<Notice> = warnings
         .into_iter()
         .map(|text| Notice { severity: Severity::Warning, text })
-        .chain(envelope.infos.into_iter().map(|text| Notice { severity: Severity::Info, text }))
+        .chain(infos.into_iter().map(|text| Notice { severity: Severity::Info, text }))
         .collect();
     if !notices.is_empty() {
         if frames.is_empty() {
@@ -163,7 +182,7 @@ pub fn convert(body: &[u8]) -> Result<Vec<Frame>, ConvertError> {
             }
         }
     }
-    Ok(frames)
+    frames
 }
 
 fn series_frame(frame_type: &str, result_type: &str, labels: Labels, times: Values, values: Values) -> Frame {

@@ -1,0 +1,651 @@
+//! A one-pass reader for the answers that carry nearly all the bytes: `success` matrices and
+//! vectors. It reads the body straight into columns, without serde's per-element machinery, which
+//! made up most of the time a large range query spent in the plugin (`make bench`). It gives up
+//! (`None`) at anything else or anything it does not expect — an error answer, a scalar, escapes
+//! in sample values, a time with more than millisecond digits, malformed JSON — and
+//! `convert::convert` then reads the body with serde, which also words the errors. Tests: the two
+//! readers agree on generated answers (tests at the end).
+
+use std::borrow::Cow;
+
+use crate::frame::Labels;
+
+/// One series of a matrix, or one sample of a vector (a single point).
+#[derive(Debug, PartialEq)]
+pub(super) struct Series {
+    pub labels: Labels,
+    pub times: Vec<i64>,
+    pub values: Vec<f64>,
+}
+
+#[derive(Debug, PartialEq)]
+pub(super) struct Answer {
+    pub matrix: bool,
+    pub series: Vec<Series>,
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
+}
+
+/// How many answers were read in parts (for the tests: that path must be taken).
+#[cfg(test)]
+static READ_IN_PARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Serde's own nesting limit; deeper bodies are left to it.
+const MAX_DEPTH: usize = 128;
+
+pub(super) fn read(body: &[u8]) -> Option<Answer> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut reader = Reader { text, bytes: body, at: 0 };
+    let answer = reader.envelope()?;
+    reader.space();
+    (reader.at == body.len()).then_some(answer)
+}
+
+#[derive(Clone)]
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+/// What a `result` element held; which of the two is right depends on `resultType`, which may
+/// come after `result`.
+struct Element {
+    labels: Labels,
+    values: Option<(Vec<i64>, Vec<f64>)>,
+    value: Option<(i64, f64)>,
+}
+
+impl<'a> Reader<'a> {
+    fn space(&mut self) {
+        while self.bytes.get(self.at).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.space();
+        (self.bytes.get(self.at) == Some(&byte)).then(|| self.at += 1)
+    }
+
+    /// After `open` was eaten: true when the container is empty (and its `close` eaten).
+    fn empty(&mut self, close: u8) -> bool {
+        self.space();
+        let empty = self.bytes.get(self.at) == Some(&close);
+        if empty {
+            self.at += 1;
+        }
+        empty
+    }
+
+    /// After an element: true for `,`, false for `close`, `None` otherwise.
+    fn more(&mut self, close: u8) -> Option<bool> {
+        self.space();
+        let byte = *self.bytes.get(self.at)?;
+        self.at += 1;
+        match byte {
+            b',' => Some(true),
+            b if b == close => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Calls `member` for each key of an object, positioned at its value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.empty(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            member(self, key)?;
+            if !self.more(b'}')? {
+                return Some(());
+            }
+        }
+    }
+
+    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.empty(b']') {
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            if !self.more(b']')? {
+                return Some(());
+            }
+        }
+    }
+
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let mut escaped = false;
+        loop {
+            match *self.bytes.get(self.at)? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    self.at += 2;
+                }
+                byte if byte < 0x20 => return None,
+                _ => self.at += 1,
+            }
+        }
+        self.at += 1;
+        if escaped {
+            // Rare in labels; serde decodes the escapes (and rejects bad ones).
+            serde_json::from_str::<String>(self.text.get(start - 1..self.at)?).ok().map(Cow::Owned)
+        } else {
+            self.text.get(start..self.at - 1).map(Cow::Borrowed)
+        }
+    }
+
+    fn strings(&mut self) -> Option<Vec<String>> {
+        let mut all = Vec::new();
+        self.array(|r| {
+            all.push(r.string()?.into_owned());
+            Some(())
+        })?;
+        Some(all)
+    }
+
+    /// Any JSON value, checked as strictly as serde would, and dropped.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.space();
+        match *self.bytes.get(self.at)? {
+            b'"' => self.string().map(drop),
+            b'{' => self.object(|r, _| r.skip(depth + 1)),
+            b'[' => self.array(|r| r.skip(depth + 1)),
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
+            _ => self.number(),
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        self.text.get(self.at..)?.starts_with(word).then(|| self.at += word.len())
+    }
+
+    /// A JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn number(&mut self) -> Option<()> {
+        let digits = |r: &mut Self| {
+            let start = r.at;
+            while r.bytes.get(r.at).is_some_and(u8::is_ascii_digit) {
+                r.at += 1;
+            }
+            (r.at > start).then_some(r.at - start)
+        };
+        if self.bytes.get(self.at) == Some(&b'-') {
+            self.at += 1;
+        }
+        let first = *self.bytes.get(self.at)?;
+        if digits(self)? > 1 && first == b'0' {
+            return None;
+        }
+        if self.bytes.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            digits(self)?;
+        }
+        if matches!(self.bytes.get(self.at), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.bytes.get(self.at), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            digits(self)?;
+        }
+        Some(())
+    }
+
+    fn envelope(&mut self) -> Option<Answer> {
+        let (mut status, mut data, mut warnings, mut infos) = (None, None, None, None);
+        self.object(|r, key| {
+            match key.as_ref() {
+                "status" => set_once(&mut status, r.string()?)?,
+                "data" => set_once(&mut data, r.data()?)?,
+                "warnings" => set_once(&mut warnings, r.strings()?)?,
+                "infos" => set_once(&mut infos, r.strings()?)?,
+                // errorType, error, isPartial, stats, ...: nothing a success answer needs.
+                _ => r.skip(1)?,
+            }
+            Some(())
+        })?;
+        if status? != "success" {
+            return None;
+        }
+        let (matrix, series) = data?;
+        Some(Answer { matrix, series, warnings: warnings.unwrap_or_default(), infos: infos.unwrap_or_default() })
+    }
+
+    fn data(&mut self) -> Option<(bool, Vec<Series>)> {
+        let (mut result_type, mut result) = (None, None);
+        self.object(|r, key| {
+            match key.as_ref() {
+                "resultType" => set_once(&mut result_type, r.string()?)?,
+                "result" => set_once(&mut result, r.elements()?)?,
+                _ => r.skip(2)?,
+            }
+            Some(())
+        })?;
+        let elements = result?;
+        match result_type?.as_ref() {
+            "matrix" => {
+                let series = elements.into_iter().map(|e| {
+                    let (times, values) = e.values?;
+                    e.value.is_none().then_some(Series { labels: e.labels, times, values })
+                });
+                Some((true, series.collect::<Option<_>>()?))
+            }
+            "vector" => {
+                let mut series = Vec::with_capacity(elements.len());
+                for e in elements {
+                    if e.values.is_some() {
+                        return None;
+                    }
+                    // A sample without a value is no series, as in `convert`.
+                    if let Some((time, value)) = e.value {
+                        series.push(Series { labels: e.labels, times: vec![time], values: vec![value] });
+                    }
+                }
+                Some((false, series))
+            }
+            _ => None,
+        }
+    }
+
+    /// The `result` array. A large one is read in parts on several threads: each part starts at
+    /// an element that follows `},{"metric":` (how Prometheus and VictoriaMetrics print
+    /// them) and must end exactly before the next part; if not (that text inside a label value,
+    /// say) the whole array is read again on one thread.
+    fn elements(&mut self) -> Option<Vec<Element>> {
+        self.eat(b'[')?;
+        if self.empty(b']') {
+            return Some(Vec::new());
+        }
+        let starts = self.part_starts();
+        if !starts.is_empty() {
+            let mut parts = self.clone();
+            if let Some(elements) = parts.elements_in_parts(&starts) {
+                #[cfg(test)]
+                READ_IN_PARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                *self = parts;
+                return Some(elements);
+            }
+        }
+        self.elements_until(None)
+    }
+
+    /// Where the parts after the first begin; none when the array is small or there is one core.
+    fn part_starts(&self) -> Vec<usize> {
+        const BYTES_PER_PART: usize = 1 << 20;
+        const MARK: &[u8] = b"},{\"metric\":";
+        let rest = self.bytes.len() - self.at;
+        let parts = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4).min(rest / BYTES_PER_PART);
+        let mut starts = Vec::new();
+        for part in 1..parts {
+            let from = (self.at + rest / parts * part).max(starts.last().map_or(self.at, |s| s + 1));
+            match self.bytes[from..].windows(MARK.len()).position(|w| w == MARK) {
+                Some(offset) => starts.push(from + offset + 2),
+                None => break,
+            }
+        }
+        starts
+    }
+
+    fn elements_in_parts(&mut self, starts: &[usize]) -> Option<Vec<Element>> {
+        let stops: Vec<usize> = starts.iter().map(|start| start - 1).collect();
+        std::thread::scope(|scope| {
+            let later: Vec<_> = starts
+                .iter()
+                .enumerate()
+                .map(|(i, &start)| {
+                    let mut reader = Reader { at: start, ..self.clone() };
+                    let stop = stops.get(i + 1).copied();
+                    scope.spawn(move || reader.elements_until(stop).map(|elements| (elements, reader.at)))
+                })
+                .collect();
+            let mut elements = self.elements_until(Some(stops[0]));
+            for part in later {
+                let (more, end) = part.join().ok()??;
+                if let Some(all) = elements.as_mut() {
+                    all.extend(more);
+                    self.at = end;
+                }
+            }
+            elements
+        })
+    }
+
+    /// Elements from the current one on, up to the array's `]` (`stop: None`) or up to the `,`
+    /// at `stop`, which must come right after an element.
+    fn elements_until(&mut self, stop: Option<usize>) -> Option<Vec<Element>> {
+        let mut elements = Vec::new();
+        loop {
+            elements.push(self.element()?);
+            self.space();
+            if let Some(stop) = stop {
+                match self.at.cmp(&stop) {
+                    std::cmp::Ordering::Equal => return Some(elements),
+                    std::cmp::Ordering::Greater => return None,
+                    std::cmp::Ordering::Less => {}
+                }
+            }
+            if !self.more(b']')? {
+                return stop.is_none().then_some(elements);
+            }
+        }
+    }
+
+    fn element(&mut self) -> Option<Element> {
+        let (mut labels, mut values, mut value) = (None, None, None);
+        self.object(|r, key| {
+            match key.as_ref() {
+                "metric" => {
+                    let mut metric = Labels::new();
+                    r.object(|r, name| {
+                        metric.insert(name.into_owned(), r.string()?.into_owned());
+                        Some(())
+                    })?;
+                    set_once(&mut labels, metric)?;
+                }
+                "values" => set_once(&mut values, r.pairs()?)?,
+                "value" => set_once(&mut value, r.pair()?)?,
+                // Native histograms and anything else: left to serde and `convert`.
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(Element { labels: labels.unwrap_or_default(), values, value })
+    }
+
+    fn pairs(&mut self) -> Option<(Vec<i64>, Vec<f64>)> {
+        self.space();
+        // A capacity hint (pairs are about as long as each other): the array's first `]]`.
+        let (start, first_pair) = (self.at, self.bytes.get(self.at + 1..)?.iter().position(|b| *b == b']')?);
+        let end = self.bytes[start..].windows(2).position(|w| w == b"]]").unwrap_or(0);
+        let room = end / (first_pair + 2) + 1;
+        let (mut times, mut values) = (Vec::with_capacity(room), Vec::with_capacity(room));
+        self.array(|r| {
+            let (time, value) = r.pair()?;
+            times.push(time);
+            values.push(value);
+            Some(())
+        })?;
+        Some((times, values))
+    }
+
+    /// `[<unix seconds>,"<value>"]`.
+    fn pair(&mut self) -> Option<(i64, f64)> {
+        self.eat(b'[')?;
+        self.space();
+        let time = self.seconds_as_ms()?;
+        self.eat(b',')?;
+        self.eat(b'"')?;
+        let start = self.at;
+        let mut whole: u64 = 0;
+        while let Some(digit) = self.bytes.get(self.at).filter(|b| b.is_ascii_digit()) {
+            whole = whole.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
+            self.at += 1;
+        }
+        let value = if self.bytes.get(self.at) == Some(&b'"') && (1..=15).contains(&(self.at - start)) {
+            // Counters are mostly whole numbers; up to 15 digits they are exact in an f64.
+            whole as f64
+        } else {
+            while self.bytes.get(self.at).is_some_and(|b| *b != b'"' && *b != b'\\' && *b >= 0x20) {
+                self.at += 1;
+            }
+            super::convert::parse_sample_value(self.text.get(start..self.at)?).unwrap_or(f64::NAN)
+        };
+        self.eat(b'"')?;
+        self.eat(b']')?;
+        Some((time, value))
+    }
+
+    /// `1700000000` or `1700000000.123` as epoch milliseconds; other forms are left to serde.
+    fn seconds_as_ms(&mut self) -> Option<i64> {
+        let start = self.at;
+        let mut seconds: i64 = 0;
+        while let Some(digit) = self.bytes.get(self.at).filter(|b| b.is_ascii_digit()) {
+            seconds = seconds * 10 + i64::from(digit - b'0');
+            self.at += 1;
+            if self.at - start > 12 {
+                return None;
+            }
+        }
+        let digits = self.at - start;
+        if digits == 0 || (digits > 1 && self.bytes[start] == b'0') {
+            return None;
+        }
+        let mut millis = 0;
+        if self.bytes.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            let fraction = self.at;
+            let mut scale = 100;
+            while let Some(digit) = self.bytes.get(self.at).filter(|b| b.is_ascii_digit()) {
+                millis += i64::from(digit - b'0') * scale;
+                scale /= 10;
+                self.at += 1;
+            }
+            if !(1..=3).contains(&(self.at - fraction)) {
+                return None;
+            }
+        }
+        if matches!(self.bytes.get(self.at), Some(b'e' | b'E')) {
+            return None;
+        }
+        Some(seconds * 1000 + millis)
+    }
+}
+
+/// A key seen twice is an error for serde; leave such a body to it.
+fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    slot.is_none().then(|| *slot = Some(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::read;
+    use crate::prom::convert::{convert, convert_with_serde};
+
+    /// The contract: whatever `read` accepts, serde reads to the same frames (Arrow bytes compared,
+    /// so NaN and the labels count too).
+    fn agrees(body: &[u8]) -> Result<bool, TestCaseError> {
+        let Some(_) = read(body) else { return Ok(false) };
+        let fast = convert(body).map_err(|e| TestCaseError::fail(format!("fast path took a body serde refuses: {e}")))?;
+        let slow = convert_with_serde(body).map_err(|e| TestCaseError::fail(format!("serde refuses a body the fast path took: {e}")))?;
+        let arrow = |frames: &[crate::frame::Frame]| frames.iter().map(|f| f.to_arrow().unwrap()).collect::<Vec<_>>();
+        prop_assert_eq!(arrow(&fast), arrow(&slow), "{}", String::from_utf8_lossy(body));
+        Ok(true)
+    }
+
+    fn json_string(text: &str, unicode_escapes: bool) -> String {
+        if unicode_escapes {
+            let mut out = String::from("\"");
+            for c in text.chars() {
+                if c.is_ascii() { out.push_str(&format!("\\u{:04x}", c as u32)) } else { out.push(c) }
+            }
+            out + "\""
+        } else {
+            serde_json::to_string(text).unwrap()
+        }
+    }
+
+    fn time() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => (0u64..4_000_000_000, proptest::option::of(0u32..1000), 0usize..4).prop_map(|(s, f, digits)| match f {
+                Some(f) if digits > 0 => format!("{s}.{}", &format!("{f:03}")[..digits]),
+                _ => s.to_string(),
+            }),
+            1 => Just("1.7e9".to_string()),
+            1 => Just("1700000000.12345".to_string()),
+            1 => Just("-5".to_string()),
+            1 => Just("0".to_string()),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => (0u64..1_000_000_000_000).prop_map(|v| v.to_string()),
+            2 => any::<f64>().prop_map(|v| v.to_string()),
+            1 => (0u64..u64::MAX).prop_map(|v| format!("{v}{v}")),
+            1 => prop::sample::select(vec!["NaN", "+Inf", "-Inf", "Inf", "", "abc", "00012", "-0", "1e3", "0.1", "1E-7", "é"]).prop_map(String::from),
+        ]
+    }
+
+    fn space() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec!["", "", "", " ", "\n  ", "\t", "\r\n"])
+    }
+
+    fn labels() -> impl Strategy<Value = String> {
+        (prop::collection::vec(("[a-z_]{1,5}", "[ -~]{0,6}|[a-zé\"\\\\\n/]{0,4}", any::<bool>()), 0..4), space()).prop_map(|(pairs, sp)| {
+            let members: Vec<String> =
+                pairs.iter().map(|(k, v, u)| format!("{}{sp}:{sp}{}", json_string(k, false), json_string(v, *u))).collect();
+            format!("{{{sp}{}{sp}}}", members.join(&format!("{sp},{sp}")))
+        })
+    }
+
+    fn answer() -> impl Strategy<Value = String> {
+        let pairs = prop::collection::vec((time(), value()), 0..6);
+        let element = (labels(), pairs, space(), any::<bool>());
+        (prop::collection::vec(element, 0..5), any::<bool>(), any::<bool>(), any::<bool>(), space(), prop::option::of(prop::collection::vec("[ -~]{0,8}", 0..3)))
+            .prop_map(|(elements, matrix, type_first, extras, sp, warnings)| {
+                let pair = |(t, v): &(String, String)| format!("[{sp}{t}{sp},{sp}{}{sp}]", json_string(v, false));
+                let result: Vec<String> = elements
+                    .iter()
+                    .map(|(labels, pairs, sp, has_value)| {
+                        let points = if matrix {
+                            format!("\"values\"{sp}:{sp}[{}]", pairs.iter().map(pair).collect::<Vec<_>>().join(","))
+                        } else if *has_value {
+                            format!("\"value\":{}", pairs.first().map(pair).unwrap_or_else(|| "[1,\"1\"]".into()))
+                        } else {
+                            String::new()
+                        };
+                        let comma = if points.is_empty() { "" } else { "," };
+                        format!("{{\"metric\"{sp}:{sp}{labels}{comma}{points}}}")
+                    })
+                    .collect();
+                let kind = format!("\"resultType\":\"{}\"", if matrix { "matrix" } else { "vector" });
+                let result = format!("\"result\":{sp}[{sp}{}{sp}]", result.join(&format!(",{sp}")));
+                let data = if type_first { format!("{kind},{result}") } else { format!("{result},{kind}") };
+                let mut top = vec![format!("\"status\"{sp}:{sp}\"success\""), format!("\"data\":{{{data}}}")];
+                if extras {
+                    top.insert(1, "\"isPartial\":false".into());
+                    top.push(r#""stats":{"seriesFetched":"3","executionTimeMsec":-1.5e-3,"x":[null,true,false,{},[]],"s":"\u00e9\"\\"}"#.into());
+                }
+                if let Some(w) = warnings {
+                    top.push(format!("\"warnings\":{}", serde_json::to_string(&w).unwrap()));
+                    top.push(format!("\"infos\":{}", serde_json::to_string(&w).unwrap()));
+                }
+                format!("{sp}{{{}}}{sp}", top.join(&format!("{sp},{sp}")))
+            })
+    }
+
+    /// A fixed seed keeps CI deterministic, as in tests/rewrite_properties.rs.
+    fn config() -> ProptestConfig {
+        ProptestConfig { cases: 2000, failure_persistence: None, rng_seed: proptest::test_runner::RngSeed::Fixed(0x5ca1), ..ProptestConfig::default() }
+    }
+
+    #[test]
+    fn most_generated_answers_take_the_fast_path() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let fast = (0..1000).filter(|_| read(answer().new_tree(&mut runner).unwrap().current().as_bytes()).is_some()).count();
+        // Otherwise the properties below would hold by leaving everything to serde.
+        assert!(fast > 300, "{fast} of 1000 generated answers took the fast path");
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn the_fast_path_reads_what_serde_reads(body in answer()) {
+            agrees(body.as_bytes())?;
+        }
+
+        #[test]
+        fn damaged_answers_are_serdes_to_judge(body in answer(), at in any::<prop::sample::Index>(), byte in prop::sample::select(b"[]{}\",:0 .e-\\x".to_vec()), cut in any::<bool>()) {
+            let mut bytes = body.into_bytes();
+            let at = at.index(bytes.len());
+            if cut { bytes.remove(at); } else { bytes.insert(at, byte); }
+            agrees(&bytes)?;
+        }
+    }
+
+    #[test]
+    fn plain_answers_take_the_fast_path() {
+        for body in [
+            &br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1700000000,"1"],[1700000000.5,"NaN"]]}]}}"#[..],
+            br#"{"status":"success","isPartial":false,"data":{"resultType":"vector","result":[{"metric":{},"value":[1.25,"+Inf"]}]},"stats":{"seriesFetched":"1"}}"#,
+            br#"{"status":"success","data":{"resultType":"matrix","result":[]},"warnings":["w"]}"#,
+        ] {
+            assert!(read(body).is_some(), "{}", String::from_utf8_lossy(body));
+            assert!(agrees(body).unwrap());
+        }
+    }
+
+    /// Several megabytes: read in parts on a machine with more than one core.
+    fn large_answer(series: usize, labels: impl Fn(usize) -> String, after_result: &str) -> String {
+        let elements: Vec<String> = (0..series)
+            .map(|s| {
+                let pairs: Vec<String> = (0..240).map(|i| format!("[{},\"{}.5\"]", 1_700_000_000 + i * 15, s * i)).collect();
+                format!("{{\"metric\":{},\"values\":[{}]}}", labels(s), pairs.join(","))
+            })
+            .collect();
+        format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{}]}}{after_result}}}"#, elements.join(","))
+    }
+
+    #[test]
+    fn a_large_answer_read_in_parts_is_the_answer_read_whole() {
+        let body = large_answer(1_000, |s| format!(r#"{{"queryid":"{s}","datname":"db\u00e9"}}"#), "");
+        assert!(body.len() > 5 << 20);
+        let before = super::READ_IN_PARTS.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(agrees(body.as_bytes()).unwrap());
+        if std::thread::available_parallelism().unwrap().get() > 1 {
+            assert!(super::READ_IN_PARTS.load(std::sync::atomic::Ordering::Relaxed) > before, "not read in parts");
+        }
+        assert_eq!(read(body.as_bytes()).unwrap().series.len(), 1_000);
+    }
+
+    #[test]
+    fn a_large_answer_that_cannot_be_cut_is_read_whole() {
+        // Pretty-printed elements: no `},{"metric":` to cut at.
+        let body = large_answer(800, |s| format!(r#"{{"queryid":"{s}"}}"#), "").replace(r#"},{"metric""#, "},\n  {\"metric\"");
+        assert_eq!(read(body.as_bytes()).unwrap().series.len(), 800);
+        assert!(agrees(body.as_bytes()).unwrap());
+        // The cutting text after the result (in a large `stats`): the parts do not meet, so the
+        // result is read whole.
+        let stats: Vec<&str> = std::iter::repeat_n(r#"{"metric":1}"#, 600_000).collect();
+        let body = large_answer(3, |_| "{}".into(), &format!(r#","stats":[{}]"#, stats.join(",")));
+        assert!(body.len() > 5 << 20);
+        assert_eq!(read(body.as_bytes()).unwrap().series.len(), 3);
+        assert!(agrees(body.as_bytes()).unwrap());
+        // A damaged element in the second half: serde's judgement, not a half answer.
+        let body = large_answer(1_000, |s| format!(r#"{{"queryid":"{s}"}}"#), "").replacen(r#""queryid":"900""#, r#""queryid":900"#, 1);
+        assert!(read(body.as_bytes()).is_none());
+        assert!(convert(body.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn everything_else_goes_to_serde() {
+        for body in [
+            &br#"{"status":"error","errorType":"bad_data","error":"x"}"#[..],
+            br#"{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}"#,
+            br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1.7e9,"1"]]}]}}"#,
+            br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"histograms":[]}]}}"#,
+            br#"{"status":"success","status":"success","data":{"resultType":"matrix","result":[]}}"#,
+            br#"{"status":"success","data":{"resultType":"matrix","result":[]}} x"#,
+            b"<html></html>",
+            b"",
+        ] {
+            assert!(read(body).is_none(), "{}", String::from_utf8_lossy(body));
+        }
+    }
+}
