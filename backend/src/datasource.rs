@@ -133,7 +133,7 @@ impl Datasource {
         let mut frames = Vec::new();
         for (request, answer) in answers {
             let answer = answer.map_err(|e: ClientError| (e.outcome(), e.status(), e.to_string()))?;
-            let mut converted = convert::convert(&answer.body).map_err(|e| match e {
+            let mut converted = convert::convert_answer(&answer).map_err(|e| match e {
                 ConvertError::Api { .. } => {
                     let status = if answer.status.is_client_error() || answer.status.is_server_error() { answer.status.as_u16() } else { 400 };
                     ("tsdb_error", status, e.to_string())

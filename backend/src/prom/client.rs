@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+
+use super::scan::{ReadAhead, ReadAheadBuilder};
 use reqwest::{header, Certificate, Identity, Method, StatusCode, Url};
 use tokio::sync::Semaphore;
 
@@ -20,6 +22,8 @@ use crate::telemetry::Telemetry;
 pub struct JsonAnswer {
     pub status: StatusCode,
     pub body: Bytes,
+    /// Parts of a large query answer already read while it arrived (`convert::convert_answer`).
+    pub read_ahead: ReadAhead,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -234,7 +238,9 @@ impl PromClient {
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(ClientError::Unauthorized { url: shown, status: status.as_u16() });
         }
-        let body = self.read_body(&shown, response).await?;
+        let mut ahead = ReadAheadBuilder::default();
+        let body = self.read_body_with(&shown, response, |body| ahead.feed(body)).await?;
+        let read_ahead = ahead.finish().await;
         let looks_like_json = content_type.contains("json")
             || (content_type.is_empty() && body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'));
         if !looks_like_json {
@@ -244,7 +250,7 @@ impl PromClient {
             let error = not_prometheus(&shown, status, &content_type, &body);
             return Err(self.scrub(error));
         }
-        Ok(JsonAnswer { status, body })
+        Ok(JsonAnswer { status, body, read_ahead })
     }
 
     async fn send(&self, method: Method, url: Url, params: &[(&str, String)], timeout: Option<Duration>) -> Result<reqwest::Response, ClientError> {
@@ -271,7 +277,12 @@ impl PromClient {
         request.send().await.map_err(|e| transport_error(&redact(&url), &e, timeout))
     }
 
-    async fn read_body(&self, url: &str, mut response: reqwest::Response) -> Result<Bytes, ClientError> {
+    async fn read_body(&self, url: &str, response: reqwest::Response) -> Result<Bytes, ClientError> {
+        self.read_body_with(url, response, |_| ()).await
+    }
+
+    /// The body up to the size limit; `arrived` sees it after every chunk.
+    async fn read_body_with(&self, url: &str, mut response: reqwest::Response, mut arrived: impl FnMut(&[u8])) -> Result<Bytes, ClientError> {
         let limit = self.settings.max_response_bytes;
         let too_large = || ClientError::TooLarge { url: url.to_string(), limit_mb: limit >> 20 };
         if response.content_length().is_some_and(|n| n > limit as u64) {
@@ -285,6 +296,7 @@ impl PromClient {
                         return Err(too_large());
                     }
                     body.extend_from_slice(&chunk);
+                    arrived(&body);
                 }
                 Ok(None) => return Ok(body.freeze()),
                 Err(e) if e.is_timeout() => {

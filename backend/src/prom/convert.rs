@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Map};
 
+use super::client::JsonAnswer;
+use super::scan::ReadAhead;
 use crate::frame::{Field, Frame, FrameMeta, Labels, Notice, Severity, Values};
 
 /// The answer the TSDB gave instead of data.
@@ -93,7 +95,16 @@ pub fn parse_sample_value(text: &str) -> Option<f64> {
 
 /// Converts one API answer (`/api/v1/query` or `/api/v1/query_range`) into frames.
 pub fn convert(body: &[u8]) -> Result<Vec<Frame>, ConvertError> {
-    if let Some(answer) = super::scan::read(body) {
+    convert_with(body, &ReadAhead::default())
+}
+
+/// `convert` of a client answer, using the parts of it read while it arrived.
+pub fn convert_answer(answer: &JsonAnswer) -> Result<Vec<Frame>, ConvertError> {
+    convert_with(&answer.body, &answer.read_ahead)
+}
+
+fn convert_with(body: &[u8], ahead: &ReadAhead) -> Result<Vec<Frame>, ConvertError> {
+    if let Some(answer) = super::scan::read(body, ahead) {
         let (frame_type, result_type) = if answer.matrix { ("timeseries-multi", "matrix") } else { ("numeric-multi", "vector") };
         let frames = answer
             .series

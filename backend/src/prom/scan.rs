@@ -33,9 +33,10 @@ static READ_IN_PARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomic
 /// Serde's own nesting limit; deeper bodies are left to it.
 const MAX_DEPTH: usize = 128;
 
-pub(super) fn read(body: &[u8]) -> Option<Answer> {
+pub(super) fn read(body: &[u8], ahead: &ReadAhead) -> Option<Answer> {
     let text = std::str::from_utf8(body).ok()?;
-    let mut reader = Reader { text, bytes: body, at: 0 };
+    let ahead = (!ahead.is_empty()).then_some(ahead);
+    let mut reader = Reader { text, bytes: body, at: 0, ahead };
     let answer = reader.envelope()?;
     reader.space();
     (reader.at == body.len()).then_some(answer)
@@ -46,6 +47,99 @@ struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    ahead: Option<&'a ReadAhead>,
+}
+
+/// Elements of a large `result` array read while the rest of the body was still arriving
+/// (`ReadAheadBuilder`), by the position of their first `{` in the body. `read` uses a batch only
+/// where its own reading arrives at that position right after an element, so the answer is the
+/// one it would read without them.
+#[derive(Clone, Default)]
+pub struct ReadAhead(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<usize, Batch>>>);
+
+struct Batch {
+    /// Where the `,` after the batch's last element is.
+    stop: usize,
+    elements: Vec<Element>,
+}
+
+impl std::fmt::Debug for ReadAhead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReadAhead({} batches)", self.0.lock().map_or(0, |b| b.len()))
+    }
+}
+
+impl ReadAhead {
+    fn is_empty(&self) -> bool {
+        self.0.lock().map_or(true, |b| b.is_empty())
+    }
+
+    fn take(&self, start: usize) -> Option<Batch> {
+        self.0.lock().ok()?.remove(&start)
+    }
+}
+
+/// Fed the body as it arrives: every megabyte or so, the complete elements received since the
+/// last batch are read on a blocking thread, while the TSDB is still sending the rest.
+#[derive(Default)]
+pub struct ReadAheadBuilder {
+    /// The `{` of the first element not yet in a batch, once known.
+    next: Option<usize>,
+    /// How much of the body was looked at.
+    seen: usize,
+    batches: Vec<tokio::task::JoinHandle<Option<(usize, Batch)>>>,
+}
+
+const BATCH_BYTES: usize = 1 << 20;
+
+impl ReadAheadBuilder {
+    pub fn feed(&mut self, body: &[u8]) {
+        if body.len() < self.seen + BATCH_BYTES {
+            return;
+        }
+        let from = self.seen.saturating_sub(MARK.len());
+        self.seen = body.len();
+        let next = match self.next {
+            Some(next) => next,
+            None => match find(body, from) {
+                Some(mark) => mark + 2,
+                None => return,
+            },
+        };
+        self.next = Some(next);
+        // Only the new bytes: the older ones hold no mark after `next`.
+        let tail = next.max(from);
+        let Some(last) = body[tail..].windows(MARK.len()).rposition(|w| w == MARK).map(|m| tail + m) else { return };
+        let stop = last + 1;
+        let text = body[next..=stop].to_vec();
+        self.next = Some(last + 2);
+        self.batches.push(tokio::task::spawn_blocking(move || {
+            let text_str = std::str::from_utf8(&text).ok()?;
+            let mut reader = Reader { text: text_str, bytes: &text, at: 0, ahead: None };
+            let elements = reader.elements_until(Some(text.len() - 1))?;
+            Some((next, Batch { stop, elements }))
+        }));
+    }
+
+    /// The batches read so far (waiting for those still being read).
+    pub async fn finish(self) -> ReadAhead {
+        let mut batches = std::collections::HashMap::new();
+        for batch in self.batches {
+            if let Ok(Some((start, batch))) = batch.await {
+                batches.insert(start, batch);
+            }
+        }
+        ReadAhead(std::sync::Arc::new(std::sync::Mutex::new(batches)))
+    }
+}
+
+/// How Prometheus and VictoriaMetrics print the gap between two `result` elements. In valid
+/// JSON this text occurs nowhere else: a `"` inside a string is escaped, and no other member
+/// of an answer is an object that starts with a `metric` key after another object.
+const MARK: &[u8] = b"},{\"metric\":";
+
+fn find(body: &[u8], from: usize) -> Option<usize> {
+    body.get(from..)?.windows(MARK.len()).position(|w| w == MARK).map(|m| from + m)
 }
 
 /// What a `result` element held; which of the two is right depends on `resultType`, which may
@@ -268,7 +362,7 @@ impl<'a> Reader<'a> {
         if self.empty(b']') {
             return Some(Vec::new());
         }
-        let starts = self.part_starts();
+        let starts = if self.ahead.is_some() { Vec::new() } else { self.part_starts() };
         if !starts.is_empty() {
             let mut parts = self.clone();
             if let Some(elements) = parts.elements_in_parts(&starts) {
@@ -284,14 +378,13 @@ impl<'a> Reader<'a> {
     /// Where the parts after the first begin; none when the array is small or there is one core.
     fn part_starts(&self) -> Vec<usize> {
         const BYTES_PER_PART: usize = 1 << 20;
-        const MARK: &[u8] = b"},{\"metric\":";
         let rest = self.bytes.len() - self.at;
         let parts = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4).min(rest / BYTES_PER_PART);
         let mut starts = Vec::new();
         for part in 1..parts {
             let from = (self.at + rest / parts * part).max(starts.last().map_or(self.at, |s| s + 1));
-            match self.bytes[from..].windows(MARK.len()).position(|w| w == MARK) {
-                Some(offset) => starts.push(from + offset + 2),
+            match find(self.bytes, from) {
+                Some(mark) => starts.push(mark + 2),
                 None => break,
             }
         }
@@ -327,7 +420,13 @@ impl<'a> Reader<'a> {
     fn elements_until(&mut self, stop: Option<usize>) -> Option<Vec<Element>> {
         let mut elements = Vec::new();
         loop {
-            elements.push(self.element()?);
+            match self.ahead.and_then(|ahead| ahead.take(self.at)) {
+                Some(batch) => {
+                    elements.extend(batch.elements);
+                    self.at = batch.stop;
+                }
+                None => elements.push(self.element()?),
+            }
             self.space();
             if let Some(stop) = stop {
                 match self.at.cmp(&stop) {
@@ -458,7 +557,7 @@ mod tests {
     /// The contract: whatever `read` accepts, serde reads to the same frames (Arrow bytes compared,
     /// so NaN and the labels count too).
     fn agrees(body: &[u8]) -> Result<bool, TestCaseError> {
-        let Some(_) = read(body) else { return Ok(false) };
+        let Some(_) = read(body, &Default::default()) else { return Ok(false) };
         let fast = convert(body).map_err(|e| TestCaseError::fail(format!("fast path took a body serde refuses: {e}")))?;
         let slow = convert_with_serde(body).map_err(|e| TestCaseError::fail(format!("serde refuses a body the fast path took: {e}")))?;
         let arrow = |frames: &[crate::frame::Frame]| frames.iter().map(|f| f.to_arrow().unwrap()).collect::<Vec<_>>();
@@ -557,7 +656,7 @@ mod tests {
     fn most_generated_answers_take_the_fast_path() {
         use proptest::strategy::ValueTree;
         let mut runner = proptest::test_runner::TestRunner::deterministic();
-        let fast = (0..1000).filter(|_| read(answer().new_tree(&mut runner).unwrap().current().as_bytes()).is_some()).count();
+        let fast = (0..1000).filter(|_| read(answer().new_tree(&mut runner).unwrap().current().as_bytes(), &Default::default()).is_some()).count();
         // Otherwise the properties below would hold by leaving everything to serde.
         assert!(fast > 300, "{fast} of 1000 generated answers took the fast path");
     }
@@ -586,7 +685,7 @@ mod tests {
             br#"{"status":"success","isPartial":false,"data":{"resultType":"vector","result":[{"metric":{},"value":[1.25,"+Inf"]}]},"stats":{"seriesFetched":"1"}}"#,
             br#"{"status":"success","data":{"resultType":"matrix","result":[]},"warnings":["w"]}"#,
         ] {
-            assert!(read(body).is_some(), "{}", String::from_utf8_lossy(body));
+            assert!(read(body, &Default::default()).is_some(), "{}", String::from_utf8_lossy(body));
             assert!(agrees(body).unwrap());
         }
     }
@@ -611,26 +710,64 @@ mod tests {
         if std::thread::available_parallelism().unwrap().get() > 1 {
             assert!(super::READ_IN_PARTS.load(std::sync::atomic::Ordering::Relaxed) > before, "not read in parts");
         }
-        assert_eq!(read(body.as_bytes()).unwrap().series.len(), 1_000);
+        assert_eq!(read(body.as_bytes(), &Default::default()).unwrap().series.len(), 1_000);
     }
 
     #[test]
     fn a_large_answer_that_cannot_be_cut_is_read_whole() {
         // Pretty-printed elements: no `},{"metric":` to cut at.
         let body = large_answer(800, |s| format!(r#"{{"queryid":"{s}"}}"#), "").replace(r#"},{"metric""#, "},\n  {\"metric\"");
-        assert_eq!(read(body.as_bytes()).unwrap().series.len(), 800);
+        assert_eq!(read(body.as_bytes(), &Default::default()).unwrap().series.len(), 800);
         assert!(agrees(body.as_bytes()).unwrap());
         // The cutting text after the result (in a large `stats`): the parts do not meet, so the
         // result is read whole.
         let stats: Vec<&str> = std::iter::repeat_n(r#"{"metric":1}"#, 600_000).collect();
         let body = large_answer(3, |_| "{}".into(), &format!(r#","stats":[{}]"#, stats.join(",")));
         assert!(body.len() > 5 << 20);
-        assert_eq!(read(body.as_bytes()).unwrap().series.len(), 3);
+        assert_eq!(read(body.as_bytes(), &Default::default()).unwrap().series.len(), 3);
         assert!(agrees(body.as_bytes()).unwrap());
         // A damaged element in the second half: serde's judgement, not a half answer.
         let body = large_answer(1_000, |s| format!(r#"{{"queryid":"{s}"}}"#), "").replacen(r#""queryid":"900""#, r#""queryid":900"#, 1);
-        assert!(read(body.as_bytes()).is_none());
+        assert!(read(body.as_bytes(), &Default::default()).is_none());
         assert!(convert(body.as_bytes()).is_err());
+    }
+
+    /// The body fed to a `ReadAheadBuilder` in `chunk`-byte pieces, as the client does.
+    async fn read_while_arriving(body: &[u8], chunk: usize) -> super::ReadAhead {
+        let mut builder = super::ReadAheadBuilder::default();
+        let mut so_far = Vec::new();
+        for piece in body.chunks(chunk) {
+            so_far.extend_from_slice(piece);
+            builder.feed(&so_far);
+        }
+        builder.finish().await
+    }
+
+    #[tokio::test]
+    async fn an_answer_read_while_it_arrives_is_the_answer_read_at_the_end() {
+        let body = large_answer(1_000, |s| format!(r#"{{"queryid":"{s}","datname":"db\u00e9"}}"#), "");
+        let whole = read(body.as_bytes(), &Default::default()).unwrap();
+        for chunk in [997, 16 * 1024, 300_001, 4 << 20] {
+            let ahead = read_while_arriving(body.as_bytes(), chunk).await;
+            let batches = ahead.0.lock().unwrap().len();
+            assert!(batches >= if chunk < 1 << 20 { 3 } else { 1 }, "{batches} batches with {chunk}-byte chunks");
+            assert_eq!(read(body.as_bytes(), &ahead).unwrap(), whole, "{chunk}-byte chunks");
+            assert!(ahead.is_empty(), "a batch was left unused with {chunk}-byte chunks");
+        }
+    }
+
+    #[tokio::test]
+    async fn read_ahead_never_changes_the_judgement() {
+        // The cutting text after the result, in a large `stats`: those batches are not elements.
+        let stats: Vec<&str> = std::iter::repeat_n(r#"{"metric":{}}"#, 600_000).collect();
+        let body = large_answer(3, |_| "{}".into(), &format!(r#","stats":[{}]"#, stats.join(",")));
+        let ahead = read_while_arriving(body.as_bytes(), 64 * 1024).await;
+        assert!(!ahead.is_empty(), "the stats objects look like elements to the read-ahead");
+        assert_eq!(read(body.as_bytes(), &ahead).unwrap().series.len(), 3);
+        // A damaged element in the second half: no batch covers it, the body is serde's to judge.
+        let body = large_answer(1_000, |s| format!(r#"{{"queryid":"{s}"}}"#), "").replacen(r#""queryid":"900""#, r#""queryid":900"#, 1);
+        let ahead = read_while_arriving(body.as_bytes(), 64 * 1024).await;
+        assert!(read(body.as_bytes(), &ahead).is_none());
     }
 
     #[test]
@@ -645,7 +782,7 @@ mod tests {
             b"<html></html>",
             b"",
         ] {
-            assert!(read(body).is_none(), "{}", String::from_utf8_lossy(body));
+            assert!(read(body, &Default::default()).is_none(), "{}", String::from_utf8_lossy(body));
         }
     }
 }
