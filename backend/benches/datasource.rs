@@ -45,7 +45,7 @@ fn main() {
         // Like grpc-go in Grafana (BDP-based flow control), not tonic's fixed 64 KiB windows.
         let channel = tonic::transport::Endpoint::from_shared(plugin.endpoint()).unwrap().http2_adaptive_window(true).connect().await.unwrap();
         let mut data = DataClient::new(channel).max_decoding_message_size(1 << 30);
-        for (label, metric, runs) in [("small (20 x 240)", "bench_small", 60), ("large (2,000 x 240)", "bench_large", 12)] {
+        for (label, metric, runs) in [("small (20 x 240)", "bench_small", 60), ("large (2,000 x 240)", "bench_large", 30)] {
             let form = [
                 ("query", metric.to_string()),
                 ("start", format!("{}", start_ms / 1000)),

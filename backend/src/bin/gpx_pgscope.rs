@@ -7,7 +7,7 @@ use tracing_subscriber::{prelude::*, EnvFilter};
 
 // A large answer is thousands of short-lived buffers (frames, their Arrow files, the gRPC message)
 // every query; glibc's allocator hands that memory back to the kernel and faults it in again each
-// time (measured with `make bench`, README "Performance").
+// time (measured with `make bench`, README "Benchmarks").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
