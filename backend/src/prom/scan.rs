@@ -109,7 +109,7 @@ impl ReadAheadBuilder {
         self.next = Some(next);
         // Only the new bytes: the older ones hold no mark after `next`.
         let tail = next.max(from);
-        let Some(last) = body[tail..].windows(MARK.len()).rposition(|w| w == MARK).map(|m| tail + m) else { return };
+        let Some(last) = rfind(body, tail) else { return };
         let stop = last + 1;
         let text = body[next..=stop].to_vec();
         self.next = Some(last + 2);
@@ -138,8 +138,28 @@ impl ReadAheadBuilder {
 /// of an answer is an object that starts with a `metric` key after another object.
 const MARK: &[u8] = b"},{\"metric\":";
 
+/// The first `MARK` at or after `from` (looking at each `}`, not comparing at every byte).
 fn find(body: &[u8], from: usize) -> Option<usize> {
-    body.get(from..)?.windows(MARK.len()).position(|w| w == MARK).map(|m| from + m)
+    let mut at = from;
+    loop {
+        at += body.get(at..)?.iter().position(|b| *b == b'}')?;
+        if body[at..].starts_with(MARK) {
+            return Some(at);
+        }
+        at += 1;
+    }
+}
+
+/// The last `MARK` at or after `from`.
+fn rfind(body: &[u8], from: usize) -> Option<usize> {
+    let mut end = body.len();
+    loop {
+        let at = from + body.get(from..end)?.iter().rposition(|b| *b == b'}')?;
+        if body[at..].starts_with(MARK) {
+            return Some(at);
+        }
+        end = at;
+    }
 }
 
 /// What a `result` element held; which of the two is right depends on `resultType`, which may
@@ -768,6 +788,24 @@ mod tests {
         let body = large_answer(1_000, |s| format!(r#"{{"queryid":"{s}"}}"#), "").replacen(r#""queryid":"900""#, r#""queryid":900"#, 1);
         let ahead = read_while_arriving(body.as_bytes(), 64 * 1024).await;
         assert!(read(body.as_bytes(), &ahead).is_none());
+    }
+
+    #[test]
+    fn marks_are_found_forwards_and_backwards() {
+        use super::{find, rfind};
+        let body = br#"{"a":{}},{"metric":1},{"x":{}}},{"metric":2}}"#;
+        let first = body.windows(super::MARK.len()).position(|w| w == super::MARK).unwrap();
+        let last = body.windows(super::MARK.len()).rposition(|w| w == super::MARK).unwrap();
+        assert_eq!(find(body, 0), Some(first));
+        assert_eq!(find(body, first), Some(first));
+        assert_eq!(find(body, first + 1), Some(last));
+        assert_eq!(find(body, last + 1), None);
+        assert_eq!(rfind(body, 0), Some(last));
+        assert_eq!(rfind(body, last), Some(last));
+        assert_eq!(rfind(body, last + 1), None);
+        assert_eq!(find(b"}}}", 0), None);
+        assert_eq!(rfind(b"", 0), None);
+        assert_eq!(find(b"", 5), None);
     }
 
     #[test]
