@@ -17,7 +17,7 @@ use crate::health::{self, HealthReport};
 use crate::prom::client::{ClientError, PromClient};
 use crate::prom::convert::{self, ConvertError};
 use crate::fallback::{Reason, Rewrite};
-use crate::query::{self, PromRequest, QueryContext};
+use crate::query::{self, QueryContext};
 use crate::settings::{Settings, SettingsError};
 use crate::telemetry::Telemetry;
 
@@ -121,13 +121,7 @@ impl Datasource {
         };
         let planned = query::plan(&model, &context, client.settings()).map_err(bad_query)?;
         self.telemetry().count_rewrite(rewrite_outcome(&planned.rewrite, &model, client.settings()));
-        let requests = join_all(planned.requests.iter().map(|request| async move {
-            let answer = match request {
-                PromRequest::Range { expr, start, end, step } => client.query_range(expr, *start, *end, *step).await,
-                PromRequest::Instant { expr, time } => client.query_instant(expr, *time, None).await,
-            };
-            (request, answer)
-        }));
+        let requests = join_all(planned.requests.iter().map(|request| async move { (request, client.query_for_frames(request).await) }));
         let (answers, info_counts) =
             futures_util::join!(requests, info_counts(client, &planned.rewrite, context.to_ms as f64 / 1000.0));
         let mut frames = Vec::new();

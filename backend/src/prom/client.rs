@@ -1,17 +1,19 @@
 //! HTTP client for one datasource's Prometheus-compatible API. It sends a request, reads at
 //! most `max_response_bytes` of the answer, and classifies what went wrong in words a Grafana
 //! user can act on: unreachable, timed out, refused credentials, not a Prometheus API (HTML),
-//! too large. It never interprets a successful body (see `prom::convert`).
+//! too large. It never interprets a successful body (see `prom::convert`); `query_for_frames`
+//! only lets `prom::scan` read a large one ahead while it arrives.
 
 use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-
-use super::scan::{ReadAhead, ReadAheadBuilder};
 use reqwest::{header, Certificate, Identity, Method, StatusCode, Url};
 use tokio::sync::Semaphore;
+
+use super::scan::{ReadAhead, ReadAheadBuilder};
+use crate::query::PromRequest;
 
 use crate::settings::{HttpMethod, Settings};
 use crate::telemetry::Telemetry;
@@ -22,7 +24,8 @@ use crate::telemetry::Telemetry;
 pub struct JsonAnswer {
     pub status: StatusCode,
     pub body: Bytes,
-    /// Parts of a large query answer already read while it arrived (`convert::convert_answer`).
+    /// Parts of a large answer already read while it arrived (`query_for_frames` only;
+    /// `convert::convert_answer` uses them).
     pub read_ahead: ReadAhead,
 }
 
@@ -159,32 +162,37 @@ impl PromClient {
 
     /// An instant query at `time` (unix seconds).
     pub async fn query_instant(&self, expr: &str, time: f64, timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
-        let params = [("query", expr.to_string()), ("time", format_seconds(time))];
-        self.query("api/v1/query", &params, timeout).await
+        self.query("api/v1/query", &instant_params(expr, time), timeout, false).await
     }
 
     /// A range query from `start` to `end` (unix seconds) every `step`.
     pub async fn query_range(&self, expr: &str, start: f64, end: f64, step: Duration) -> Result<JsonAnswer, ClientError> {
-        let params = [
-            ("query", expr.to_string()),
-            ("start", format_seconds(start)),
-            ("end", format_seconds(end)),
-            ("step", format_seconds(step.as_secs_f64())),
-        ];
-        self.query("api/v1/query_range", &params, None).await
+        self.query("api/v1/query_range", &range_params(expr, start, end, step), None, false).await
     }
 
-    async fn query(&self, path: &str, params: &[(&str, String)], timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
+    /// A query whose answer becomes Grafana frames (`convert::convert_answer`): a large answer
+    /// is partly read while it arrives. Other callers read the body their own way, so they do
+    /// not pay for that.
+    pub async fn query_for_frames(&self, request: &PromRequest) -> Result<JsonAnswer, ClientError> {
+        match request {
+            PromRequest::Range { expr, start, end, step } => {
+                self.query("api/v1/query_range", &range_params(expr, *start, *end, *step), None, true).await
+            }
+            PromRequest::Instant { expr, time } => self.query("api/v1/query", &instant_params(expr, *time), None, true).await,
+        }
+    }
+
+    async fn query(&self, path: &str, params: &[(&str, String)], timeout: Option<Duration>, read_ahead: bool) -> Result<JsonAnswer, ClientError> {
         let method = match self.settings.http_method {
             HttpMethod::Get => Method::GET,
             HttpMethod::Post => Method::POST,
         };
-        self.request(method, path, params, timeout).await
+        self.request(method, path, params, timeout, read_ahead).await
     }
 
     /// GET `path` with `params` and expect JSON back.
     pub async fn get_json(&self, path: &str, params: &[(&str, String)], timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
-        self.request(Method::GET, path, params, timeout).await
+        self.request(Method::GET, path, params, timeout, false).await
     }
 
     /// The server's own `/metrics` page: at the root of the datasource URL, less a
@@ -211,12 +219,12 @@ impl PromClient {
         self.read_body(&redact(&url), response).await
     }
 
-    async fn request(&self, method: Method, path: &str, params: &[(&str, String)], timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
+    async fn request(&self, method: Method, path: &str, params: &[(&str, String)], timeout: Option<Duration>, read_ahead: bool) -> Result<JsonAnswer, ClientError> {
         let url = self.endpoint(path);
         // At most `max_concurrent_requests` in flight per datasource; the rest wait their turn.
         let _permit = self.in_flight.acquire().await.map_err(|e| ClientError::Body { url: redact(&url), reason: e.to_string() })?;
         let started = Instant::now();
-        let result = self.request_inner(method, url, params, timeout).await;
+        let result = self.request_inner(method, url, params, timeout, read_ahead).await;
         let status = match &result {
             Ok(answer) => answer.status.as_str().to_string(),
             Err(e) => e.outcome().to_string(),
@@ -225,7 +233,7 @@ impl PromClient {
         result
     }
 
-    async fn request_inner(&self, method: Method, url: Url, params: &[(&str, String)], timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
+    async fn request_inner(&self, method: Method, url: Url, params: &[(&str, String)], timeout: Option<Duration>, read_ahead: bool) -> Result<JsonAnswer, ClientError> {
         let response = self.send(method, url.clone(), params, timeout).await?;
         let shown = redact(&url);
         let status = response.status();
@@ -238,9 +246,12 @@ impl PromClient {
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(ClientError::Unauthorized { url: shown, status: status.as_u16() });
         }
-        let mut ahead = ReadAheadBuilder::default();
-        let body = self.read_body_with(&shown, response, |body| ahead.feed(body)).await?;
-        let read_ahead = ahead.finish().await;
+        let mut ahead = read_ahead.then(ReadAheadBuilder::default);
+        let body = self.read_body_with(&shown, response, |body| ahead.iter_mut().for_each(|a| a.feed(body))).await?;
+        let read_ahead = match ahead {
+            Some(ahead) => ahead.finish().await,
+            None => ReadAhead::default(),
+        };
         let looks_like_json = content_type.contains("json")
             || (content_type.is_empty() && body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'));
         if !looks_like_json {
@@ -313,6 +324,19 @@ impl PromClient {
 
 /// A URL as it may be shown to users and logs: without user info (which may hold a password)
 /// and without a query string.
+fn instant_params(expr: &str, time: f64) -> [(&'static str, String); 2] {
+    [("query", expr.to_string()), ("time", format_seconds(time))]
+}
+
+fn range_params(expr: &str, start: f64, end: f64, step: Duration) -> [(&'static str, String); 4] {
+    [
+        ("query", expr.to_string()),
+        ("start", format_seconds(start)),
+        ("end", format_seconds(end)),
+        ("step", format_seconds(step.as_secs_f64())),
+    ]
+}
+
 pub fn redact(url: &Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
