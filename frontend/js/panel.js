@@ -3,7 +3,7 @@
 // createModule with those modules. React owns an empty div; the Leptos/wasm panel draws into it
 // (shared/notes/wasm-panel.md): one wasm instance per page, mount/update/unmount per panel.
 import init, { mount } from 'pgscope-wasm';
-import { propsJson } from './props.js';
+import { panelProps } from './props.js';
 import { panelOptions } from './panelOptions.js';
 
 // Content-hashed file name, injected at build time: Grafana caches plugin files for an hour and
@@ -45,17 +45,17 @@ export function createModule(React, grafanaData, grafanaUi, amdModule) {
   function PgscopePanel(props) {
     const container = React.useRef(null);
     const handle = React.useRef(null);
-    const latest = React.useRef('');
+    const latest = React.useRef(null);
     const [failure, setFailure] = React.useState(null);
     const theme = grafanaUi.useTheme2();
-    const json = React.useMemo(() => propsJson(props.data, props.options, props.timeRange), [props.data, props.options, props.timeRange]);
-    latest.current = json;
+    const packed = React.useMemo(() => panelProps(props.data, props.options, props.timeRange), [props.data, props.options, props.timeRange]);
+    latest.current = packed;
 
     React.useEffect(() => {
       let cancelled = false; // StrictMode mounts twice; an unmounted panel must not mount wasm
       loadWasm(moduleUri)
         .then(() => {
-          if (!cancelled && container.current) handle.current = mount(container.current, latest.current);
+          if (!cancelled && container.current) handle.current = mount(container.current, latest.current.json, latest.current.numbers);
         })
         .catch((error) => !cancelled && setFailure(`pgscope panel could not load its WebAssembly: ${error}`));
       return () => {
@@ -69,8 +69,8 @@ export function createModule(React, grafanaData, grafanaUi, amdModule) {
     }, []);
 
     React.useEffect(() => {
-      if (handle.current) handle.current.update(json);
-    }, [json]);
+      if (handle.current) handle.current.update(packed.json, packed.numbers);
+    }, [packed]);
 
     React.useEffect(() => {
       if (handle.current) handle.current.resize(props.height);

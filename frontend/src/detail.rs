@@ -207,13 +207,10 @@ fn custom_strings(custom: Option<&Value>, key: &str) -> Vec<String> {
 fn points_with_gaps(frame: &InputFrame) -> Vec<(f64, Option<f64>)> {
     let Some(values) = frame.fields.iter().find(|f| f.field_type == "number") else { return Vec::new() };
     let times = frame.fields.iter().find(|f| f.field_type == "time");
-    values
-        .values
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| {
-            let t = times?.values.get(i)?.as_f64().filter(|t| t.is_finite())?;
-            Some((t, v.as_f64().filter(|x| x.is_finite())))
+    (0..values.values.len())
+        .filter_map(|i| {
+            let t = times?.values.number(i)?;
+            Some((t, values.values.number(i)))
         })
         .collect()
 }

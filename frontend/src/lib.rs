@@ -1,7 +1,9 @@
 //! pgscope's Grafana panel, in Leptos compiled to WebAssembly. The JS glue (js/panel.js) owns an
-//! empty div per panel and drives this module through three calls: `mount(element, props)`,
-//! `PanelHandle.update(props)` and `PanelHandle.unmount()`. Props travel as JSON (see
-//! `model::PanelInput`). One wasm instance serves every pgscope panel on the page.
+//! empty div per panel and drives this module through three calls: `mount(element, json,
+//! numbers)`, `PanelHandle.update(json, numbers)` and `PanelHandle.unmount()`. Props travel as
+//! JSON (see `model::PanelInput`) with the values of number and time fields in one
+//! Float64Array beside it (js/props.js `panelProps`). One wasm instance serves every pgscope
+//! panel on the page.
 
 pub mod detail;
 pub mod model;
@@ -27,10 +29,10 @@ pub struct PanelHandle {
     mounted: Option<leptos::mount::UnmountHandle<AnyViewState>>,
 }
 
-/// Mounts a panel into `element` with the initial props JSON.
+/// Mounts a panel into `element` with the initial props (JSON and its packed numbers).
 #[wasm_bindgen]
-pub fn mount(element: web_sys::HtmlElement, props_json: &str) -> PanelHandle {
-    let initial = model::parse_input(props_json);
+pub fn mount(element: web_sys::HtmlElement, props_json: &str, numbers: Option<Vec<f64>>) -> PanelHandle {
+    let initial = model::parse_packed(props_json, numbers.unwrap_or_default());
     let height = element.client_height() as f64;
     let slot: Rc<Cell<Option<(RwSignal<Props>, RwSignal<f64>)>>> = Rc::new(Cell::new(None));
     let inner_slot = slot.clone();
@@ -48,9 +50,9 @@ pub fn mount(element: web_sys::HtmlElement, props_json: &str) -> PanelHandle {
 #[wasm_bindgen]
 impl PanelHandle {
     /// New props (Grafana re-rendered the panel). The DOM follows on the next microtask.
-    pub fn update(&self, props_json: &str) {
+    pub fn update(&self, props_json: &str, numbers: Option<Vec<f64>>) {
         if let Some(props) = self.props {
-            props.set(model::parse_input(props_json));
+            props.set(model::parse_packed(props_json, numbers.unwrap_or_default()));
         }
     }
 

@@ -6,6 +6,8 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -88,8 +90,106 @@ pub struct InputField {
     pub field_type: String,
     pub labels: Option<BTreeMap<String, String>>,
     pub config: Option<InputFieldConfig>,
-    /// Any JSON: numbers, null (NaN and infinities arrive as null), strings.
-    pub values: Vec<Value>,
+    /// Any JSON (numbers, null for NaN and infinities, strings), or the numbers the glue
+    /// packed for number and time fields.
+    pub values: Values,
+}
+
+/// A field's values. The glue sends number and time fields as a range of one Float64Array
+/// beside the JSON (`{"packed": [start, len]}` in the JSON), which costs a copy instead of
+/// printing and parsing 100,000 numbers per refresh; everything else as JSON.
+#[derive(Debug, Clone)]
+pub enum Values {
+    Json(Vec<Value>),
+    /// The whole array the glue sent (shared by every packed field) and this field's range;
+    /// NaN stands for a value that was null, not finite or not a number.
+    Numbers(Arc<[f64]>, Range<usize>),
+}
+
+impl Default for Values {
+    fn default() -> Self {
+        Values::Json(Vec::new())
+    }
+}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && (0..self.len()).all(|i| self.number(i) == other.number(i) && self.text(i) == other.text(i))
+    }
+}
+
+impl Values {
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Json(values) => values.len(),
+            Values::Numbers(_, range) => range.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The finite number at `i`; None for null, text, NaN, infinities and past the end.
+    pub fn number(&self, i: usize) -> Option<f64> {
+        match self {
+            Values::Json(values) => values.get(i)?.as_f64(),
+            Values::Numbers(all, range) => all.get(range.clone())?.get(i).copied(),
+        }
+        .filter(|x| x.is_finite())
+    }
+
+    /// The value at `i` as text: a string as it is, a number as JSON writes it; None for
+    /// anything else.
+    pub fn text(&self, i: usize) -> Option<String> {
+        match self {
+            Values::Json(values) => match values.get(i)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            },
+            Values::Numbers(..) => self.number(i).map(|x| if x.fract() == 0.0 && x.abs() < 9.0e15 { format!("{}", x as i64) } else { x.to_string() }),
+        }
+    }
+}
+
+thread_local! {
+    /// The Float64Array of the props being parsed (`parse_packed`), for `{"packed": ...}` values.
+    static PACKED: std::cell::RefCell<Arc<[f64]>> = std::cell::RefCell::new(Arc::from(Vec::new()));
+}
+
+impl<'de> Deserialize<'de> for Values {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Values;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of values or {\"packed\": [start, len]}")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Values, A::Error> {
+                Vec::<Value>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Values::Json)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Values, A::Error> {
+                let mut range = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "packed" {
+                        range = Some(map.next_value::<(usize, usize)>()?);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                let (start, len) = range.ok_or_else(|| serde::de::Error::missing_field("packed"))?;
+                PACKED.with(|all| {
+                    let all = all.borrow();
+                    match start.checked_add(len).filter(|end| *end <= all.len()) {
+                        Some(end) => Ok(Values::Numbers(all.clone(), start..end)),
+                        None => Err(serde::de::Error::custom(format!("packed values {start}+{len} lie outside the {} numbers sent", all.len()))),
+                    }
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -124,7 +224,16 @@ pub struct TableModel {
 
 /// Parses the props JSON. Invalid JSON is an error the panel shows, not a panic.
 pub fn parse_input(json: &str) -> Result<PanelInput, String> {
-    serde_json::from_str(json).map_err(|e| format!("pgscope panel received data it cannot read: {e}"))
+    parse_packed(json, Vec::new())
+}
+
+/// Parses the props JSON whose number fields refer to `numbers` (js/props.js `panelProps`).
+pub fn parse_packed(json: &str, numbers: Vec<f64>) -> Result<PanelInput, String> {
+    PACKED.with(|all| *all.borrow_mut() = Arc::from(numbers));
+    let parsed = serde_json::from_str(json).map_err(|e| format!("pgscope panel received data it cannot read: {e}"));
+    // The fields hold their own references; the slot need not keep the array alive.
+    PACKED.with(|all| *all.borrow_mut() = Arc::from(Vec::new()));
+    parsed
 }
 
 impl TableModel {
@@ -141,7 +250,7 @@ impl TableModel {
                 rows.push(SeriesRow {
                     name: display_name(frame, field),
                     labels: field.labels.clone().unwrap_or_default(),
-                    last: field.values.iter().rev().find_map(|v| v.as_f64().filter(|x| x.is_finite())),
+                    last: (0..field.values.len()).rev().find_map(|i| field.values.number(i)),
                 });
             }
         }
@@ -305,6 +414,32 @@ mod tests {
         ]}"#;
         let model = TableModel::from_input(&parse_input(json).unwrap());
         assert_eq!(model.label_columns, ["queryid"]);
+    }
+
+    #[test]
+    fn packed_numbers_read_like_their_json() {
+        let json = r#"{"series":[{"fields":[
+            {"name":"Time","type":"time","values":{"packed":[0,3]}},
+            {"name":"Value","type":"number","labels":{"queryid":"1"},"values":{"packed":[3,3]}},
+            {"name":"empty","type":"number","values":{"packed":[6,0]}}]}]}"#;
+        let packed = parse_packed(json, vec![1000.0, 2000.0, 3000.0, 1.5, f64::NAN, 7.0]).unwrap();
+        let plain = parse_input(r#"{"series":[{"fields":[
+            {"name":"Time","type":"time","values":[1000,2000,3000]},
+            {"name":"Value","type":"number","labels":{"queryid":"1"},"values":[1.5,null,7]},
+            {"name":"empty","type":"number","values":[]}]}]}"#)
+        .unwrap();
+        assert_eq!(packed, plain);
+        let values = &packed.series[0].fields[1].values;
+        assert_eq!((values.number(0), values.number(1), values.number(2), values.number(3)), (Some(1.5), None, Some(7.0), None));
+        assert_eq!((values.text(0).as_deref(), values.text(1), values.text(2).as_deref()), (Some("1.5"), None, Some("7")));
+        assert_eq!(TableModel::from_input(&packed), TableModel::from_input(&plain));
+        // A range outside the array sent, or a map without one, is an error the panel shows.
+        for (json, numbers) in [(r#"{"series":[{"fields":[{"values":{"packed":[2,5]}}]}]}"#, vec![1.0; 4]), (r#"{"series":[{"fields":[{"values":{"packed":[18446744073709551615,2]}}]}]}"#, vec![]), (r#"{"series":[{"fields":[{"values":{"other":1}}]}]}"#, vec![])] {
+            let error = parse_packed(json, numbers).unwrap_err();
+            assert!(error.starts_with("pgscope panel received data it cannot read"), "{error}");
+        }
+        // The array belongs to one parse: the next props without numbers cannot reach it.
+        assert!(parse_input(r#"{"series":[{"fields":[{"values":{"packed":[0,1]}}]}]}"#).is_err());
     }
 
     #[test]

@@ -69,15 +69,11 @@ fn column<'a>(frame: &'a InputFrame, name: &str) -> Option<&'a InputField> {
 }
 
 pub(crate) fn text_at(frame: &InputFrame, name: &str, row: usize) -> String {
-    match column(frame, name).and_then(|f| f.values.get(row)) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
+    column(frame, name).and_then(|f| f.values.text(row)).unwrap_or_default()
 }
 
 pub(crate) fn number_at(frame: &InputFrame, name: &str, row: usize) -> Option<f64> {
-    column(frame, name)?.values.get(row)?.as_f64().filter(|v| v.is_finite())
+    column(frame, name)?.values.number(row)
 }
 
 /// A sparkline frame's labels and finite (time, value) points (the row index stands in for a
@@ -85,13 +81,10 @@ pub(crate) fn number_at(frame: &InputFrame, name: &str, row: usize) -> Option<f6
 pub(crate) fn series_points(frame: &InputFrame) -> Option<(BTreeMap<String, String>, Vec<(f64, f64)>)> {
     let values = frame.fields.iter().find(|f| f.field_type == "number")?;
     let times = frame.fields.iter().find(|f| f.field_type == "time");
-    let points = values
-        .values
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| {
-            let t = times.and_then(|t| t.values.get(i)).and_then(Value::as_f64).unwrap_or(i as f64);
-            Some((t, v.as_f64().filter(|x| x.is_finite())?))
+    let points = (0..values.values.len())
+        .filter_map(|i| {
+            let t = times.and_then(|t| t.values.number(i)).unwrap_or(i as f64);
+            Some((t, values.values.number(i)?))
         })
         .collect();
     Some((values.labels.clone().unwrap_or_default(), points))

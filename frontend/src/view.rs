@@ -22,7 +22,7 @@ pub fn Panel(props: RwSignal<Props>, viewport: RwSignal<f64>) -> impl IntoView {
         props.with(|p| match p {
             Err(message) => View::Failed(message.clone()),
             Ok(input) if stack::is_stack_health(input) => View::Stack(StackModel::from_input(input), input.errors.clone()),
-            Ok(input) if pgss::is_top_queries(input) => View::Top(TopModel::from_input(input), input.errors.clone()),
+            Ok(input) if pgss::is_top_queries(input) => View::Top(Arc::new(TopModel::from_input(input)), input.errors.clone()),
             Ok(input) if detail::is_detail(input) => {
                 View::Detail(DetailModel::from_input(input), input.errors.clone(), Charts::parse(input.options.detail_charts.as_deref()))
             }
@@ -48,14 +48,24 @@ pub fn Panel(props: RwSignal<Props>, viewport: RwSignal<f64>) -> impl IntoView {
         }
     };
     let scroll = Signal::derive(move || (scroll_top.get(), viewport.get()));
+    // The top-queries view stays mounted across refreshes (its rows update in place); the
+    // other views are rebuilt when their data changes.
+    let top = Memo::new(move |_| model.with(|m| matches!(m, View::Top(..))));
+    let top_model = Memo::new(move |_| model.with(|m| if let View::Top(model, _) = m { model.clone() } else { Arc::default() }));
+    let top_errors = Memo::new(move |_| model.with(|m| if let View::Top(_, errors) = m { errors.clone() } else { Vec::new() }));
+    let other = move || match model.get() {
+        View::Failed(message) => view! { <PanelMessage kind="error" text=message /> }.into_any(),
+        View::Table(table) => view! { <SeriesTable table=table sort=sort /> }.into_any(),
+        View::Stack(model, errors) => view! { <StackView model=model errors=errors /> }.into_any(),
+        View::Detail(model, errors, default) => view! { <DetailView model=model errors=errors default=default charts=charts hover=hover /> }.into_any(),
+        View::Top(..) => ().into_any(),
+    };
     view! {
         <div class="pgscope-panel" style=CONTAINER_STYLE on:scroll=on_scroll>
-            {move || match model.get() {
-                View::Failed(message) => view! { <PanelMessage kind="error" text=message /> }.into_any(),
-                View::Table(table) => view! { <SeriesTable table=table sort=sort /> }.into_any(),
-                View::Stack(model, errors) => view! { <StackView model=model errors=errors /> }.into_any(),
-                View::Top(model, errors) => view! { <TopQueriesView model=model errors=errors sort=top_sort search=search scroll=scroll /> }.into_any(),
-                View::Detail(model, errors, default) => view! { <DetailView model=model errors=errors default=default charts=charts hover=hover /> }.into_any(),
+            {move || if top.get() {
+                view! { <TopQueriesView model=top_model errors=top_errors sort=top_sort search=search scroll=scroll /> }.into_any()
+            } else {
+                other.into_any()
             }}
         </div>
     }
@@ -66,32 +76,36 @@ enum View {
     Failed(String),
     Table(TableModel),
     Stack(StackModel, Vec<String>),
-    Top(TopModel, Vec<String>),
+    Top(Arc<TopModel>, Vec<String>),
     Detail(DetailModel, Vec<String>, Charts),
 }
 
 /// Copies `text` to the clipboard; where the browser has no clipboard API (Grafana served over
-/// plain HTTP from another host) it says so instead of failing.
+/// plain HTTP from another host) it says so instead of failing. What it says after a click
+/// belongs to the text it copied: a row slot showing another statement reads "copy" again.
 #[component]
-fn CopyButton(text: String) -> impl IntoView {
-    let state = RwSignal::new("copy");
+fn CopyButton(#[prop(into)] text: Signal<String>) -> impl IntoView {
+    let state = RwSignal::new(None::<(String, &'static str)>);
     let copy = move |_| {
+        let text = text.get_untracked();
         let clipboard = web_sys::window()
             .map(|w| w.navigator())
             .filter(|n| js_sys::Reflect::get(n, &"clipboard".into()).is_ok_and(|c| !c.is_undefined() && !c.is_null()))
             .map(|n| n.clipboard());
-        match clipboard {
+        let said = match clipboard {
             Some(clipboard) => {
                 let _ = clipboard.write_text(&text);
-                state.set("copied");
+                "copied"
             }
-            None => state.set("no clipboard here (needs HTTPS): select the text"),
-        }
+            None => "no clipboard here (needs HTTPS): select the text",
+        };
+        state.set(Some((text, said)));
     };
+    let label = move || state.with(|s| text.with(|t| s.as_ref().filter(|(copied, _)| copied == t).map_or("copy", |(_, said)| *said)));
     view! {
         <button class="pgscope-copy" type="button" on:click=copy
                 style="background: transparent; color: var(--pgscope-link, #6e9fff); border: 1px solid var(--pgscope-border, #2c3235); padding: 0 6px; font-size: 11px; cursor: pointer;">
-            {move || state.get()}
+            {label}
         </button>
     }
 }
@@ -225,95 +239,120 @@ fn DetailView(model: DetailModel, errors: Vec<String>, default: Charts, charts: 
 }
 
 /// pgss top queries: a search box, sortable columns, % of time as a bar, a sparkline per row,
-/// a badge when the name is missing (the queryid stands in), the full text folded under the
-/// name, and each name a link to the single-query dashboard.
+/// a badge when the name is missing (the queryid stands in), the full text in the tooltip and a
+/// copy button, and each name a link to the single-query dashboard.
+///
+/// The view outlives refreshes: new figures change the model signal, and the rows in view
+/// update their text in place. Only the rows in view exist, as a fixed set of slots (row i in
+/// slot `i % slots`, `pgss::slot_row`); a scroll, sort, search or refresh rewrites the text of
+/// the slots whose row changed and never builds rows anew. Each row is absolutely placed with `contain: strict`, so the browser
+/// lays out what changed, not the table.
 #[component]
-fn TopQueriesView(model: TopModel, errors: Vec<String>, sort: RwSignal<TopSort>, search: RwSignal<String>, scroll: Signal<(f64, f64)>) -> impl IntoView {
-    let messages = messages(errors, &model.notices);
-    let columns = model.columns.clone();
-    let headers = columns
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| {
-            let indicator = move || sort.with(|s| if s.column == Some(i) { if s.descending { " ▼" } else { " ▲" } } else { "" });
-            view! {
-                <th class="pgscope-top-header" data-column=COLUMNS[c].0 style=HEADER_STYLE
-                    on:click=move |_| sort.update(|s| {
-                        *s = if s.column == Some(i) { TopSort { column: Some(i), descending: !s.descending } } else { TopSort { column: Some(i), descending: true } }
-                    })>
-                    {COLUMNS[c].1}{indicator}
-                </th>
-            }
-        })
-        .collect_view();
-    let footer = format!(
-        "{} of {} statements · {}",
-        model.rows.len(),
-        model.statements.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
-        model.schema
-    );
-    let span = columns.len() + 2;
-    // Search and sort touch every statement; the DOM only the rows in view (plus spacers that
-    // keep the scroll height of all of them).
-    let shown = Memo::new(move |_| search.with(|needle| model.visible(needle, sort.get())));
-    // The window of rows in view, and the spacers standing in for the rows above and below it.
+fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String>>, sort: RwSignal<TopSort>, search: RwSignal<String>, scroll: Signal<(f64, f64)>) -> impl IntoView {
+    let notices = Memo::new(move |_| (errors.get(), model.with(|m| m.notices.clone())));
+    let columns = Memo::new(move |_| model.with(|m| m.columns.clone()));
+    let headers = move || {
+        columns
+            .get()
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let indicator = move || sort.with(|s| if s.column == Some(i) { if s.descending { " ▼" } else { " ▲" } } else { "" });
+                let aria = move || sort.with(|s| if s.column == Some(i) { if s.descending { "descending" } else { "ascending" } } else { "none" });
+                view! {
+                    <div class="pgscope-top-header pgscope-top-cell" role="columnheader" aria-sort=aria data-column=COLUMNS[c].0
+                        on:click=move |_| sort.update(|s| {
+                            *s = if s.column == Some(i) { TopSort { column: Some(i), descending: !s.descending } } else { TopSort { column: Some(i), descending: true } }
+                        })>
+                        {COLUMNS[c].1}{indicator}
+                    </div>
+                }
+            })
+            .collect_view()
+    };
+    let footer = move || {
+        model.with(|m| format!("{} of {} statements · {}", m.rows.len(), m.statements.map(|n| n.to_string()).unwrap_or_else(|| "?".into()), m.schema))
+    };
+    // Search and sort touch every statement; the DOM only the rows in view.
+    let shown = Memo::new(move |_| search.with(|needle| model.with(|m| m.visible(needle, sort.get()))));
+    // The rows in view, [start, end), of `total`, and the number of slots the viewport has.
     let window = Memo::new(move |_| {
         let (top, height) = scroll.get();
         shown.with(|all| {
             let (start, end) = pgss::window(all.len(), top, height);
-            (start, end, all.len())
+            (start, end, all.len(), pgss::capacity(height))
         })
     });
-    let spacer = move |rows: usize| {
-        (rows > 0).then(|| view! {
-            <tr class="pgscope-top-spacer" aria-hidden="true"><td colspan=span style=format!("height: {}px; padding: 0; border: 0;", rows as f64 * pgss::ROW_HEIGHT)></td></tr>
+    let total = Memo::new(move |_| window.get().2);
+    // A scroll keeps the slots of rows that stayed and refills the others; a sort, search or
+    // refresh refills them all; no row is built anew while the viewport keeps its height.
+    // Slots are listed to the For in slot order, so it never moves one; an effect then puts
+    // the DOM in row order (it reads top to bottom) with the fewest moves (`pgss::reorder`): a
+    // node the browser moves is laid out again, and a scroll of k rows moves only k.
+    let keys = move || {
+        window.with(|&(start, end, _, slots)| {
+            let mut keys: Vec<usize> = (start..end).map(|row| row % slots.max(1)).collect();
+            keys.sort_unstable();
+            keys
         })
     };
-    // Keyed: a scroll or a sort keeps the rows still in view (their DOM moves, nothing is
-    // rebuilt); new figures rebuild this whole view, so a key never shows stale values.
-    let drawn = move || {
-        let (start, end, _) = window.get();
-        shown.with(|all| all.get(start..end).map(<[_]>::to_vec).unwrap_or_default())
-    };
-    let row_view = move |row: Arc<pgss::Row>| {
-        let cells = row.values.iter().zip(columns.iter()).map(|(value, &c)| {
-            let (field, _, unit) = COLUMNS[c];
-            let text = pgss::format_unit(*value, unit);
-            let bar = (field == "share_of_time").then(|| {
-                let width = (value.unwrap_or(0.0).clamp(0.0, 1.0) * 100.0).round();
-                view! { <div class="pgscope-share-bar" style=format!("width: {width}%")></div> }
-            });
-            view! { <td class="pgscope-top-cell" data-column=field>{text}{bar}</td> }
-        }).collect_view();
-        let link = pgss::detail_link(&row);
-        let badge = row.unnamed.then(|| view! {
-            <span class="pgscope-name-badge" title="No name in the info metric for this queryid: names fall back to the queryid (the data is complete)"
->"no name"</span>
-        });
-        // Rows keep one height: the name on one line, its full text in the tooltip, the copy
-        // button and the detail view.
-        let copy = (!row.text.is_empty()).then(|| view! { <span class="pgscope-full-text"><CopyButton text=row.text.clone() /></span> });
+    let body = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        window.track();
+        let Some(body) = body.get() else { return };
+        let children = body.children();
+        let elements: Vec<web_sys::Element> = (0..children.length()).filter_map(|i| children.item(i)).collect();
+        let order: Vec<usize> = elements.iter().map(|e| e.get_attribute("aria-rowindex").and_then(|v| v.parse().ok()).unwrap_or(usize::MAX)).collect();
+        for (element, before) in pgss::reorder(&order) {
+            let _ = body.insert_before(&elements[element], before.map(|b| elements[b].as_ref()));
+        }
+    });
+    let slot_view = move |slot: usize| {
+        let index = Memo::new(move |_| window.with(|&(start, end, _, slots)| pgss::slot_row(slot, (start, end), slots)));
+        let row = Memo::new(move |_| index.get().and_then(|i| shown.with(|all| all.get(i).cloned())));
+        let text = move |f: fn(&pgss::Row) -> String| move || row.with(|r| r.as_deref().map(f).unwrap_or_default());
+        let unnamed = Memo::new(move |_| row.with(|r| r.as_ref().is_some_and(|r| r.unnamed)));
+        let full_text = Memo::new(move |_| row.with(|r| r.as_ref().map(|r| r.text.clone()).unwrap_or_default()));
+        let has_text = Memo::new(move |_| full_text.with(|t| !t.is_empty()));
+        let cells = move || {
+            columns
+                .get()
+                .into_iter()
+                .enumerate()
+                .map(|(k, c)| {
+                    let (field, _, unit) = COLUMNS[c];
+                    let value = move || row.with(|r| r.as_ref().and_then(|r| r.values.get(k).copied().flatten()));
+                    let bar = (field == "share_of_time").then(|| {
+                        view! { <div class="pgscope-share-bar" style:width=move || format!("{}%", (value().unwrap_or(0.0).clamp(0.0, 1.0) * 100.0).round())></div> }
+                    });
+                    view! { <div class="pgscope-top-cell" role="cell" data-column=field>{move || pgss::format_unit(value(), unit)}{bar}</div> }
+                })
+                .collect_view()
+        };
         view! {
-            <tr class="pgscope-top-row" data-queryid=row.queryid.clone() data-database=row.database.clone()>
-                <td class="pgscope-top-statement">
-                    <a class="pgscope-top-name" href=link title=row.text.clone()>{row.name.clone()}</a>
-                    {badge}
+            <div class="pgscope-top-row" role="row" aria-rowindex=move || index.get().map(|i| i + 2) style:top=move || format!("{}px", index.get().unwrap_or(0) as f64 * pgss::ROW_HEIGHT)
+                 data-queryid=text(|r| r.queryid.clone()) data-database=text(|r| r.database.clone())>
+                <div class="pgscope-top-statement" role="cell">
+                    <a class="pgscope-top-name" href=text(pgss::detail_link) title=move || full_text.get()>{text(|r| r.name.clone())}</a>
+                    {move || unnamed.get().then(|| view! {
+                        <span class="pgscope-name-badge" title="No name in the info metric for this queryid: names fall back to the queryid (the data is complete)">"no name"</span>
+                    })}
                     <div class="pgscope-top-identity">
-                        {format!("{} · {} · queryid {}", row.database, if row.user.is_empty() { "–" } else { &row.user }, row.queryid)}
-                        {copy}
+                        {text(|r| format!("{} · {} · queryid {}", r.database, if r.user.is_empty() { "–" } else { &r.user }, r.queryid))}
+                        {move || has_text.get().then(|| view! { <span class="pgscope-full-text"><CopyButton text={ let s: Signal<String> = full_text.into(); s } /></span> })}
                     </div>
-                </td>
+                </div>
                 {cells}
-                <td>
+                <div class="pgscope-top-trend" role="cell">
                     <svg class="pgscope-top-sparkline" width=SPARK_WIDTH height=SPARK_HEIGHT viewBox=SPARK_VIEWBOX.as_str() role="img" aria-label="over the time range">
-                        <path d=stack::spark_path(&row.spark) />
+                        <path d=text(|r| stack::spark_path(&r.spark)) />
                     </svg>
-                </td>
-            </tr>
+                </div>
+            </div>
         }
     };
     view! {
-        {messages}
+        {move || notices.with(|(errors, notices)| messages(errors.clone(), notices))}
         <div style="display: flex; gap: 8px; align-items: center; padding: 2px 0 6px;">
             <input class="pgscope-search" type="search" placeholder="Search name, text, queryid, database, user" aria-label="Search statements"
                    style="flex: 1; max-width: 360px; background: transparent; color: inherit; border: 1px solid var(--pgscope-border, #2c3235); padding: 3px 6px;"
@@ -321,19 +360,21 @@ fn TopQueriesView(model: TopModel, errors: Vec<String>, sort: RwSignal<TopSort>,
             <span class="pgscope-top-footer" style="opacity: 0.7; font-size: 12px;">{footer}</span>
         </div>
         <style>{TOP_CSS}</style>
-        <table class="pgscope-top-table" style=TABLE_STYLE>
-            <thead><tr><th class="pgscope-top-statement-header" style=HEADER_STYLE>"statement"</th>{headers}<th class="pgscope-top-trend-header" style=HEADER_STYLE>"trend"</th></tr></thead>
-            <tbody>
-                {move || spacer(window.get().0)}
-                <For each=drawn key=|row| (row.database.clone(), row.queryid.clone()) children=row_view />
-                {move || { let (_, end, total) = window.get(); spacer(total - end) }}
-                {move || (window.get().2 == 0).then(|| view! {
-                    <tr class="pgscope-empty"><td colspan=span style="opacity: 0.7; padding: 8px;">
-                        {if search.with(|s| s.trim().is_empty()) { "No statements in this time range (and these filters)" } else { "No statement matches the search" }}
-                    </td></tr>
-                })}
-            </tbody>
-        </table>
+        <div class="pgscope-top-table" role="table" aria-rowcount=move || total.get() + 1>
+            <div class="pgscope-top-head" role="row">
+                <div class="pgscope-top-statement" role="columnheader">"statement"</div>
+                {headers}
+                <div class="pgscope-top-trend" role="columnheader">"trend"</div>
+            </div>
+            <div class="pgscope-top-body" node_ref=body role="rowgroup" style:height=move || format!("{}px", total.get() as f64 * pgss::ROW_HEIGHT)>
+                <For each=keys key=|slot| *slot children=slot_view />
+            </div>
+            {move || (total.get() == 0).then(|| view! {
+                <div class="pgscope-empty" style="opacity: 0.7; padding: 8px;">
+                    {if search.with(|s| s.trim().is_empty()) { "No statements in this time range (and these filters)" } else { "No statement matches the search" }}
+                </div>
+            })}
+        </div>
     }
 }
 
@@ -507,25 +548,32 @@ fn Header(title: String, column: Column, sort: RwSignal<Sort>) -> impl IntoView 
     }
 }
 
-const CONTAINER_STYLE: &str = "width: 100%; height: 100%; overflow: auto; box-sizing: border-box; \
+const CONTAINER_STYLE: &str = "width: 100%; height: 100%; overflow: auto; overflow-anchor: none; box-sizing: border-box; \
     color: var(--pgscope-text, #ccccdc); font-family: var(--pgscope-font, sans-serif); font-size: 13px;";
 const BADGE_STYLE: &str = "margin-left: 6px; padding: 0 4px; border-radius: 2px; font-size: 11px; \
     background: var(--pgscope-warning, #ff9830); color: #000;";
 static SPARK_VIEWBOX: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("0 0 {SPARK_WIDTH} {SPARK_HEIGHT}"));
-/// The top-queries table's rows by class, not inline styles: a style attribute is parsed per
-/// element, and a scroll or sort redraws dozens of rows at once.
+/// The top-queries table by class, not inline styles: a style attribute is parsed per element.
+/// Rows are flex boxes of one height, placed absolutely in a body as tall as all of them, each
+/// with `contain: strict` so a change inside one lays out that row only. A row's copy button
+/// shows while the pointer is on the row or focus is in it (tab from the name): drawn in every
+/// row it was a tenth of a refill's layout.
 const TOP_CSS: &str = "\
-.pgscope-top-table { table-layout: fixed; }\
-.pgscope-top-statement-header { width: 36%; }\
-.pgscope-top-trend-header { width: 136px; }\
-.pgscope-top-row { height: 44px; }\
-.pgscope-top-row > td { padding: 3px 8px; border-bottom: 1px solid var(--pgscope-border, #2c3235); }\
-.pgscope-top-statement { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }\
+.pgscope-top-table { width: 100%; min-width: 900px; }\
+.pgscope-top-head { position: sticky; top: 0; z-index: 1; display: flex; background: var(--pgscope-header-bg, #22252b); color: var(--pgscope-link, #6e9fff); border-bottom: 1px solid var(--pgscope-border, #2c3235); user-select: none; }\
+.pgscope-top-head > div { padding: 4px 8px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }\
+.pgscope-top-header { cursor: pointer; }\
+.pgscope-top-body { position: relative; }\
+.pgscope-top-row { position: absolute; left: 0; right: 0; height: 44px; box-sizing: border-box; display: flex; contain: strict; border-bottom: 1px solid var(--pgscope-border, #2c3235); }\
+.pgscope-top-row > div { padding: 3px 8px; overflow: hidden; }\
+.pgscope-top-statement { flex: 0 0 36%; box-sizing: border-box; white-space: nowrap; text-overflow: ellipsis; }\
+.pgscope-top-cell { flex: 1 1 0; min-width: 0; text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }\
+.pgscope-top-trend { flex: 0 0 136px; box-sizing: border-box; }\
 .pgscope-top-name { color: inherit; }\
 .pgscope-top-identity { font-size: 11px; opacity: 0.7; overflow: hidden; text-overflow: ellipsis; }\
-.pgscope-full-text { margin-left: 6px; }\
-.pgscope-top-cell { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }\
-.pgscope-share-bar { height: 3px; background: var(--pgscope-link, #6e9fff); }\
+.pgscope-full-text { margin-left: 6px; display: none; }\
+.pgscope-top-row:hover .pgscope-full-text, .pgscope-top-row:focus-within .pgscope-full-text { display: inline; }\
+.pgscope-share-bar { height: 3px; background: var(--pgscope-link, #6e9fff); margin-left: auto; }\
 .pgscope-top-sparkline path { fill: none; stroke: var(--pgscope-link, #6e9fff); stroke-width: 1.5; }\
 .pgscope-name-badge { margin-left: 6px; padding: 0 4px; border-radius: 2px; font-size: 11px; background: var(--pgscope-warning, #ff9830); color: #000; }";
 const TABLE_STYLE: &str = "width: 100%; border-collapse: collapse;";

@@ -2,10 +2,24 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { propsJson } from '../props.js';
+import { panelProps } from '../props.js';
+
+/** panelProps' JSON with the packed numbers put back in place (NaN as null, as JSON had it). */
+function propsJson(...args) {
+  const { json, numbers } = panelProps(...args);
+  assert.ok(numbers instanceof Float64Array);
+  return JSON.stringify(JSON.parse(json), (key, value) => {
+    if (value && Array.isArray(value.packed)) {
+      const [start, len] = value.packed;
+      assert.ok(start + len <= numbers.length, 'packed range inside the array');
+      return [...numbers.subarray(start, start + len)].map((x) => (Number.isNaN(x) ? null : x));
+    }
+    return value;
+  });
+}
 import { interpolateValue } from '../promql.js';
 
-test('propsJson keeps what the wasm panel reads and tolerates odd frames', () => {
+test('panelProps keeps what the wasm panel reads and tolerates odd frames', () => {
   const data = {
     series: [
       {
@@ -18,22 +32,33 @@ test('propsJson keeps what the wasm panel reads and tolerates odd frames', () =>
         ],
       },
       {},
+      {
+        fields: [
+          { name: 'Time', type: 'time', values: new Float64Array([5, 6, 7]) },
+          { name: 'odd', type: 'number', values: [Infinity, '3', null, undefined, -0.5] },
+          { name: 'text', type: 'string', values: ['a', 'b'] },
+        ],
+      },
     ],
     errors: [{ message: 'boom', refId: 'B' }],
   };
   const parsed = JSON.parse(propsJson(data));
-  assert.equal(parsed.series.length, 2);
+  assert.equal(parsed.series.length, 3);
   assert.deepEqual(parsed.series[0].fields[1], {
     name: 'Value', type: 'number', labels: { job: 'node' }, config: { displayNameFromDS: 'node', unit: 's' }, values: [1, null],
   });
   assert.deepEqual(parsed.series[0].meta.notices, [{ severity: 'warning', text: 'names unavailable' }]);
   assert.deepEqual(parsed.series[1].fields, []);
+  assert.deepEqual(parsed.series[2].fields.map((f) => f.values), [[5, 6, 7], [null, null, null, null, -0.5], ['a', 'b']], 'typed arrays read; only finite numbers kept');
+  const { json, numbers } = panelProps(data);
+  assert.equal(numbers.length, 2 + 2 + 3 + 5, 'one array for every number and time field');
+  assert.deepEqual(JSON.parse(json).series[2].fields[2].values, ['a', 'b'], 'text stays in the JSON');
   assert.deepEqual(parsed.errors, ['boom']);
   assert.deepEqual(JSON.parse(propsJson(undefined)), { series: [], errors: [], options: {} });
   assert.deepEqual(JSON.parse(propsJson({ series: [], error: { data: { message: 'old style' } } })).errors, ['old style']);
 });
 
-test('propsJson carries the time range the charts share and the panel options', () => {
+test('panelProps carries the time range the charts share and the panel options', () => {
   const moment = (ms) => ({ valueOf: () => ms });
   const parsed = JSON.parse(propsJson({ series: [] }, { topColumns: ['calls_per_s'] }, { from: moment(1000), to: moment(61000), raw: {} }));
   assert.deepEqual(parsed.timeRange, { from: 1000, to: 61000 });
