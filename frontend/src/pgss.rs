@@ -164,7 +164,7 @@ impl TopModel {
 /// exist in the DOM: 1,000 statements cost what the ~50 visible ones cost.
 pub const ROW_HEIGHT: f64 = 44.0;
 /// Rows drawn beyond the visible ones, above and below, so a scroll shows no gap.
-pub const OVERSCAN: usize = 3;
+pub const OVERSCAN: usize = 2;
 /// The viewport assumed while the panel's height is not known (px).
 pub const DEFAULT_VIEWPORT: f64 = 600.0;
 

@@ -276,8 +276,12 @@ fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String>>, sort: R
     // Search and sort touch every statement; the DOM only the rows in view.
     let shown = Memo::new(move |_| search.with(|needle| model.with(|m| m.visible(needle, sort.get()))));
     // The rows in view, [start, end), of `total`, and the number of slots the viewport has.
+    // Where the rows start in the scrolled content (below the messages, search box and
+    // header), measured after each change.
+    let offset = RwSignal::new(0.0_f64);
     let window = Memo::new(move |_| {
         let (top, height) = scroll.get();
+        let top = top - offset.get();
         shown.with(|all| {
             let (start, end) = pgss::window(all.len(), top, height);
             (start, end, all.len(), pgss::capacity(height))
@@ -297,6 +301,17 @@ fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String>>, sort: R
         })
     };
     let body = NodeRef::<leptos::html::Div>::new();
+    // The rows' offset moves only when messages come or go; reading it forces a layout, so
+    // not on every scroll.
+    Effect::new(move |_| {
+        notices.track();
+        if let Some(body) = body.get() {
+            let top = body.offset_top() as f64;
+            if top != offset.get_untracked() {
+                offset.set(top);
+            }
+        }
+    });
     Effect::new(move |_| {
         window.track();
         let Some(body) = body.get() else { return };
@@ -548,7 +563,7 @@ fn Header(title: String, column: Column, sort: RwSignal<Sort>) -> impl IntoView 
     }
 }
 
-const CONTAINER_STYLE: &str = "width: 100%; height: 100%; overflow: auto; overflow-anchor: none; box-sizing: border-box; \
+const CONTAINER_STYLE: &str = "position: relative; width: 100%; height: 100%; overflow: auto; overflow-anchor: none; box-sizing: border-box; \
     color: var(--pgscope-text, #ccccdc); font-family: var(--pgscope-font, sans-serif); font-size: 13px;";
 const BADGE_STYLE: &str = "margin-left: 6px; padding: 0 4px; border-radius: 2px; font-size: 11px; \
     background: var(--pgscope-warning, #ff9830); color: #000;";
