@@ -319,7 +319,8 @@ mod tests {
         assert_eq!(window(1000, 0.0, 600.0), (0, visible));
         assert_eq!(window(1000, 100.0 * ROW_HEIGHT, 600.0), (100 - OVERSCAN, 100 - OVERSCAN + visible));
         assert_eq!(window(1000, 1e9, 600.0), (1000, 1000), "scrolled past the end: nothing");
-        assert_eq!(window(20, 0.0, 600.0), (0, 20));
+        assert_eq!(window(10, 0.0, 600.0), (0, 10), "fewer rows than fit");
+        assert_eq!(window(1000, -60.0, 600.0), (0, visible), "above the first row (the header): from the top");
         assert_eq!(window(1000, 0.0, 4000.0).1, (4000.0 / ROW_HEIGHT).ceil() as usize + 2 * OVERSCAN, "a taller panel draws more");
         assert_eq!(window(1000, f64::NAN, f64::INFINITY), (0, visible));
         assert_eq!(window(1000, 0.0, 0.0), (0, visible), "height not known yet");
