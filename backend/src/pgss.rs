@@ -375,19 +375,24 @@ pub struct Totals {
 /// Sums each measure's `increase(...)` samples by (database, queryid), in canonical units.
 /// Negative increases (a TSDB's artefact after a counter reset) count as 0.
 pub fn totals(schema: &Schema, answers: &[(Measure, Vec<(Labels, f64)>)]) -> Vec<Totals> {
-    let mut by_key: BTreeMap<(String, String), Totals> = BTreeMap::new();
+    // Statements by database, then queryid, looked up by reference: the answer has a sample
+    // per statement and measure, and only a statement's first needs its key copied.
+    let mut index: std::collections::HashMap<&str, std::collections::HashMap<&str, usize>> = std::collections::HashMap::new();
+    let mut all: Vec<Totals> = Vec::new();
     for (measure, samples) in answers {
         let Some(source) = schema.source(*measure) else { continue };
         for (labels, value) in samples {
             let Some(queryid) = labels.get("queryid").filter(|q| !q.is_empty()) else { continue };
-            let database = labels.get(schema.def.database_label).cloned().unwrap_or_default();
-            let entry = by_key.entry((database.clone(), queryid.clone())).or_insert_with(|| Totals {
-                database,
-                queryid: queryid.clone(),
-                ..Default::default()
+            let database = labels.get(schema.def.database_label).map(String::as_str).unwrap_or_default();
+            let at = *index.entry(database).or_default().entry(queryid).or_insert_with(|| {
+                all.push(Totals { database: database.to_string(), queryid: queryid.clone(), ..Default::default() });
+                all.len() - 1
             });
+            let entry = &mut all[at];
             if let Some(user) = schema.def.user_label.and_then(|l| labels.get(l)) {
-                entry.users.insert(user.clone());
+                if !entry.users.contains(user) {
+                    entry.users.insert(user.clone());
+                }
             }
             if let Some(text) = schema.def.text_label.and_then(|l| labels.get(l)).filter(|t| !t.is_empty()) {
                 entry.text.get_or_insert_with(|| text.clone());
@@ -397,7 +402,8 @@ pub fn totals(schema: &Schema, answers: &[(Measure, Vec<(Labels, f64)>)]) -> Vec
             }
         }
     }
-    by_key.into_values().collect()
+    all.sort_unstable_by(|a, b| (&a.database, &a.queryid).cmp(&(&b.database, &b.queryid)));
+    all
 }
 
 /// Where a statement's name came from.
