@@ -275,10 +275,10 @@ fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String>>, sort: R
     };
     // Search and sort touch every statement; the DOM only the rows in view.
     let shown = Memo::new(move |_| search.with(|needle| model.with(|m| m.visible(needle, sort.get()))));
-    // The rows in view, [start, end), of `total`, and the number of slots the viewport has.
     // Where the rows start in the scrolled content (below the messages, search box and
-    // header), measured after each change.
+    // header), measured when the messages change.
     let offset = RwSignal::new(0.0_f64);
+    // The rows in view, [start, end), of `total`, and the number of slots the viewport has.
     let window = Memo::new(move |_| {
         let (top, height) = scroll.get();
         let top = top - offset.get();
