@@ -161,7 +161,7 @@ impl TopModel {
 }
 
 /// Every row of the top-queries table has this height (px), so only the rows in view need to
-/// exist in the DOM: 1,000 statements cost what the ~50 visible ones cost.
+/// exist in the DOM: 1,000 statements cost what the visible ones cost.
 pub const ROW_HEIGHT: f64 = 44.0;
 /// Rows drawn beyond the visible ones, above and below, so a scroll shows no gap.
 pub const OVERSCAN: usize = 2;

@@ -245,8 +245,8 @@ fn DetailView(model: DetailModel, errors: Vec<String>, default: Charts, charts: 
 /// The view outlives refreshes: new figures change the model signal, and the rows in view
 /// update their text in place. Only the rows in view exist, as a fixed set of slots (row i in
 /// slot `i % slots`, `pgss::slot_row`); a scroll, sort, search or refresh rewrites the text of
-/// the slots whose row changed and never builds rows anew. Each row is absolutely placed with `contain: strict`, so the browser
-/// lays out what changed, not the table.
+/// the slots whose row changed and never builds rows anew. Each row is absolutely placed with
+/// `contain: strict`, so the browser lays out what changed, not the table.
 #[component]
 fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String>>, sort: RwSignal<TopSort>, search: RwSignal<String>, scroll: Signal<(f64, f64)>) -> impl IntoView {
     let notices = Memo::new(move |_| (errors.get(), model.with(|m| m.notices.clone())));
@@ -257,14 +257,13 @@ fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String>>, sort: R
             .into_iter()
             .enumerate()
             .map(|(i, c)| {
-                let indicator = move || sort.with(|s| if s.column == Some(i) { if s.descending { " ▼" } else { " ▲" } } else { "" });
-                let aria = move || sort.with(|s| if s.column == Some(i) { if s.descending { "descending" } else { "ascending" } } else { "none" });
+                let state = move || sort.with(|s| (s.column == Some(i)).then_some(s.descending));
                 view! {
-                    <div class="pgscope-top-header pgscope-top-cell" role="columnheader" aria-sort=aria data-column=COLUMNS[c].0
+                    <div class="pgscope-top-header pgscope-top-cell" role="columnheader" aria-sort=move || sort_aria(state()) data-column=COLUMNS[c].0
                         on:click=move |_| sort.update(|s| {
                             *s = if s.column == Some(i) { TopSort { column: Some(i), descending: !s.descending } } else { TopSort { column: Some(i), descending: true } }
                         })>
-                        {COLUMNS[c].1}{indicator}
+                        {COLUMNS[c].1}{move || sort_indicator(state())}
                     </div>
                 }
             })
@@ -446,7 +445,7 @@ fn StackTile(tile: Tile) -> impl IntoView {
             {sparklines.into_iter().map(|line| view! {
                 <div class="pgscope-sparkline" data-measure=line.measure.clone() style="display: flex; align-items: center; gap: 6px; margin-top: 4px; font-size: 11px; opacity: 0.85;">
                     <span style="width: 52px;">{line.measure.clone()}</span>
-                    <svg width=SPARK_WIDTH height=SPARK_HEIGHT viewBox=format!("0 0 {SPARK_WIDTH} {SPARK_HEIGHT}") role="img"
+                    <svg width=SPARK_WIDTH height=SPARK_HEIGHT viewBox=SPARK_VIEWBOX.as_str() role="img"
                          aria-label=format!("{} over the time range", line.measure)>
                         <path d=line.path style=format!("fill: none; stroke: {colour}; stroke-width: 1.5;") />
                     </svg>
@@ -538,28 +537,30 @@ fn SeriesTable(table: TableModel, sort: RwSignal<Sort>) -> impl IntoView {
 #[component]
 fn Header(title: String, column: Column, sort: RwSignal<Sort>) -> impl IntoView {
     let this = column.clone();
-    let indicator = move || {
-        sort.with(|s| match (s.column == this, s.descending) {
-            (true, true) => " ▼",
-            (true, false) => " ▲",
-            (false, _) => "",
-        })
-    };
-    let aria = {
-        let this = column.clone();
-        move || {
-            sort.with(|s| match (s.column == this, s.descending) {
-                (true, true) => "descending",
-                (true, false) => "ascending",
-                (false, _) => "none",
-            })
-        }
-    };
+    let state = Memo::new(move |_| sort.with(|s| (s.column == this).then_some(s.descending)));
     view! {
-        <th style=HEADER_STYLE aria-sort=aria
+        <th style=HEADER_STYLE aria-sort=move || sort_aria(state.get())
             on:click=move |_| sort.update(|s| *s = s.clicked(column.clone()))>
-            {title}{indicator}
+            {title}{move || sort_indicator(state.get())}
         </th>
+    }
+}
+
+/// A column header's arrow; `state`: None when rows are not sorted by it, else Some(descending).
+fn sort_indicator(state: Option<bool>) -> &'static str {
+    match state {
+        Some(true) => " ▼",
+        Some(false) => " ▲",
+        None => "",
+    }
+}
+
+/// A column header's `aria-sort`, for the same state.
+fn sort_aria(state: Option<bool>) -> &'static str {
+    match state {
+        Some(true) => "descending",
+        Some(false) => "ascending",
+        None => "none",
     }
 }
 

@@ -3,6 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import { panelProps } from '../props.js';
+import { interpolateValue } from '../promql.js';
 
 /** panelProps' JSON with the packed numbers put back in place (NaN as null, as JSON had it). */
 function propsJson(...args) {
@@ -17,7 +18,6 @@ function propsJson(...args) {
     return value;
   });
 }
-import { interpolateValue } from '../promql.js';
 
 test('panelProps keeps what the wasm panel reads and tolerates odd frames', () => {
   const data = {
