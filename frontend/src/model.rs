@@ -95,6 +95,13 @@ pub struct InputField {
     pub values: Values,
 }
 
+impl InputField {
+    /// The value of label `name`; empty when the field has no such label.
+    pub fn label(&self, name: &str) -> String {
+        self.labels.as_ref().and_then(|l| l.get(name)).cloned().unwrap_or_default()
+    }
+}
+
 /// A field's values. The glue sends number and time fields as a range of one Float64Array
 /// beside the JSON (`{"packed": [start, len]}` in the JSON), which costs a copy instead of
 /// printing and parsing 100,000 numbers per refresh; everything else as JSON.

@@ -5,12 +5,12 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
-use crate::model::PanelInput;
-use crate::stack::{kind, number_at, series_points, text_at};
+use crate::model::{PanelInput, Values};
+use crate::stack::{column, kind, series_points};
 
 pub const FRAME_KIND_TOP: &str = "pgss.top";
 pub const FRAME_KIND_SPARKLINE: &str = "pgss.sparkline";
@@ -64,6 +64,9 @@ pub struct TopModel {
     pub schema: String,
     /// Statements in the range before the limit.
     pub statements: Option<f64>,
+    /// Each row's name, text, queryid, database and user in lower case, made at the first
+    /// search, so a keystroke compares instead of lowering 5,000 strings.
+    haystacks: OnceLock<Vec<[String; 5]>>,
 }
 
 /// Whether the input holds `pgssTopQueries` frames.
@@ -89,8 +92,8 @@ impl TopModel {
     pub fn from_input(input: &PanelInput) -> Self {
         let mut sparks: BTreeMap<(String, String), Arc<[(f64, f64)]>> = BTreeMap::new();
         for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_SPARKLINE)) {
-            let Some((labels, points)) = series_points(frame) else { continue };
-            let key = (labels.get("database").cloned().unwrap_or_default(), labels.get("queryid").cloned().unwrap_or_default());
+            let Some((field, points)) = series_points(frame) else { continue };
+            let key = (field.label("database"), field.label("queryid"));
             sparks.insert(key, points.into());
         }
         let mut model = TopModel::default();
@@ -109,16 +112,20 @@ impl TopModel {
                 _ => (0..COLUMNS.len()).filter(present).collect(),
             };
             model.columns.dedup();
-            let rows = frame.fields.iter().find(|f| f.name == "queryid").map(|f| f.values.len()).unwrap_or(0);
-            for row in 0..rows {
-                let (queryid, database) = (text_at(frame, "queryid", row), text_at(frame, "database", row));
+            // Fields looked up once, not per row and value.
+            let field = |name: &str| column(frame, name).map(|f| &f.values);
+            let text = |values: Option<&Values>, row: usize| values.and_then(|v| v.text(row)).unwrap_or_default();
+            let [queryids, databases, users, names, texts, sources] = ["queryid", "database", "user", "name", "text", "name_source"].map(field);
+            let measures: Vec<Option<&Values>> = model.columns.iter().map(|&c| field(COLUMNS[c].0)).collect();
+            for row in 0..queryids.map(Values::len).unwrap_or(0) {
+                let (queryid, database) = (text(queryids, row), text(databases, row));
                 let spark = sparks.get(&(database.clone(), queryid.clone())).cloned().unwrap_or_default();
                 model.rows.push(Arc::new(Row {
-                    user: text_at(frame, "user", row),
-                    name: text_at(frame, "name", row),
-                    text: text_at(frame, "text", row),
-                    unnamed: text_at(frame, "name_source", row) == "queryid",
-                    values: model.columns.iter().map(|&c| number_at(frame, COLUMNS[c].0, row)).collect(),
+                    user: text(users, row),
+                    name: text(names, row),
+                    text: text(texts, row),
+                    unnamed: sources.and_then(|v| v.text(row)).is_some_and(|s| s == "queryid"),
+                    values: measures.iter().map(|v| v.and_then(|v| v.number(row))).collect(),
                     spark,
                     queryid,
                     database,
@@ -132,12 +139,12 @@ impl TopModel {
     /// sorted; missing values always last.
     pub fn visible(&self, search: &str, sort: TopSort) -> Vec<Arc<Row>> {
         let needle = search.trim().to_lowercase();
-        let mut rows: Vec<Arc<Row>> = self
-            .rows
-            .iter()
-            .filter(|r| needle.is_empty() || [&r.name, &r.text, &r.queryid, &r.database, &r.user].iter().any(|f| f.to_lowercase().contains(&needle)))
-            .cloned()
-            .collect();
+        let mut rows: Vec<Arc<Row>> = if needle.is_empty() {
+            self.rows.clone()
+        } else {
+            let haystacks = self.haystacks.get_or_init(|| self.rows.iter().map(|r| [&r.name, &r.text, &r.queryid, &r.database, &r.user].map(|f| f.to_lowercase())).collect());
+            self.rows.iter().zip(haystacks).filter(|(_, fields)| fields.iter().any(|f| f.contains(&needle))).map(|(r, _)| r.clone()).collect()
+        };
         if let Some(column) = sort.column {
             rows.sort_by(|a, b| {
                 let (x, y) = (a.values.get(column).copied().flatten(), b.values.get(column).copied().flatten());
@@ -299,6 +306,10 @@ mod tests {
         assert_eq!(ids(model.visible("REPORT", TopSort::default())), ["2"]);
         assert_eq!(ids(model.visible("alice", TopSort::default())), ["1"]);
         assert_eq!(ids(model.visible("shop", TopSort::default())), ["3"]);
+        assert_eq!(ids(model.visible(" Queryid 3 ", TopSort::default())), ["3"], "trimmed, any case, the name");
+        assert_eq!(ids(model.visible("select", TopSort { column: Some(0), descending: true })), ["1", "2"], "the text, sorted");
+        assert!(model.visible("hot path\nselect", TopSort::default()).is_empty(), "no match across two fields");
+        assert!(model.visible("postgres", TopSort::default()).is_empty());
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub fn is_stack_health(input: &PanelInput) -> bool {
     input.series.iter().any(|f| kind(f) == Some(FRAME_KIND_CHECKS))
 }
 
-fn column<'a>(frame: &'a InputFrame, name: &str) -> Option<&'a InputField> {
+pub(crate) fn column<'a>(frame: &'a InputFrame, name: &str) -> Option<&'a InputField> {
     frame.fields.iter().find(|f| f.name == name)
 }
 
@@ -76,9 +76,9 @@ pub(crate) fn number_at(frame: &InputFrame, name: &str, row: usize) -> Option<f6
     column(frame, name)?.values.number(row)
 }
 
-/// A sparkline frame's labels and finite (time, value) points (the row index stands in for a
-/// missing time); None when it has no number field.
-pub(crate) fn series_points(frame: &InputFrame) -> Option<(BTreeMap<String, String>, Vec<(f64, f64)>)> {
+/// A sparkline frame's number field (its labels name the series) and finite (time, value)
+/// points (the row index stands in for a missing time); None when it has no number field.
+pub(crate) fn series_points(frame: &InputFrame) -> Option<(&InputField, Vec<(f64, f64)>)> {
     let values = frame.fields.iter().find(|f| f.field_type == "number")?;
     let times = frame.fields.iter().find(|f| f.field_type == "time");
     let points = (0..values.values.len())
@@ -87,7 +87,7 @@ pub(crate) fn series_points(frame: &InputFrame) -> Option<(BTreeMap<String, Stri
             Some((t, values.values.number(i)?))
         })
         .collect();
-    Some((values.labels.clone().unwrap_or_default(), points))
+    Some((values, points))
 }
 
 impl StackModel {
@@ -102,8 +102,8 @@ impl StackModel {
                 .and_then(Value::as_str)
                 .unwrap_or(frame.name.as_deref().unwrap_or("value"))
                 .to_string();
-            let Some((labels, points)) = series_points(frame) else { continue };
-            let key = (labels.get("job").cloned().unwrap_or_default(), labels.get("instance").cloned().unwrap_or_default());
+            let Some((field, points)) = series_points(frame) else { continue };
+            let key = (field.label("job"), field.label("instance"));
             sparklines.entry(key).or_default().push(Sparkline { path: spark_path(&points), last: points.last().map(|p| p.1), measure });
         }
         let mut model = StackModel::default();
