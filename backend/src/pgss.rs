@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::frame::Labels;
+use crate::stack::LabelSet;
 
 /// PostgreSQL's default block size (BLCKSZ): block counts are turned into bytes with it.
 pub const BLOCK_SIZE: f64 = 8192.0;
@@ -374,7 +375,7 @@ pub struct Totals {
 
 /// Sums each measure's `increase(...)` samples by (database, queryid), in canonical units.
 /// Negative increases (a TSDB's artefact after a counter reset) count as 0.
-pub fn totals(schema: &Schema, answers: &[(Measure, Vec<(Labels, f64)>)]) -> Vec<Totals> {
+pub fn totals<L: LabelSet>(schema: &Schema, answers: &[(Measure, Vec<(L, f64)>)]) -> Vec<Totals> {
     // Statements by database, then queryid, looked up by reference: the answer has a sample
     // per statement and measure, and only a statement's first needs its key copied.
     let mut index: std::collections::HashMap<&str, std::collections::HashMap<&str, usize>> = std::collections::HashMap::new();
@@ -382,20 +383,20 @@ pub fn totals(schema: &Schema, answers: &[(Measure, Vec<(Labels, f64)>)]) -> Vec
     for (measure, samples) in answers {
         let Some(source) = schema.source(*measure) else { continue };
         for (labels, value) in samples {
-            let Some(queryid) = labels.get("queryid").filter(|q| !q.is_empty()) else { continue };
-            let database = labels.get(schema.def.database_label).map(String::as_str).unwrap_or_default();
+            let Some(queryid) = labels.label("queryid").filter(|q| !q.is_empty()) else { continue };
+            let database = labels.label(schema.def.database_label).unwrap_or_default();
             let at = *index.entry(database).or_default().entry(queryid).or_insert_with(|| {
-                all.push(Totals { database: database.to_string(), queryid: queryid.clone(), ..Default::default() });
+                all.push(Totals { database: database.to_string(), queryid: queryid.to_string(), ..Default::default() });
                 all.len() - 1
             });
             let entry = &mut all[at];
-            if let Some(user) = schema.def.user_label.and_then(|l| labels.get(l)) {
+            if let Some(user) = schema.def.user_label.and_then(|l| labels.label(l)) {
                 if !entry.users.contains(user) {
-                    entry.users.insert(user.clone());
+                    entry.users.insert(user.to_string());
                 }
             }
-            if let Some(text) = schema.def.text_label.and_then(|l| labels.get(l)).filter(|t| !t.is_empty()) {
-                entry.text.get_or_insert_with(|| text.clone());
+            if let Some(text) = schema.def.text_label.and_then(|l| labels.label(l)).filter(|t| !t.is_empty()) {
+                entry.text.get_or_insert_with(|| text.to_string());
             }
             if value.is_finite() {
                 *entry.values.entry(*measure).or_insert(0.0) += value.max(0.0) * source.scale;

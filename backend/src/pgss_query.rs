@@ -14,7 +14,7 @@ use crate::duration::format_go;
 use crate::frame::{Field, FieldConfig, Frame, FrameMeta, Labels, Notice, Severity, Values};
 use crate::pgss::{self, quote, Filters, Measure, NameSource, Names, Order, Schema, Statement};
 use crate::prom::client::{ClientError, JsonAnswer, PromClient};
-use crate::stack::{parse_matrix, parse_names, parse_vector, Sample, Series};
+use crate::stack::{parse_matrix, parse_names, parse_vector, parse_vector_ref, LabelSet, Sample, SampleRef, Series};
 
 pub const QUERY_TYPE_TOP: &str = "pgssTopQueries";
 pub const QUERY_TYPE_ONE: &str = "pgssQuery";
@@ -282,38 +282,59 @@ fn without_keep_metric_names() -> &'static Mutex<std::collections::HashSet<Strin
     REFUSED.get_or_init(Default::default)
 }
 
+/// The increases' answers: one holding every measure (by metric name), or one per measure.
+enum Increases {
+    Combined(JsonAnswer),
+    PerMeasure(Vec<(Measure, JsonAnswer)>),
+}
+
 /// Every measure's increase per statement: in one query where the TSDB keeps metric names
-/// (VictoriaMetrics), else one query per measure, concurrently.
-async fn increases(client: &PromClient, schema: &Schema, per_measure: &[(Measure, String)], combined: &str, at: f64) -> Result<Vec<(Measure, Vec<Sample>)>, Failure> {
+/// (VictoriaMetrics), else one query per measure, concurrently. Read by `by_measure`.
+async fn increases(client: &PromClient, per_measure: &[(Measure, String)], combined: &str, at: f64) -> Result<Increases, Failure> {
     let url = client.settings().url.to_string();
     let refused = without_keep_metric_names().lock().map(|r| r.contains(&url)).unwrap_or(false);
+    let failure = |e: ClientError| (e.outcome(), e.status(), e.to_string());
     if !refused {
-        let answer = client.query_instant(combined, at, None).await;
+        let answer = client.query_instant(combined, at, None).await.map_err(failure)?;
         // A TSDB that cannot parse the modifier says so with a 400 or 422 (bad_data) naming it;
         // any other refusal (a bad filter regex) is the user's error and is reported as such.
-        let refuses_modifier = matches!(&answer, Ok(a) if matches!(a.status.as_u16(), 400 | 422)
-            && String::from_utf8_lossy(&a.body).contains("keep_metric_names"));
-        match parsed(combined, answer, parse_vector) {
-            Ok(samples) => {
-                let mut by_measure: Vec<(Measure, Vec<Sample>)> = schema.present.iter().map(|s| (s.measure, Vec::new())).collect();
-                for (mut labels, value) in samples {
-                    let Some(name) = labels.remove("__name__") else { continue };
-                    if let Some(i) = schema.present.iter().position(|s| s.metric == name) {
-                        by_measure[i].1.push((labels, value));
-                    }
-                }
-                return Ok(by_measure);
-            }
-            Err((_, _, message)) if refuses_modifier => {
-                tracing::debug!(%message, "the TSDB refused keep_metric_names: one query per measure from now on");
-                if let Ok(mut r) = without_keep_metric_names().lock() {
-                    r.insert(url);
-                }
-            }
-            Err(other) => return Err(other),
+        let refuses_modifier = matches!(answer.status.as_u16(), 400 | 422) && String::from_utf8_lossy(&answer.body).contains("keep_metric_names");
+        if !refuses_modifier {
+            return Ok(Increases::Combined(answer));
+        }
+        tracing::debug!(status = %answer.status, "the TSDB refused keep_metric_names: one query per measure from now on");
+        if let Ok(mut r) = without_keep_metric_names().lock() {
+            r.insert(url);
         }
     }
-    join_all(per_measure.iter().map(|(m, expr)| async move { instant(client, expr, at).await.map(|s| (*m, s)) })).await.into_iter().collect()
+    let answers = join_all(per_measure.iter().map(|(m, expr)| async move { client.query_instant(expr, at, None).await.map(|a| (*m, a)) })).await;
+    answers.into_iter().map(|a| a.map_err(failure)).collect::<Result<_, _>>().map(Increases::PerMeasure)
+}
+
+/// A vector answer's samples, labels borrowed from its body, or why not (as `parsed` words it).
+fn samples_in<'a>(what: &str, answer: &'a JsonAnswer) -> Result<Vec<SampleRef<'a>>, Failure> {
+    answer.status.is_success().then(|| parse_vector_ref(&answer.body)).flatten().ok_or_else(|| ("tsdb_error", 502, answer_error(what, answer)))
+}
+
+/// The increases' samples per measure the schema has.
+fn by_measure<'a>(schema: &Schema, answers: &'a Increases, per_measure: &[(Measure, String)], combined: &str) -> Result<Vec<(Measure, Vec<SampleRef<'a>>)>, Failure> {
+    match answers {
+        Increases::Combined(answer) => {
+            let mut by_measure: Vec<(Measure, Vec<SampleRef>)> = schema.present.iter().map(|s| (s.measure, Vec::new())).collect();
+            for (labels, value) in samples_in(combined, answer)? {
+                let Some(i) = labels.label("__name__").and_then(|name| schema.present.iter().position(|s| s.metric == name)) else { continue };
+                by_measure[i].1.push((labels, value));
+            }
+            Ok(by_measure)
+        }
+        Increases::PerMeasure(answers) => answers
+            .iter()
+            .map(|(m, answer)| {
+                let expr = per_measure.iter().find(|(pm, _)| pm == m).map_or("", |(_, e)| e.as_str());
+                samples_in(expr, answer).map(|samples| (*m, samples))
+            })
+            .collect(),
+    }
 }
 
 /// `pgssTopQueries`: one wide table of statements plus a sparkline frame per row.
@@ -323,8 +344,9 @@ pub async fn top_queries(client: &PromClient, json: &[u8], span: Span) -> Result
     let (order, limit, window) = (*order, *limit, span.to - span.from);
     // The increases and the names together; the sparklines after ranking, for the rows shown
     // only (the TSDB reads 20 statements' series instead of all of them).
-    let (measures, names) = tokio::join!(increases(client, schema, measure_exprs, combined, span.to), instant(client, info_expr, span.to));
-    let answers = measures?;
+    let (measures, names) = tokio::join!(increases(client, measure_exprs, combined, span.to), instant(client, info_expr, span.to));
+    let measures = measures?;
+    let answers = by_measure(schema, &measures, measure_exprs, combined)?;
     // Names are best effort: a failed info query is a notice, never a failed table.
     let (names, names_error) = match names {
         Ok(samples) => (Names::from_info(&samples), None),
