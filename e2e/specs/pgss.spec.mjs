@@ -58,9 +58,15 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   await screenshot(page, 'pgss-top-queries');
 
   // Sort by calls/s, descending: the numbers shown go down.
-  await page.locator('.pgscope-top-header[data-column="calls_per_s"]').click();
+  const callsHeader = page.locator('.pgscope-top-header[data-column="calls_per_s"]');
+  await callsHeader.click();
   const calls = (await rowsShown(page)).map((r) => Number(r.calls));
   assert.deepEqual(calls, [...calls].sort((a, b) => b - a), 'sorted by calls/s');
+  // The same header from the keyboard: Enter turns the order around.
+  await callsHeader.press('Enter');
+  assert.equal(await callsHeader.getAttribute('aria-sort'), 'ascending');
+  const up = (await rowsShown(page)).map((r) => Number(r.calls));
+  assert.deepEqual(up, [...up].sort((a, b) => a - b), 'ascending after Enter');
   // Search narrows to matching statements (one that reads buffers, so its hit ratio exists:
   // for pg_sleep it is 0/0 and that panel is rightly empty).
   await page.locator('.pgscope-search').fill('no statement reads like this');

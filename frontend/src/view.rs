@@ -258,11 +258,10 @@ fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String>>, sort: R
             .enumerate()
             .map(|(i, c)| {
                 let state = move || sort.with(|s| (s.column == Some(i)).then_some(s.descending));
+                let toggle = move || sort.update(|s| *s = TopSort { column: Some(i), descending: s.column != Some(i) || !s.descending });
                 view! {
-                    <div class="pgscope-top-header pgscope-top-cell" role="columnheader" aria-sort=move || sort_aria(state()) data-column=COLUMNS[c].0
-                        on:click=move |_| sort.update(|s| {
-                            *s = if s.column == Some(i) { TopSort { column: Some(i), descending: !s.descending } } else { TopSort { column: Some(i), descending: true } }
-                        })>
+                    <div class="pgscope-top-header pgscope-top-cell" role="columnheader" tabindex="0" aria-sort=move || sort_aria(state()) data-column=COLUMNS[c].0
+                        on:click=move |_| toggle() on:keydown=move |ev| if activates(&ev) { toggle() }>
                         {COLUMNS[c].1}{move || sort_indicator(state())}
                     </div>
                 }
@@ -539,11 +538,22 @@ fn Header(title: String, column: Column, sort: RwSignal<Sort>) -> impl IntoView 
     let this = column.clone();
     let state = Memo::new(move |_| sort.with(|s| (s.column == this).then_some(s.descending)));
     view! {
-        <th style=HEADER_STYLE aria-sort=move || sort_aria(state.get())
-            on:click=move |_| sort.update(|s| *s = s.clicked(column.clone()))>
+        <th style=HEADER_STYLE tabindex="0" aria-sort=move || sort_aria(state.get())
+            on:click={ let column = column.clone(); move |_| sort.update(|s| *s = s.clicked(column.clone())) }
+            on:keydown=move |ev| if activates(&ev) { sort.update(|s| *s = s.clicked(column.clone())) }>
             {title}{move || sort_indicator(state.get())}
         </th>
     }
+}
+
+/// Whether a key pressed on a column header sorts by it, as a click does (Enter or Space; the
+/// page does not scroll for the Space).
+fn activates(ev: &web_sys::KeyboardEvent) -> bool {
+    let sorts = matches!(ev.key().as_str(), "Enter" | " ") && !ev.repeat();
+    if sorts {
+        ev.prevent_default();
+    }
+    sorts
 }
 
 /// A column header's arrow; `state`: None when rows are not sorted by it, else Some(descending).
@@ -579,6 +589,7 @@ const TOP_CSS: &str = "\
 .pgscope-top-head { position: sticky; top: 0; z-index: 1; display: flex; background: var(--pgscope-header-bg, #22252b); color: var(--pgscope-link, #6e9fff); border-bottom: 1px solid var(--pgscope-border, #2c3235); user-select: none; }\
 .pgscope-top-head > div { padding: 4px 8px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }\
 .pgscope-top-header { cursor: pointer; }\
+.pgscope-top-header:focus-visible { outline: 1px solid var(--pgscope-link, #6e9fff); outline-offset: -2px; }\
 .pgscope-top-body { position: relative; }\
 .pgscope-top-row { position: absolute; left: 0; right: 0; height: 44px; box-sizing: border-box; display: flex; contain: strict; border-bottom: 1px solid var(--pgscope-border, #2c3235); }\
 .pgscope-top-row > div { padding: 3px 8px; overflow: hidden; }\
