@@ -70,8 +70,17 @@ fn answer_error(expr: &str, answer: &JsonAnswer) -> String {
 /// A TSDB answer parsed by `parse`, or why not: the request's failure, a non-2xx status or a
 /// body that is not the expected result (in the TSDB's own words when it gave them).
 fn parsed<T>(what: &str, answer: Result<JsonAnswer, ClientError>, parse: fn(&[u8]) -> Option<T>) -> Result<T, Failure> {
-    let answer = answer.map_err(|e| (e.outcome(), e.status(), e.to_string()))?;
-    answer.status.is_success().then(|| parse(&answer.body)).flatten().ok_or_else(|| ("tsdb_error", 502, answer_error(what, &answer)))
+    read(what, &answer.map_err(client_failure)?, parse)
+}
+
+/// `parsed` of an answer that arrived; what `parse` returns may borrow from the body.
+fn read<'a, T>(what: &str, answer: &'a JsonAnswer, parse: fn(&'a [u8]) -> Option<T>) -> Result<T, Failure> {
+    answer.status.is_success().then(|| parse(&answer.body)).flatten().ok_or_else(|| ("tsdb_error", 502, answer_error(what, answer)))
+}
+
+/// A request that got no answer, as the query's failure.
+fn client_failure(e: ClientError) -> Failure {
+    (e.outcome(), e.status(), e.to_string())
 }
 
 async fn instant(client: &PromClient, expr: &str, at: f64) -> Result<Vec<Sample>, Failure> {
@@ -285,7 +294,7 @@ fn without_keep_metric_names() -> &'static Mutex<std::collections::HashSet<Strin
 /// The increases' answers: one holding every measure (by metric name), or one per measure.
 enum Increases {
     Combined(JsonAnswer),
-    PerMeasure(Vec<(Measure, JsonAnswer)>),
+    PerMeasure(Vec<JsonAnswer>),
 }
 
 /// Every measure's increase per statement: in one query where the TSDB keeps metric names
@@ -293,9 +302,8 @@ enum Increases {
 async fn increases(client: &PromClient, per_measure: &[(Measure, String)], combined: &str, at: f64) -> Result<Increases, Failure> {
     let url = client.settings().url.to_string();
     let refused = without_keep_metric_names().lock().map(|r| r.contains(&url)).unwrap_or(false);
-    let failure = |e: ClientError| (e.outcome(), e.status(), e.to_string());
     if !refused {
-        let answer = client.query_instant(combined, at, None).await.map_err(failure)?;
+        let answer = client.query_instant(combined, at, None).await.map_err(client_failure)?;
         // A TSDB that cannot parse the modifier says so with a 400 or 422 (bad_data) naming it;
         // any other refusal (a bad filter regex) is the user's error and is reported as such.
         let refuses_modifier = matches!(answer.status.as_u16(), 400 | 422) && String::from_utf8_lossy(&answer.body).contains("keep_metric_names");
@@ -307,33 +315,23 @@ async fn increases(client: &PromClient, per_measure: &[(Measure, String)], combi
             r.insert(url);
         }
     }
-    let answers = join_all(per_measure.iter().map(|(m, expr)| async move { client.query_instant(expr, at, None).await.map(|a| (*m, a)) })).await;
-    answers.into_iter().map(|a| a.map_err(failure)).collect::<Result<_, _>>().map(Increases::PerMeasure)
+    let answers = join_all(per_measure.iter().map(|(_, expr)| client.query_instant(expr, at, None))).await;
+    answers.into_iter().map(|a| a.map_err(client_failure)).collect::<Result<_, _>>().map(Increases::PerMeasure)
 }
 
-/// A vector answer's samples, labels borrowed from its body, or why not (as `parsed` words it).
-fn samples_in<'a>(what: &str, answer: &'a JsonAnswer) -> Result<Vec<SampleRef<'a>>, Failure> {
-    answer.status.is_success().then(|| parse_vector_ref(&answer.body)).flatten().ok_or_else(|| ("tsdb_error", 502, answer_error(what, answer)))
-}
-
-/// The increases' samples per measure the schema has.
+/// The increases' samples per measure the schema has, labels borrowed from the answers.
 fn by_measure<'a>(schema: &Schema, answers: &'a Increases, per_measure: &[(Measure, String)], combined: &str) -> Result<Vec<(Measure, Vec<SampleRef<'a>>)>, Failure> {
     match answers {
         Increases::Combined(answer) => {
             let mut by_measure: Vec<(Measure, Vec<SampleRef>)> = schema.present.iter().map(|s| (s.measure, Vec::new())).collect();
-            for (labels, value) in samples_in(combined, answer)? {
+            for (labels, value) in read(combined, answer, parse_vector_ref)? {
                 let Some(i) = labels.label("__name__").and_then(|name| schema.present.iter().position(|s| s.metric == name)) else { continue };
                 by_measure[i].1.push((labels, value));
             }
             Ok(by_measure)
         }
-        Increases::PerMeasure(answers) => answers
-            .iter()
-            .map(|(m, answer)| {
-                let expr = per_measure.iter().find(|(pm, _)| pm == m).map_or("", |(_, e)| e.as_str());
-                samples_in(expr, answer).map(|samples| (*m, samples))
-            })
-            .collect(),
+        // One answer per query, in the order of `per_measure`.
+        Increases::PerMeasure(answers) => answers.iter().zip(per_measure).map(|(answer, (m, expr))| read(expr, answer, parse_vector_ref).map(|samples| (*m, samples))).collect(),
     }
 }
 

@@ -322,8 +322,6 @@ impl PromClient {
     }
 }
 
-/// A URL as it may be shown to users and logs: without user info (which may hold a password)
-/// and without a query string.
 fn instant_params(expr: &str, time: f64) -> [(&'static str, String); 2] {
     [("query", expr.to_string()), ("time", format_seconds(time))]
 }
@@ -337,6 +335,8 @@ fn range_params(expr: &str, start: f64, end: f64, step: Duration) -> [(&'static 
     ]
 }
 
+/// A URL as it may be shown to users and logs: without user info (which may hold a password)
+/// and without a query string.
 pub fn redact(url: &Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
