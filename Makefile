@@ -43,6 +43,7 @@ test: dist
 	cargo test --locked --workspace
 	node --test frontend/js/test/
 	bash scripts/check-dist.sh $(APP_DIR) $(ZIP)
+	bash scripts/check-private-checkout.sh
 	bash scripts/e2e.sh
 
 e2e: dist

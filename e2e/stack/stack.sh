@@ -6,7 +6,12 @@
 # (TSDB=prometheus) scraping every 5 s; and a single-node Patroni 3.0 cluster (scope `demo`, its
 # own PostgreSQL) on etcd, for the Patroni checks (PATRONI=0 leaves it out). It also scrapes
 # pgscope's own metrics from Grafana (or the stand-in) on GRAFANA_PORT, for the plugin-errors rule. Every process is tracked by PID and stopped by PID;
-# readiness is waited for by condition, never by fixed sleeps.
+# readiness is waited for by condition, never by fixed sleeps. A process that does not come up is
+# named with its log file and the log's last lines.
+#
+# It works wherever the checkout lives and whoever runs it: every process starts from `/` (run as
+# root, PostgreSQL and Patroni run as `postgres`, which may not be able to enter a private checkout),
+# and what the `postgres` processes read is written into the state directory, owned by them.
 #
 # Usage: stack.sh start | stop | status | env
 #        stack.sh stop-info | start-info | stop-tsdb | start-tsdb   (failure tests)
@@ -15,7 +20,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-STATE=${PGSCOPE_STACK_DIR:-/tmp/pgscope-stack}
+STATE=$(realpath -m "${PGSCOPE_STACK_DIR:-/tmp/pgscope-stack}")
+cd / # every path below is absolute
 TSDB=${TSDB:-victoriametrics}
 PG_PORT=${PG_PORT:-55432}
 EXPORTER_PORT=${EXPORTER_PORT:-19187}
@@ -45,12 +51,27 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-wait_until() { # wait_until DESCRIPTION SECONDS COMMAND...
-  local what=$1 deadline=$((SECONDS + $2)); shift 2
+fail() { # fail NAME LOG_FILE WHAT_WENT_WRONG : says which process failed and how its log ends, exits
+  log "$1 $3; the last lines of its log $2:"
+  tail -n 12 "$2" 2>/dev/null | sed 's/^/  | /' >&2
+  exit 1
+}
+
+wait_for() { # wait_for NAME DESCRIPTION SECONDS COMMAND... : until COMMAND succeeds while NAME runs
+  local name=$1 what=$2 seconds=$3; shift 3
+  local deadline=$((SECONDS + seconds))
   until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then log "timed out waiting for $what"; return 1; fi
+    running "$name" || fail "$name" "$STATE/$name.log" "exited while waiting for $what"
+    ((SECONDS < deadline)) || fail "$name" "$STATE/$name.log" "timed out after $seconds s waiting for $what"
     sleep 0.2
   done
+}
+
+fetch() { curl -sf --max-time 5 "$@"; } # a squatter on a port must not hang a wait
+
+metrics_have() { # metrics_have PORT PATTERN : the /metrics page on PORT has a line matching PATTERN
+  local page
+  page=$(fetch "http://127.0.0.1:$1/metrics") && grep -q "$2" <<<"$page"
 }
 
 spawn() { # spawn NAME COMMAND... : starts a long-running process, remembers its PID
@@ -73,7 +94,7 @@ running() { # running NAME : its recorded process is alive
 
 # Fails when a process we just started has died (e.g. its port was taken by someone else).
 still_running() {
-  running "$1" || { log "$1 exited: $(tail -n 3 "$STATE/$1.log" 2>/dev/null)"; return 1; }
+  running "$1" || fail "$1" "$STATE/$1.log" "exited"
 }
 
 stop_pid() { # stop_pid NAME
@@ -88,16 +109,29 @@ stop_pid() { # stop_pid NAME
 }
 
 tsdb_has() { # tsdb_has PROMQL : true when the query returns at least one series
-  curl -sf --max-time 5 "$TSDB_URL/api/v1/query" --data-urlencode "query=$1" | grep -q '"metric"'
+  fetch "$TSDB_URL/api/v1/query" --data-urlencode "query=$1" | grep -q '"metric"'
 }
 
 psql_pg() { psql -X -q -h "$STATE" -p "$PG_PORT" -U postgres "$@"; }
 
+# Run as root, the state directory belongs to `postgres`, which must be able to reach it.
+prepare_state() {
+  mkdir -p "$STATE"
+  [ "$(id -u)" = 0 ] || return 0
+  chown postgres "$STATE"
+  if ! runuser -u postgres -- test -w "$STATE" -a -x "$STATE"; then
+    log "the postgres user cannot enter the state directory $STATE (is a directory above it private?);"
+    log "set PGSCOPE_STACK_DIR to a directory it can reach, e.g. under /tmp"
+    exit 1
+  fi
+}
+
 start_postgres() {
   if [ ! -d "$STATE/pg" ]; then
     mkdir -p "$STATE/pg"
-    [ "$(id -u)" = 0 ] && chown postgres "$STATE" "$STATE/pg"
-    as_pg "$PG_BIN/initdb" -D "$STATE/pg" --auth=trust --no-sync -U postgres >"$STATE/initdb.log"
+    [ "$(id -u)" = 0 ] && chown postgres "$STATE/pg"
+    as_pg "$PG_BIN/initdb" -D "$STATE/pg" --auth=trust --no-sync -U postgres >"$STATE/initdb.log" 2>&1 ||
+      fail initdb "$STATE/initdb.log" "failed"
     cat >>"$STATE/pg/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
@@ -111,11 +145,13 @@ pg_stat_statements.max = 1000
 shared_buffers = 64MB
 CONF
   fi
-  as_pg "$PG_BIN/pg_ctl" -D "$STATE/pg" -l "$STATE/postgres.log" -w -t 30 start >/dev/null
+  as_pg "$PG_BIN/pg_ctl" -D "$STATE/pg" -l "$STATE/postgres.log" -w -t 30 start >/dev/null ||
+    fail postgres "$STATE/postgres.log" "did not start"
   for db in app shop; do
     if ! psql_pg -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
       psql_pg -d postgres -c "CREATE DATABASE $db"
-      "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -i -s 1 -q "$db" >"$STATE/pgbench-init-$db.log" 2>&1
+      "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -i -s 1 -q "$db" >"$STATE/pgbench-init-$db.log" 2>&1 ||
+        fail "pgbench -i $db" "$STATE/pgbench-init-$db.log" "failed"
     fi
   done
   psql_pg -d postgres -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
@@ -136,7 +172,7 @@ start_info() {
   running info-exporter && return 0
   spawn info-exporter python3 "$HERE/info_exporter.py" --listen "127.0.0.1:$INFO_PORT" --pg-host "$STATE" --pg-port "$PG_PORT" \
     --collapse-flag "$STATE/info-collapsed"
-  wait_until "the query-info exporter" 20 bash -c "curl -sf http://127.0.0.1:$INFO_PORT/metrics | grep -q '^pgss_query_info{'"
+  wait_for info-exporter "its pgss_query_info metrics" 20 metrics_have "$INFO_PORT" '^pgss_query_info{'
   still_running info-exporter
 }
 
@@ -144,7 +180,7 @@ start_node() {
   running node-exporter && return 0
   spawn node-exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$NODE_PORT" \
     --no-collector.hwmon --no-collector.thermal_zone --no-collector.rapl
-  wait_until "node-exporter" 20 curl -sf "http://127.0.0.1:$NODE_PORT/metrics"
+  wait_for node-exporter "its metrics" 20 fetch "http://127.0.0.1:$NODE_PORT/metrics"
   still_running node-exporter
 }
 
@@ -154,7 +190,8 @@ start_etcd() {
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
     --initial-cluster "pgscope=http://127.0.0.1:$((ETCD_PORT + 1))"
-  wait_until "etcd" 20 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+  wait_for etcd "its health endpoint" 20 fetch "http://127.0.0.1:$ETCD_PORT/health"
+  still_running etcd
 }
 
 start_patroni() {
@@ -187,7 +224,8 @@ YAML
   else
     spawn patroni patroni "$STATE/patroni.yml"
   fi
-  wait_until "Patroni to run a primary" 60 curl -sf "http://127.0.0.1:$PATRONI_PORT/primary"
+  wait_for patroni "it to run a primary" 60 fetch "http://127.0.0.1:$PATRONI_PORT/primary"
+  still_running patroni
 }
 
 patronictl_demo() { as_pg patronictl -c "$STATE/patroni.yml" "$@"; }
@@ -228,19 +266,19 @@ start_tsdb() {
   fi
   local started
   started=$(date +%s)
-  wait_until "$TSDB to answer queries" 30 tsdb_has 'vector(1)'
+  wait_for tsdb "$TSDB to answer queries" 30 tsdb_has 'vector(1)'
   # Every target scraped by this process: only then does it write stale markers when one stops
   # (a target it has not scraped yet would keep its old series visible for 5 minutes).
-  wait_until "$TSDB to scrape every target" 30 tsdb_has "min(timestamp(up)) > $started"
+  wait_for tsdb "$TSDB to scrape every target" 30 tsdb_has "min(timestamp(up)) > $started"
   still_running tsdb
 }
 
 start() {
   local started=$SECONDS
-  mkdir -p "$STATE"
   if running tsdb; then
     log "already running ($STATE)"; return 0
   fi
+  prepare_state
   start_postgres
   start_workload
   DATA_SOURCE_NAME="postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
@@ -251,10 +289,11 @@ start() {
   start_patroni
   write_scrape_config
   start_tsdb
-  wait_until "postgres_exporter's pgss metrics" 30 bash -c "curl -sf http://127.0.0.1:$EXPORTER_PORT/metrics | grep -q '^pg_stat_statements_calls_total{'"
-  wait_until "pgss series in $TSDB" 30 tsdb_has 'pg_stat_statements_calls_total'
-  wait_until "query names in $TSDB" 30 tsdb_has 'pgss_query_info'
-  wait_until "node-exporter in $TSDB" 30 tsdb_has 'up{job="node"} == 1'
+  wait_for postgres-exporter "its pgss metrics" 30 metrics_have "$EXPORTER_PORT" '^pg_stat_statements_calls_total{'
+  wait_for tsdb "pgss series in $TSDB" 30 tsdb_has 'pg_stat_statements_calls_total'
+  wait_for tsdb "query names in $TSDB" 30 tsdb_has 'pgss_query_info'
+  wait_for tsdb "node-exporter in $TSDB" 30 tsdb_has 'up{job="node"} == 1'
+  for name in postgres-exporter info-exporter pgbench-app pgbench-shop; do still_running "$name"; done
   log "ready in $((SECONDS - started)) s: $TSDB at $TSDB_URL (state in $STATE)"
 }
 
