@@ -2,17 +2,20 @@
 //! per second / per call; backend/src/pgss_query.rs) turned into the statement's identity (name,
 //! full text, database, users) and one chart per measure on the dashboard's time range, so every
 //! chart shares the same time axis. Measures the exporter lacks have no frame and no chart.
+//!
+//! Uses the props' types (crate::model), the frame helpers (crate::frame) and pgss's units
+//! (crate::pgss); view/detail.rs draws it, and nothing here reaches back into the view.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::frame::kind;
 use crate::model::{InputFrame, PanelInput};
 use crate::pgss::{format_unit, Unit};
-use crate::stack::kind;
 
-pub const FRAME_KIND_QUERY: &str = "pgss.query";
-pub const FRAME_KIND_SERIES: &str = "pgss.series";
+/// The statement's first frame; its other frames (`pgss.series`) are read by their measure.
+const FRAME_KIND_QUERY: &str = "pgss.query";
 
 /// Chart box in SVG user units; the SVG stretches to the panel's width.
 pub const CHART_WIDTH: f64 = 1000.0;

@@ -4,12 +4,22 @@
 //! JSON (see `model::PanelInput`) with the values of number and time fields in one
 //! Float64Array beside it (js/props.js `panelProps`). One wasm instance serves every pgscope
 //! panel on the page.
+//!
+//! Two layers, one way. The model, pure Rust and tested natively: the props (`model`), reading
+//! a frame (`frame`), and per view what it draws (`table`, `pgss` with `viewport`, `detail`,
+//! `stack`). The view (`view`), Leptos components in files named as the model's they draw. The
+//! view uses the model, never the other way round (`layers` checks); this file mounts the view.
 
-pub mod detail;
-pub mod model;
-pub mod pgss;
-pub mod stack;
-pub mod view;
+mod detail;
+mod frame;
+#[cfg(test)]
+mod layers;
+mod model;
+mod pgss;
+mod stack;
+mod table;
+mod view;
+mod viewport;
 
 use std::cell::Cell;
 use std::rc::Rc;

@@ -2,15 +2,19 @@
 //! sparkline frame per target and measure) turned into tiles grouped by component, worst group
 //! first and worst tile first within it, each with its sparklines as SVG paths. Frames come from
 //! the backend (backend/src/stack.rs `frames`); anything missing or odd becomes an empty cell.
+//!
+//! Uses the props' types (crate::model) and the frame helpers (crate::frame); view/stack.rs
+//! draws it, and nothing here reaches back into the view.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::model::{InputField, InputFrame, PanelInput};
+use crate::frame::{column, kind, number_at, series_points, text_at};
+use crate::model::PanelInput;
 
-pub const FRAME_KIND_CHECKS: &str = "stackHealth";
-pub const FRAME_KIND_SPARKLINE: &str = "stackHealth.sparkline";
+const FRAME_KIND_CHECKS: &str = "stackHealth";
+const FRAME_KIND_SPARKLINE: &str = "stackHealth.sparkline";
 
 /// One check, as a tile.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,39 +59,9 @@ pub struct StackModel {
 pub const SPARK_WIDTH: f64 = 120.0;
 pub const SPARK_HEIGHT: f64 = 22.0;
 
-pub(crate) fn kind(frame: &InputFrame) -> Option<&str> {
-    frame.meta.as_ref()?.custom.as_ref()?.get("pgscope")?.as_str()
-}
-
 /// Whether the input holds `stackHealth` frames.
 pub fn is_stack_health(input: &PanelInput) -> bool {
     input.series.iter().any(|f| kind(f) == Some(FRAME_KIND_CHECKS))
-}
-
-pub(crate) fn column<'a>(frame: &'a InputFrame, name: &str) -> Option<&'a InputField> {
-    frame.fields.iter().find(|f| f.name == name)
-}
-
-pub(crate) fn text_at(frame: &InputFrame, name: &str, row: usize) -> String {
-    column(frame, name).and_then(|f| f.values.text(row)).unwrap_or_default()
-}
-
-pub(crate) fn number_at(frame: &InputFrame, name: &str, row: usize) -> Option<f64> {
-    column(frame, name)?.values.number(row)
-}
-
-/// A sparkline frame's number field (its labels name the series) and finite (time, value)
-/// points (the row index stands in for a missing time); None when it has no number field.
-pub(crate) fn series_points(frame: &InputFrame) -> Option<(&InputField, Vec<(f64, f64)>)> {
-    let values = frame.fields.iter().find(|f| f.field_type == "number")?;
-    let times = frame.fields.iter().find(|f| f.field_type == "time");
-    let points = (0..values.values.len())
-        .filter_map(|i| {
-            let t = times.and_then(|t| t.values.number(i)).unwrap_or(i as f64);
-            Some((t, values.values.number(i)?))
-        })
-        .collect();
-    Some((values, points))
 }
 
 impl StackModel {
@@ -187,7 +161,7 @@ pub fn spark_path(points: &[(f64, f64)]) -> String {
 }
 
 /// "45 s", "12 min", "3 h", "2 d".
-pub fn human_duration(seconds: f64) -> String {
+fn human_duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match s {
         0..=89 => format!("{s} s"),
