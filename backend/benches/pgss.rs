@@ -1,7 +1,7 @@
 //! `make bench`, pgss part (issue 6), measured in one run against a real VictoriaMetrics on
 //! 127.0.0.1 holding synthetic postgres_exporter pgss series (all 15 measures, an info metric):
 //! `pgssTopQueries` through the plugin's gRPC versus the slowest of its own PromQL sub-queries
-//! (the very expressions the backend plans, `pgss_query::plan_top`: every measure's increase in
+//! (the very expressions the backend plans, `pgss::plan_top`: every measure's increase in
 //! one query, the names, the sparklines of the rows shown) fetched directly over HTTP.
 //! Target: at most 1.3x. Prints figures; asserts nothing about time.
 
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient};
 use pgscope::pgss::POSTGRES_EXPORTER;
-use pgscope::pgss_query::{plan_top, Span};
+use pgscope::pgss::{plan_top, PgssState, Span};
 use pgscope::prom::client::PromClient;
 use pgscope::settings::Settings;
 use pgscope::telemetry::Telemetry;
@@ -76,14 +76,15 @@ fn main() {
 
         // The sub-queries, exactly as the backend plans them for this query.
         let client = PromClient::new(Settings::from_instance(Some(&instance(&vm.url()))).unwrap(), Telemetry::default()).unwrap();
+        let state = PgssState::default();
         let span = Span { from: from_s as f64, to: to_s as f64, interval_ms: 15_000, max_points: 300 };
-        let plan = plan_top(&client, json.as_bytes(), &span).await.unwrap_or_else(|e| panic!("{e:?}"));
+        let plan = plan_top(&client, &state, json.as_bytes(), &span).await.unwrap_or_else(|e| panic!("{e:?}"));
         // On VictoriaMetrics every measure's increase goes in one query (`keep_metric_names`).
         let mut fetches: Vec<(String, Vec<(&str, String)>, &str)> =
             vec![(format!("increase of all {} measures", plan.measures.len()), vec![("query", plan.combined.clone()), ("time", to_s.to_string())], "api/v1/query")];
         fetches.push(("names (info)".into(), vec![("query", plan.info.clone()), ("time", to_s.to_string())], "api/v1/query"));
         // The sparklines are asked for the statements shown: take them from an answer.
-        let frames = pgscope::pgss_query::top_queries(&client, json.as_bytes(), span).await.unwrap_or_else(|e| panic!("{e:?}"));
+        let frames = pgscope::pgss::top_queries(&client, &state, json.as_bytes(), span).await.unwrap_or_else(|e| panic!("{e:?}"));
         let shown: Vec<&str> = match frames[0].fields.iter().find(|f| f.name == "queryid").map(|f| &f.values) {
             Some(pgscope::frame::Values::String(ids)) => ids.iter().map(String::as_str).collect(),
             _ => panic!("no queryid column"),

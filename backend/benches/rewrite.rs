@@ -11,7 +11,7 @@ mod vectors;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pgscope::fallback::{rewrite, Rules};
-use pgscope::macros::{interpolate, MacroContext};
+use pgscope::promql::macros::{interpolate, MacroContext};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]

@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status};
 
 use crate::datasource::{Datasource, QueryOutcome};
 use crate::frame::{Frame, FrameError};
-use crate::resources;
+use crate::datasource::resources;
 
 /// The plugin's gRPC services. Cheap to clone; state lives in `Datasource`.
 #[derive(Clone, Default)]
@@ -75,8 +75,7 @@ fn encode(frames: &[Frame]) -> Result<Vec<Vec<u8>>, FrameError> {
 impl Diagnostics for PluginServices {
     async fn check_health(&self, request: Request<pluginv2::CheckHealthRequest>) -> Result<Response<pluginv2::CheckHealthResponse>, Status> {
         let request = request.into_inner();
-        let instance = request.plugin_context.as_ref().and_then(|c| c.data_source_instance_settings.as_ref());
-        let report = self.datasource.check_health(instance).await;
+        let report = self.datasource.check_health(request.plugin_context.as_ref()).await;
         Ok(Response::new(pluginv2::CheckHealthResponse {
             status: if report.ok { HealthStatus::Ok } else { HealthStatus::Error } as i32,
             message: report.message,
@@ -99,9 +98,8 @@ impl Resource for PluginServices {
 
     async fn call_resource(&self, request: Request<pluginv2::CallResourceRequest>) -> Result<Response<ResourceStream>, Status> {
         let request = request.into_inner();
-        let instance = request.plugin_context.as_ref().and_then(|c| c.data_source_instance_settings.as_ref());
-        let (code, body) = match self.datasource.client(instance) {
-            Ok(client) => resources::handle(&request.path, &request.url, &client).await,
+        let (code, body) = match self.datasource.instance(request.plugin_context.as_ref()) {
+            Ok(instance) => resources::handle(&request.path, &request.url, &instance.client).await,
             Err(e) => (400, serde_json::json!({ "message": format!("Datasource settings: {e}") })),
         };
         let mut headers = HashMap::new();

@@ -1,29 +1,46 @@
 //! pgscope's datasource backend as a library: everything the `gpx_pgscope` plugin binary and the
-//! `pgscope` CLI do, in modules by concern. Pure modules (`frame`, `prom::convert`, `query`,
-//! `settings`, `duration`) hold the logic; `prom::client`, `datasource`, `health` and `grpc` are
-//! the I/O shells around them.
+//! `pgscope` CLI do, in layers. A module imports only from layers below its own (within a
+//! folder, sibling modules form no cycle); `tests/layers.rs` holds this.
+//!
+//! ```text
+//! L0 leaves     duration, frame, telemetry, failure, wire, promql_text,
+//!               fallback/ (the pure rewriter), pgss::catalog (exporter schemas and measures)
+//! L1 settings/  jsonData/secureJsonData -> typed, validated settings (no domain, no I/O)
+//! L2 prom/      request, HTTP client, one answer layer (values, fast reader, frames, typed readers)
+//! L3 domains    promql/ (model, macros, step, templating, frames, fallback answers),
+//!               pgss/ (schema, names, analysis, plan, frames, fetch, PostgreSQL names),
+//!               stack/ (gather, checks, text, frames)
+//! L4 tools      lint, stored (the CLI's dashboard and rule-file work; also resources)
+//! L5 app        datasource/ (per-datasource instances, routing, promql runner, health, resources)
+//! L6 top        grpc, and the binaries in bin/
+//! ```
+//!
+//! Pure modules hold the logic; `prom::client`, `pgss::fetch`, `pgss::postgres`,
+//! `stack::gather`, `datasource` and `grpc` are the I/O shells around them.
 
-pub mod connection;
-pub mod datasource;
+// L0
 pub mod duration;
+pub mod failure;
 pub mod fallback;
-pub mod fallback_data;
 pub mod frame;
-pub mod grpc;
-pub mod health;
-pub mod lint;
-pub mod macros;
-pub mod pgnames;
-pub mod pgss;
-pub mod pgss_query;
-pub mod prom;
-pub mod query;
-pub mod resources;
-pub mod settings;
-pub mod stack;
-pub mod stored;
+pub mod promql_text;
 pub mod telemetry;
-pub mod templating;
+pub mod wire;
+// L1
+pub mod settings;
+// L2
+pub mod prom;
+// L3
+pub mod pgss;
+pub mod promql;
+pub mod stack;
+// L4
+pub mod lint;
+pub mod stored;
+// L5
+pub mod datasource;
+// L6
+pub mod grpc;
 
 /// The version of pgscope, as printed by both binaries.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

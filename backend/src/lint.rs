@@ -5,12 +5,13 @@
 //! Pure except `metrics_without_series`, which asks the TSDB.
 
 use promql_parser::label::MatchOp;
-use promql_parser::parser::{self, Expr, LabelModifier};
+use promql_parser::parser::{Expr, LabelModifier};
 
-use crate::fallback::{self, metric_name, nodes, Reason, Rules};
-use crate::macros::{self, MacroContext};
+use crate::fallback::{self, guard, metric_name, nodes, Reason, Rules};
+use crate::promql::macros::{self, MacroContext};
 use crate::prom::client::PromClient;
-use crate::templating;
+use crate::prom::convert::convert;
+use crate::promql::templating;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FindingKind {
@@ -39,14 +40,9 @@ pub fn parseable(query: &str) -> String {
 
 pub fn lint_query(query: &str, rules: &Rules) -> Vec<Finding> {
     let text = parseable(query);
-    let ast = match parser::parse(&text) {
+    let ast = match guard::parse(&text) {
         Ok(ast) => ast,
-        Err(error) => {
-            return vec![Finding {
-                kind: FindingKind::Unparseable,
-                message: format!("cannot be analysed as PromQL ({})", error.lines().next().unwrap_or_default()),
-            }]
-        }
+        Err(error) => return vec![Finding { kind: FindingKind::Unparseable, message: format!("cannot be analysed as PromQL ({error})") }],
     };
     let mut findings = Vec::new();
     let out = fallback::rewrite(&text, rules);
@@ -82,7 +78,7 @@ pub fn lint_query(query: &str, rules: &Rules) -> Vec<Finding> {
 
 /// Metric names a query reads (from plain names and `__name__="..."` matchers).
 pub fn metric_names(query: &str) -> Vec<String> {
-    let Ok(ast) = parser::parse(&parseable(query)) else { return vec![] };
+    let Ok(ast) = guard::parse(&parseable(query)) else { return vec![] };
     let mut names: Vec<String> = fallback::selectors(&ast).into_iter().filter_map(metric_name).collect();
     names.sort();
     names.dedup();
@@ -98,7 +94,7 @@ pub async fn metrics_without_series(client: &PromClient, names: &[String]) -> Re
         let selector = promql_parser::label::Matcher::new(MatchOp::Equal, "__name__", name);
         let expr = format!("count({{{selector}}})");
         let answer = client.query_instant(&expr, now, None).await.map_err(|e| e.to_string())?;
-        let frames = crate::prom::convert::convert(&answer.body).map_err(|e| e.to_string())?;
+        let frames = convert(&answer.body).map_err(|e| e.to_string())?;
         if frames.is_empty() {
             missing.push(name.clone());
         }

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::fallback::{self, Rules};
-use crate::templating;
+use crate::promql::templating;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredQuery {

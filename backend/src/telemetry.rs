@@ -9,7 +9,7 @@ use std::time::Duration;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 /// Outcomes a query can end with (label `outcome` of `pgscope_queries_total`).
-pub const QUERY_OUTCOMES: &[&str] =
+const QUERY_OUTCOMES: &[&str] =
     &["ok", "bad_query", "bad_settings", "tsdb_error", "unreachable", "timeout", "unauthorized", "not_prometheus", "too_large", "body_error"];
 
 #[derive(Clone)]
@@ -23,11 +23,11 @@ pub struct Telemetry {
 }
 
 /// Outcomes of the fallback rewrite per query (label `outcome` of `pgscope_rewrites_total`).
-pub const REWRITE_OUTCOMES: &[&str] = &["rewritten", "unchanged", "skipped", "not_analysed", "off"];
+const REWRITE_OUTCOMES: &[&str] = &["rewritten", "unchanged", "skipped", "not_analysed", "off"];
 
 /// API paths whose latency is recorded from the start (others appear when first used).
 /// Query types (label `query_type` of `pgscope_queries_total`).
-pub const QUERY_TYPES: &[&str] = &["promql", "stackHealth", "pgssTopQueries", "pgssQuery"];
+const QUERY_TYPES: &[&str] = &["promql", "stackHealth", "pgssTopQueries", "pgssQuery"];
 
 const UPSTREAM_PATHS: &[&str] = &["api/v1/query", "api/v1/query_range"];
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use pgscope::frame::{Labels, Values};
 use pgscope::pgss::{self, Measure, NameSource, Names, Order};
-use pgscope::pgss_query::table_frame;
+use pgscope::pgss::table_frame;
 
 fn names(file: &str) -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pgss").join(file);

@@ -12,7 +12,7 @@ mod vectors;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pgscope::fallback::{rewrite, Rules, MARKER_LABEL};
-use pgscope::macros::{interpolate, MacroContext};
+use pgscope::promql::macros::{interpolate, MacroContext};
 use support::{instant, Prometheus, VictoriaMetrics};
 
 const STEP_S: i64 = 15;

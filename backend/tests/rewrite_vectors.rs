@@ -7,7 +7,7 @@ mod vectors;
 use std::time::Duration;
 
 use pgscope::fallback::{rewrite, Reason, Rules};
-use pgscope::macros::{interpolate, MacroContext};
+use pgscope::promql::macros::{interpolate, MacroContext};
 
 fn context() -> MacroContext {
     MacroContext { interval: Duration::from_secs(15), range: Duration::from_secs(3600), scrape_interval: Duration::from_secs(15) }

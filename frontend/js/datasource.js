@@ -7,7 +7,7 @@ import { formatQueryResult, interpolateValue, parseVariableQuery } from './promq
 
 const PGSS_TYPES = ['pgssTopQueries', 'pgssQuery'];
 const PGSS_TEXT_FIELDS = ['database', 'user', 'instance', 'cluster', 'search', 'queryid', 'orderBy', 'limit'];
-/** Orders the backend accepts (pgss_query::Order): a measure per second, per call, hit ratio. */
+/** Orders the backend accepts (pgss::Order): a measure per second, per call, hit ratio. */
 export const PGSS_ORDERS = [
   ['exec_time', 'Total time (% of total)'], ['calls', 'Calls/s'], ['exec_time_per_call', 'Time per call'], ['rows', 'Rows/s'],
   ['rows_per_call', 'Rows per call'], ['plan_time', 'Plan time/s'], ['shared_read', 'Shared read bytes/s'], ['hit_ratio', 'Hit ratio (lowest first)'],

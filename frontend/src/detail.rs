@@ -1,5 +1,5 @@
 //! The single-query detail view's model, pure Rust: the `pgssQuery` frames (one per measure and
-//! per second / per call; backend/src/pgss_query.rs) turned into the statement's identity (name,
+//! per second / per call; backend/src/pgss/frames.rs) turned into the statement's identity (name,
 //! full text, database, users) and one chart per measure on the dashboard's time range, so every
 //! chart shares the same time axis. Measures the exporter lacks have no frame and no chart.
 //!
@@ -75,7 +75,7 @@ impl Charts {
     }
 }
 
-/// The measures the backend sends (backend/src/pgss.rs `Measure::key`), in its order.
+/// The measures the backend sends (backend/src/pgss/catalog.rs `Measure::key`), in its order.
 const MEASURES: [&str; 15] = [
     "calls", "exec_time", "plan_time", "rows", "shared_hit", "shared_read", "shared_dirtied", "shared_written",
     "temp_read", "temp_written", "block_read_time", "block_write_time", "wal_records", "wal_fpi", "wal_bytes",
@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn every_measure_the_backend_sends_has_a_chart() {
-        // backend/src/pgss.rs Measure::key(), in its order, written out here once more so a
+        // backend/src/pgss/catalog.rs Measure::key(), in its order, written out here once more so a
         // misspelt key in MEASURES fails.
         const KEYS: [&str; 15] = [
             "calls", "exec_time", "plan_time", "rows", "shared_hit", "shared_read", "shared_dirtied", "shared_written",

@@ -1,5 +1,5 @@
 //! The top-queries view's model, pure Rust: the `pgssTopQueries` frames (one wide table, one
-//! sparkline frame per statement; backend/src/pgss_query.rs) turned into rows with the columns
+//! sparkline frame per statement; backend/src/pgss/frames.rs) turned into rows with the columns
 //! a DBA reads first, sorted and searched. Missing columns (a measure the exporter lacks) are
 //! left out, not shown as 0.
 //!

@@ -1,7 +1,7 @@
 //! The stack-health view's model, pure Rust: the `stackHealth` frames (one table of checks, one
 //! sparkline frame per target and measure) turned into tiles grouped by component, worst group
 //! first and worst tile first within it, each with its sparklines as SVG paths. Frames come from
-//! the backend (backend/src/stack.rs `frames`); anything missing or odd becomes an empty cell.
+//! the backend (backend/src/stack/frames.rs); anything missing or odd becomes an empty cell.
 //!
 //! Uses the props' types (crate::model) and the frame helpers (crate::frame); view/stack.rs
 //! draws it, and nothing here reaches back into the view.

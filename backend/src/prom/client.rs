@@ -4,16 +4,16 @@
 //! too large. It never interprets a successful body (see `prom::convert`); `query_for_frames`
 //! only lets `prom::scan` read a large one ahead while it arrives.
 
-use std::time::{Duration, Instant};
-
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::{header, Certificate, Identity, Method, StatusCode, Url};
 use tokio::sync::Semaphore;
 
 use super::scan::{ReadAhead, ReadAheadBuilder};
-use crate::query::PromRequest;
+use super::request::PromRequest;
+use crate::failure::QueryFailure;
 
 use crate::settings::{HttpMethod, Settings};
 use crate::telemetry::Telemetry;
@@ -47,6 +47,13 @@ pub enum ClientError {
     Body { url: String, reason: String },
     #[error("TLS settings for {url}: {reason}")]
     Tls { url: String, reason: String },
+}
+
+impl From<ClientError> for QueryFailure {
+    /// A request that got no usable answer, as the query's failure.
+    fn from(e: ClientError) -> QueryFailure {
+        QueryFailure::new(e.outcome(), e.status(), e.to_string())
+    }
 }
 
 impl ClientError {
@@ -103,8 +110,6 @@ pub struct PromClient {
     settings: Settings,
     telemetry: Telemetry,
     in_flight: Arc<Semaphore>,
-    /// Statement texts from PostgreSQL, when a connection is configured.
-    pg_names: Option<Arc<crate::pgnames::PgNames>>,
 }
 
 impl PromClient {
@@ -126,8 +131,7 @@ impl PromClient {
         }
         let http = builder.build().map_err(|e| tls("the TLS settings are not usable", e))?;
         let in_flight = Arc::new(Semaphore::new(connection.max_concurrent_requests));
-        let pg_names = settings.pgss_connection.clone().map(|c| Arc::new(crate::pgnames::PgNames::new(c)));
-        Ok(PromClient { http, settings, telemetry, in_flight, pg_names })
+        Ok(PromClient { http, settings, telemetry, in_flight })
     }
 
     /// Removes any secret of ours that an answer quoted (a proxy echoing a header, say).
@@ -145,11 +149,6 @@ impl PromClient {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
-    }
-
-    /// The PostgreSQL name resolver, when `pgssConnection` is set.
-    pub fn pg_names(&self) -> Option<&crate::pgnames::PgNames> {
-        self.pg_names.as_deref()
     }
 
     /// The URL of `path` (e.g. `api/v1/query`) under the datasource URL.

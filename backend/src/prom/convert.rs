@@ -15,6 +15,7 @@ use serde_json::{json, Map};
 
 use super::client::JsonAnswer;
 use super::scan::ReadAhead;
+use super::value::parse_sample_value;
 use crate::frame::{Field, Frame, FrameMeta, Labels, Notice, Severity, Values};
 
 /// The answer the TSDB gave instead of data.
@@ -80,16 +81,6 @@ struct SamplePair<'a>(f64, #[serde(borrow)] Cow<'a, str>);
 impl SamplePair<'_> {
     fn time_ms(&self) -> i64 {
         (self.0 * 1000.0).round() as i64
-    }
-}
-
-/// Parses a sample value as Prometheus prints it (`"1.5"`, `"NaN"`, `"+Inf"`, `"-Inf"`).
-pub fn parse_sample_value(text: &str) -> Option<f64> {
-    match text {
-        "NaN" => Some(f64::NAN),
-        "+Inf" | "Inf" => Some(f64::INFINITY),
-        "-Inf" => Some(f64::NEG_INFINITY),
-        _ => text.parse::<f64>().ok().filter(|v| v.is_finite()),
     }
 }
 

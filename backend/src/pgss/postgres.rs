@@ -7,72 +7,27 @@
 //!
 //! The role needs only `pg_read_all_stats` (without it PostgreSQL hides other users' texts and
 //! queryids), and the connected database must have the pg_stat_statements extension.
-//! Not for: the analysis itself (see `pgss`, `pgss_query`).
+//! Not for: the analysis itself (see `pgss::analysis`, `pgss::fetch`) or parsing the setting
+//! (`settings::postgres`).
 
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::settings::postgres::{PgConnection, CONNECT_TIMEOUT};
+
 /// A connect plus one query must finish within this, or the names fall back.
-pub const TIMEOUT: Duration = Duration::from_secs(3);
+const TIMEOUT: Duration = CONNECT_TIMEOUT;
 /// Texts found stay this long (a queryid's text never changes; evictions from pgss do).
-pub const FOUND_TTL: Duration = Duration::from_secs(600);
+const FOUND_TTL: Duration = Duration::from_secs(600);
 /// A queryid PostgreSQL did not know is asked again after this.
-pub const MISSING_TTL: Duration = Duration::from_secs(60);
+const MISSING_TTL: Duration = Duration::from_secs(60);
 /// After a failed connection or query, no new attempt for this long.
-pub const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
-pub const MAX_ENTRIES: usize = 20_000;
-pub const MAX_LOOKUP: usize = 5_000;
+const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
+const MAX_ENTRIES: usize = 20_000;
+const MAX_LOOKUP: usize = 5_000;
 /// Longer texts are cut (pg_stat_statements keeps whole statements, some are megabytes).
-pub const MAX_TEXT_CHARS: i32 = 65_536;
-
-/// The `pgssConnection` setting: a libpq-style connection string (`host=... user=...` or a
-/// `postgresql://` URL). Its Debug output never shows the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PgConnection(tokio_postgres::Config);
-
-impl PgConnection {
-    pub fn parse(text: &str) -> Result<PgConnection, String> {
-        let mut config = tokio_postgres::Config::from_str(text.trim())
-            .map_err(|e| format!("not a PostgreSQL connection string (key=value pairs or a postgresql:// URL): {e}"))?;
-        if config.get_hosts().is_empty() {
-            return Err("the connection string names no host (add host=... or a host in the URL)".into());
-        }
-        if config.get_user().is_none() {
-            return Err("the connection string names no user (add user=..., a role with pg_read_all_stats)".into());
-        }
-        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            return Err("sslmode=require is not supported yet (pgscope connects without TLS): connect over a private network or a local TLS proxy, with sslmode=disable or prefer".into());
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("pgscope");
-        }
-        config.connect_timeout(TIMEOUT);
-        Ok(PgConnection(config))
-    }
-
-    /// "pgscope_reader@127.0.0.1:5432/postgres": where it connects, without secrets.
-    pub fn describe(&self) -> String {
-        let host = match self.0.get_hosts().first() {
-            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-            #[cfg(unix)]
-            Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
-            None => String::new(),
-        };
-        let port = self.0.get_ports().first().copied().unwrap_or(5432);
-        let user = self.0.get_user().unwrap_or_default();
-        let db = self.0.get_dbname().unwrap_or(user);
-        format!("{user}@{host}:{port}/{db}")
-    }
-}
-
-impl fmt::Debug for PgConnection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PgConnection({})", self.describe())
-    }
-}
+const MAX_TEXT_CHARS: i32 = 65_536;
 
 struct Entry {
     text: Option<String>,
@@ -186,7 +141,7 @@ impl PgNames {
     }
 
     async fn connect(&self) -> Result<tokio_postgres::Client, String> {
-        let (client, connection) = self.connection.0.connect(tokio_postgres::NoTls).await.map_err(|e| describe_error(&e))?;
+        let (client, connection) = self.connection.config().connect(tokio_postgres::NoTls).await.map_err(|e| describe_error(&e))?;
         tokio::spawn(async move {
             let _ = connection.await; // ends when the client is dropped
         });
@@ -284,25 +239,6 @@ fn describe_error(error: &tokio_postgres::Error) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn connection_strings_are_checked_and_never_printed_with_their_password() {
-        let c = PgConnection::parse("host=db.internal port=6432 user=reader password=s3cret dbname=postgres").unwrap();
-        assert_eq!(c.describe(), "reader@db.internal:6432/postgres");
-        assert!(!format!("{c:?}").contains("s3cret"));
-        let url = PgConnection::parse("postgresql://reader:s3cret@127.0.0.1/app").unwrap();
-        assert_eq!(url.describe(), "reader@127.0.0.1:5432/app");
-        for (bad, why) in [
-            ("host=x user=y port=notaport", "not a PostgreSQL connection string"),
-            ("user=y password=s3cret", "no host"),
-            ("host=x", "no user"),
-            ("host=x user=y sslmode=require password=s3cret", "sslmode=require"),
-            ("postgresql://reader:s3cret@[::1", "not a PostgreSQL connection string"),
-        ] {
-            let error = PgConnection::parse(bad).unwrap_err();
-            assert!(error.contains(why), "{bad}: {error}");
-            assert!(!error.contains("s3cret"), "{error}");
-        }
-    }
 
     #[test]
     fn the_cache_answers_and_expires() {

@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::prom::client::{redact, PromClient};
-use crate::prom::convert::{self, ConvertError};
+use super::instance::Instance;
 use crate::frame::Values;
-use crate::stack;
+use crate::pgss;
+use crate::prom::client::redact;
+use crate::prom::convert::{self, ConvertError};
+use crate::stack::{self, StackRules};
 
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -75,7 +77,7 @@ struct BuildInfo {
 
 /// Names the server from its build info (`/api/v1/status/buildinfo`) and, when that says
 /// nothing, its `/metrics` page (VictoriaMetrics exposes `vm_app_version`).
-pub fn identify(build_info: Option<&[u8]>, metrics_page: Option<&str>) -> TsdbKind {
+fn identify(build_info: Option<&[u8]>, metrics_page: Option<&str>) -> TsdbKind {
     let info = build_info
         .and_then(|body| serde_json::from_slice::<BuildInfoAnswer>(body).ok())
         .map(|answer| answer.data)
@@ -106,7 +108,8 @@ fn label_value(line: &str, name: &str) -> Option<String> {
 }
 
 /// Runs the health check against the datasource's TSDB.
-pub async fn check(client: &PromClient) -> HealthReport {
+pub async fn check(instance: &Instance) -> HealthReport {
+    let client = &instance.client;
     let url = redact(&client.settings().url);
     let started = Instant::now();
     let now = chrono::Utc::now().timestamp() as f64;
@@ -159,17 +162,17 @@ pub async fn check(client: &PromClient) -> HealthReport {
         let page = client.get_text(client.server_metrics_url(), IDENTIFY_TIMEOUT).await.ok();
         identify(build_info_body.as_deref(), page.as_deref().map(String::from_utf8_lossy).as_deref())
     };
-    let rules = client.settings().stack_rules();
+    let rules = StackRules::from(client.settings());
     let stack_started = Instant::now();
     let check_stack = async {
         let observations = stack::gather(client, &rules, now, now - rules.window.as_secs_f64()).await;
         stack::evaluate(&observations, &rules)
     };
-    let detect_pgss = crate::pgss_query::schema(client, now, rules.window.as_secs_f64());
+    let detect_pgss = pgss::schema(client, &instance.pgss, now, rules.window.as_secs_f64());
     // The optional PostgreSQL connection for names: checked, but never failing Save & test
     // (the TSDB is what the datasource needs; names fall back without it).
     let check_names = async {
-        match client.pg_names() {
+        match instance.pgss.pg_names() {
             Some(pg) => Some(pg.check().await.unwrap_or_else(|e| format!("{e} (names fall back to the info metric and the queryid)"))),
             None => None,
         }
@@ -179,7 +182,7 @@ pub async fn check(client: &PromClient) -> HealthReport {
     let message = format!("Connected to {kind} · {}", stack::summary_line(&checks));
     let pgss = match pgss {
         Ok(schema) => format!("pg_stat_statements metrics: {}", schema.describe()),
-        Err((_, _, reason)) => format!("pg_stat_statements metrics: {reason}"),
+        Err(failure) => format!("pg_stat_statements metrics: {}", failure.message),
     };
     let pgss = match names {
         Some(names) => format!("{pgss}\n{names}"),

@@ -39,7 +39,7 @@ pub struct Connection {
     pub max_concurrent_requests: usize,
 }
 
-pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 10;
+const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectionError {

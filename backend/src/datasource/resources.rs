@@ -16,6 +16,7 @@ use crate::fallback::{self, Reason};
 use crate::prom::client::PromClient;
 use crate::prom::convert;
 use crate::settings::Settings;
+use crate::wire::FallbackMode;
 use crate::{lint, stored};
 
 /// (HTTP status, JSON body) for a resource request.
@@ -120,11 +121,11 @@ fn rewrite_preview(params: &[(String, String)], settings: &Settings) -> (u16, Va
     let Some(expr) = params.iter().find(|(k, _)| k == "expr").map(|(_, v)| v.as_str()) else {
         return (400, json!({ "message": "rewrite needs ?expr=<PromQL>" }));
     };
-    let enabled = match params.iter().find(|(k, _)| k == "fallback").map(|(_, v)| v.as_str()) {
-        None | Some("") => settings.fallback_enabled,
-        Some("auto") => true,
-        Some("off") => false,
-        Some(other) => return (400, json!({ "message": format!("fallback {other:?} is neither auto nor off") })),
+    let mode = params.iter().find(|(k, _)| k == "fallback").map_or("", |(_, v)| v.as_str());
+    let enabled = match FallbackMode::parse(mode) {
+        Ok(None) => settings.fallback_enabled,
+        Ok(Some(mode)) => mode == FallbackMode::Auto,
+        Err(reason) => return (400, json!({ "message": format!("fallback {reason}") })),
     };
     if !enabled {
         return (200, json!({ "query": expr, "changed": false, "notes": [{ "reason": "off", "text": "the fallback is off for this query" }] }));

@@ -1,7 +1,14 @@
-//! Datasource settings: Grafana's instance settings (URL, basic auth) plus jsonData and
+//! Layer 1, settings: Grafana's instance settings (URL, basic auth) plus jsonData and
 //! secureJsonData, parsed into a typed, validated `Settings` with defaults. Every jsonData field
 //! is optional: a datasource saved by an older version must keep working. Errors say which
-//! setting is wrong and how to fix it. Not for: using the settings (see `prom::client`).
+//! setting is wrong and how to fix it.
+//!
+//! May use: the leaves (`duration`, `wire`, `fallback`'s rules, `pgss::catalog`'s schema ids).
+//! No I/O and no domain logic: what a setting means for stack checks is `stack`'s business
+//! (`StackRules::from(&Settings)`), connecting is `prom::client`'s and `pgss::postgres`'s.
+
+pub mod connection;
+pub mod postgres;
 
 use std::time::Duration;
 
@@ -9,9 +16,12 @@ use grafana_plugin_sdk::pluginv2;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::connection::{Connection, ConnectionError};
 use crate::duration;
 use crate::fallback;
+use crate::pgss::catalog::SCHEMAS;
+use crate::wire::FallbackMode;
+use connection::{Connection, ConnectionError};
+use postgres::PgConnection;
 
 /// How queries are sent to `/api/v1/query*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,29 +65,15 @@ pub struct Settings {
     /// The pgss exporter schema (`pgssSchema`): None detects it.
     pub pgss_schema: Option<String>,
     /// A read-only PostgreSQL connection naming statements (`pgssConnection`, secureJsonData).
-    pub pgss_connection: Option<crate::pgnames::PgConnection>,
+    pub pgss_connection: Option<PgConnection>,
 }
 
-pub const DEFAULT_COLLAPSE_PERCENT: f64 = 50.0;
-pub const DEFAULT_STACK_WINDOW: Duration = Duration::from_secs(3600);
+const DEFAULT_COLLAPSE_PERCENT: f64 = 50.0;
+const DEFAULT_STACK_WINDOW: Duration = Duration::from_secs(3600);
 
-impl Settings {
-    /// What the stack health checks need.
-    pub fn stack_rules(&self) -> crate::stack::StackRules {
-        crate::stack::StackRules {
-            required_jobs: self.required_jobs.clone(),
-            collapse_fraction: self.collapse_fraction,
-            window: self.stack_window,
-            info_metrics: self.fallback_rules.info_metrics.iter().filter(|m| !fallback::DEFAULT_INFO_METRICS.contains(&m.as_str())).cloned().collect(),
-            scrape_interval: self.scrape_interval,
-            ..Default::default()
-        }
-    }
-}
-
-pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
-pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
-pub const DEFAULT_MAX_RESPONSE_MB: u64 = 64;
+const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_MAX_RESPONSE_MB: u64 = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
@@ -204,12 +200,9 @@ impl Settings {
                 reason: format!("{max_mb} MB is outside 1..4096 MB"),
             });
         }
-        let fallback_enabled = match json.fallback_mode.as_deref().map(str::trim) {
-            None | Some("") | Some("auto") => true,
-            Some("off") => false,
-            Some(other) => {
-                return Err(SettingsError::BadValue { setting: "fallback mode", reason: format!("{other:?} is neither auto nor off") })
-            }
+        let fallback_enabled = match FallbackMode::parse(json.fallback_mode.as_deref().unwrap_or_default()) {
+            Ok(mode) => mode != Some(FallbackMode::Off),
+            Err(reason) => return Err(SettingsError::BadValue { setting: "fallback mode", reason }),
         };
         let mut fallback_rules = fallback::Rules::default();
         for name in json.info_metrics.map(StringOrList::names).unwrap_or_default() {
@@ -245,15 +238,15 @@ impl Settings {
         }
         let pgss_schema = match json.pgss_schema.as_deref().map(str::trim) {
             None | Some("") | Some("auto") => None,
-            Some(id) if crate::pgss::SCHEMAS.iter().any(|d| d.id == id) => Some(id.to_string()),
+            Some(id) if SCHEMAS.iter().any(|d| d.id == id) => Some(id.to_string()),
             Some(other) => {
-                let known: Vec<&str> = crate::pgss::SCHEMAS.iter().map(|d| d.id).collect();
+                let known: Vec<&str> = SCHEMAS.iter().map(|d| d.id).collect();
                 return Err(SettingsError::BadValue { setting: "pgss schema", reason: format!("{other:?} is not one of auto, {}", known.join(", ")) });
             }
         };
         let pgss_connection = match instance.decrypted_secure_json_data.get("pgssConnection").map(|s| s.trim()) {
             None | Some("") => None,
-            Some(text) => Some(crate::pgnames::PgConnection::parse(text).map_err(|reason| SettingsError::BadValue { setting: "PostgreSQL connection for names", reason })?),
+            Some(text) => Some(PgConnection::parse(text).map_err(|reason| SettingsError::BadValue { setting: "PostgreSQL connection for names", reason })?),
         };
         Ok(Settings {
             pgss_schema,
@@ -380,9 +373,8 @@ mod tests {
         assert!(s.fallback_rules.is_info_metric("my_names") && s.fallback_rules.is_info_metric("other_names"));
         assert_eq!(s.fallback_rules.sticky_window, Some(Duration::from_secs(3600)));
         let s = Settings::from_instance(Some(&instance("http://x", r#"{"requiredJobs":"postgres, query-info","sampleCollapsePercent":20,"stackWindow":"6h"}"#))).unwrap();
-        let rules = s.stack_rules();
-        assert_eq!(rules.required_jobs, ["postgres", "query-info"]);
-        assert_eq!((rules.collapse_fraction, rules.window), (0.2, Duration::from_secs(6 * 3600)));
+        assert_eq!(s.required_jobs, ["postgres", "query-info"]);
+        assert_eq!((s.collapse_fraction, s.stack_window), (0.2, Duration::from_secs(6 * 3600)));
         let s = Settings::from_instance(Some(&instance("http://x", r#"{"infoMetrics":["a_names"]}"#))).unwrap();
         assert!(s.fallback_rules.is_info_metric("a_names"));
         for (json, expected) in [

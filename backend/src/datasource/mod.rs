@@ -1,0 +1,153 @@
+//! Layer 4, the application: a request from Grafana routed to what answers it. One `Instance`
+//! per datasource (org and uid; rebuilt when its settings change), the queries of one request
+//! run concurrently, each query's outcome frames or an error with an HTTP-like status. Read
+//! top-down: this file (routing by query type), `instance` (per-datasource state), `promql`
+//! (the `promql` runner), `health` (Save & test) and `resources` (editor and variable routes).
+//!
+//! May use: every layer below (`wire`, `settings`, `prom`, `promql`, `pgss`, `stack`, `lint`,
+//! `stored`). Not for: wire formats (see `grpc`, `frame`) or query semantics (see the domains).
+
+pub mod health;
+mod instance;
+mod promql;
+pub mod resources;
+
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use grafana_plugin_sdk::pluginv2;
+
+use crate::failure::QueryFailure;
+use crate::frame::Frame;
+use crate::pgss;
+use crate::promql::model::QueryError;
+use crate::settings::SettingsError;
+use crate::stack::{self, StackRules};
+use crate::telemetry::Telemetry;
+use crate::wire::QueryType;
+use health::HealthReport;
+pub use instance::Instance;
+use instance::Instances;
+
+/// A query's result: frames, or an error Grafana shows on the panel.
+#[derive(Debug, Clone)]
+pub enum QueryOutcome {
+    Frames(Vec<Frame>),
+    Error { status: u16, message: String },
+}
+
+#[derive(Clone, Default)]
+pub struct Datasource {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    telemetry: Telemetry,
+    instances: Instances,
+}
+
+impl Datasource {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.inner.telemetry
+    }
+
+    /// The state of the datasource a request's plugin context names, built from its settings.
+    pub fn instance(&self, context: Option<&pluginv2::PluginContext>) -> Result<Arc<Instance>, SettingsError> {
+        self.inner.instances.get(context, &self.inner.telemetry)
+    }
+
+    /// Answers every query of a request, concurrently, in request order.
+    pub async fn query_data(&self, request: &pluginv2::QueryDataRequest) -> Vec<(String, QueryOutcome)> {
+        let instance = self.instance(request.plugin_context.as_ref());
+        let answers = request.queries.iter().map(|q| {
+            let instance = instance.clone();
+            async move {
+                let outcome = match instance {
+                    Ok(instance) => self.run_query(&instance, q).await,
+                    Err(e) => {
+                        self.telemetry().count_query(query_type_label(&q.query_type), "bad_settings");
+                        QueryOutcome::Error { status: 400, message: format!("Datasource settings: {e}") }
+                    }
+                };
+                (q.ref_id.clone(), outcome)
+            }
+        });
+        join_all(answers).await
+    }
+
+    async fn run_query(&self, instance: &Instance, q: &pluginv2::DataQuery) -> QueryOutcome {
+        let (client, telemetry) = (&instance.client, self.telemetry());
+        let result = match QueryType::parse(&q.query_type) {
+            Ok(QueryType::StackHealth) => run_stack_health(instance, q).await,
+            Ok(QueryType::PgssTopQueries) => pgss::top_queries(client, &instance.pgss, &q.json, pgss_span(q)).await,
+            Ok(QueryType::PgssQuery) => pgss::one_query(client, &instance.pgss, &q.json, pgss_span(q)).await,
+            Ok(QueryType::Promql) => promql::run(client, telemetry, q).await,
+            Err(_) => Err(QueryError::UnsupportedType(q.query_type.clone()).into()),
+        };
+        let query_type = query_type_label(&q.query_type);
+        match result {
+            Ok(mut frames) => {
+                for frame in &mut frames {
+                    frame.ref_id = q.ref_id.clone();
+                }
+                telemetry.count_query(query_type, "ok");
+                QueryOutcome::Frames(frames)
+            }
+            Err(QueryFailure { outcome, status, message }) => {
+                telemetry.count_query(query_type, outcome);
+                tracing::debug!(ref_id = %q.ref_id, %status, %message, "query failed");
+                QueryOutcome::Error { status, message }
+            }
+        }
+    }
+
+    /// Save & test.
+    pub async fn check_health(&self, context: Option<&pluginv2::PluginContext>) -> HealthReport {
+        let report = match self.instance(context) {
+            Ok(instance) => health::check(&instance).await,
+            Err(e) => HealthReport::error(
+                format!("Datasource settings: {e}"),
+                "Fix the setting on this page, then Save & test again.",
+                "The settings were checked before contacting the TSDB; nothing was sent.".into(),
+            ),
+        };
+        self.telemetry().count_health_check(report.ok);
+        report
+    }
+}
+
+/// `stackHealth`: the stack checks at the end of the time range, with sparklines over it.
+async fn run_stack_health(instance: &Instance, q: &pluginv2::DataQuery) -> Result<Vec<Frame>, QueryFailure> {
+    let client = &instance.client;
+    let range = q.time_range.unwrap_or_default();
+    if range.to_epoch_ms < range.from_epoch_ms {
+        return Err(QueryError::BadTimeRange { from_ms: range.from_epoch_ms, to_ms: range.to_epoch_ms }.into());
+    }
+    let (from, to) = (range.from_epoch_ms as f64 / 1000.0, range.to_epoch_ms as f64 / 1000.0);
+    // The TSDB itself first: when it does not answer, that is the one thing to say.
+    client.query_instant("vector(1)", to, Some(stack::REQUEST_TIMEOUT)).await?;
+    let rules = StackRules::from(client.settings());
+    let observations = stack::gather(client, &rules, to, from).await;
+    let checks = stack::evaluate(&observations, &rules);
+    let mut frames = stack::frames(&checks, &observations);
+    if let Some(meta) = frames[0].meta.as_mut() {
+        let summary = stack::summary_line(&checks);
+        meta.custom.get_or_insert_with(Default::default).insert("summary".into(), summary.into());
+    }
+    Ok(frames)
+}
+
+fn pgss_span(q: &pluginv2::DataQuery) -> pgss::Span {
+    let range = q.time_range.unwrap_or_default();
+    pgss::Span { from: range.from_epoch_ms as f64 / 1000.0, to: range.to_epoch_ms as f64 / 1000.0, interval_ms: q.interval_ms, max_points: q.max_data_points }
+}
+
+/// The `query_type` label of own metrics: a known type's name, else `unknown` (bounded).
+fn query_type_label(query_type: &str) -> &'static str {
+    QueryType::parse(query_type).map_or("unknown", QueryType::as_str)
+}

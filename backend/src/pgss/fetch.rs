@@ -1,0 +1,255 @@
+//! Running the pgss query types against the TSDB: the schema detected (cached a minute per
+//! datasource in `PgssState`), one PromQL per measure run concurrently with the names, joined by
+//! (database, queryid) in `analysis`, then the sparklines for the rows shown; names PostgreSQL
+//! gives the statements nothing else names (`postgres`). The answers become frames in `frames`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+
+use super::analysis::{self, per_call_series};
+use super::catalog::{names_pattern, Measure, Source};
+use super::frames::{self, QueryIdentity, TopTable};
+use super::names::{short_name, NameSource, Names};
+use super::plan::{info_selector, parse_queryid, rate_window, seconds, OneModel, Span, TopPlan, TopQuery};
+use super::postgres::PgNames;
+use super::schema::{detect, Schema};
+use crate::duration::format_go;
+use crate::failure::QueryFailure;
+use crate::frame::{Frame, Notice, Severity};
+use crate::prom::client::{JsonAnswer, PromClient};
+use crate::prom::read::{answer_error, LabelSet, parse_matrix, parse_names, parse_vector, parse_vector_ref, Sample, SampleRef, Series};
+use crate::settings::postgres::PgConnection;
+
+const SCHEMA_TTL: Duration = Duration::from_secs(60);
+
+/// What the pgss query types keep per datasource instance: the detected schema (a minute), the
+/// TSDB's verdict on `keep_metric_names`, and the PostgreSQL name resolver when configured.
+/// Rebuilt with the instance when the datasource's settings change.
+#[derive(Default)]
+pub struct PgssState {
+    schema: Mutex<Option<(Instant, Schema)>>,
+    /// The TSDB refused `keep_metric_names` once (Prometheus): one query per measure from then on.
+    no_keep_metric_names: AtomicBool,
+    names: Option<PgNames>,
+}
+
+impl PgssState {
+    pub fn new(connection: Option<PgConnection>) -> PgssState {
+        PgssState { names: connection.map(PgNames::new), ..Default::default() }
+    }
+
+    /// The PostgreSQL name resolver, when `pgssConnection` is set.
+    pub fn pg_names(&self) -> Option<&PgNames> {
+        self.names.as_ref()
+    }
+}
+
+/// A TSDB answer parsed by `parse`, or why not: a non-2xx status or a body that is not the
+/// expected result (in the TSDB's own words when it gave them). What `parse` returns may
+/// borrow from the body.
+fn read<'a, T>(what: &str, answer: &'a JsonAnswer, parse: fn(&'a [u8]) -> Option<T>) -> Result<T, QueryFailure> {
+    answer.status.is_success().then(|| parse(&answer.body)).flatten().ok_or_else(|| QueryFailure::tsdb(502, answer_error(what, answer)))
+}
+
+async fn instant(client: &PromClient, expr: &str, at: f64) -> Result<Vec<Sample>, QueryFailure> {
+    read(expr, &client.query_instant(expr, at, None).await?, parse_vector)
+}
+
+async fn range(client: &PromClient, expr: &str, span: &Span, step: Duration) -> Result<Vec<Series>, QueryFailure> {
+    read(expr, &client.query_range(expr, span.from, span.to, step).await?, parse_matrix)
+}
+
+/// The schema the TSDB holds (metric names seen in the last `window` before `at`), or the one
+/// the settings name; cached for a minute per datasource instance.
+pub async fn schema(client: &PromClient, state: &PgssState, at: f64, window: f64) -> Result<Schema, QueryFailure> {
+    if let Some((when, schema)) = state.schema.lock().ok().and_then(|c| c.clone()) {
+        if when.elapsed() < SCHEMA_TTL {
+            return Ok(schema);
+        }
+    }
+    let params = [
+        ("match[]", format!("{{__name__=~\"{}\"}}", names_pattern())),
+        ("start", format!("{}", (at - window).floor())),
+        ("end", format!("{}", at.ceil())),
+    ];
+    let answer = client.get_json("api/v1/label/__name__/values", &params, None).await?;
+    let names = read("label names", &answer, parse_names)?;
+    let schema = detect(&names, client.settings().pgss_schema.as_deref()).map_err(|e| QueryFailure::new("no_data", 404, e))?;
+    if let Ok(mut cache) = state.schema.lock() {
+        *cache = Some((Instant::now(), schema.clone()));
+    }
+    Ok(schema)
+}
+
+/// Parses a `pgssTopQueries` query and plans its requests (detecting the schema, cached).
+pub async fn plan_top(client: &PromClient, state: &PgssState, json: &[u8], span: &Span) -> Result<TopPlan, QueryFailure> {
+    let query = TopQuery::parse(json, span)?;
+    let schema = schema(client, state, span.to, query.window).await?;
+    Ok(TopPlan::build(query, schema, client.settings()))
+}
+
+/// Texts PostgreSQL gives the statements nothing else names, when `pgssConnection` is set; and
+/// why some may be missing.
+async fn postgres_names(state: &PgssState, wanted: Vec<(String, String)>) -> (Names, Option<String>) {
+    let Some(pg) = state.pg_names() else { return (Names::default(), None) };
+    if wanted.is_empty() {
+        return (Names::default(), None);
+    }
+    let lookup = pg.resolve(&wanted).await;
+    let names = Names::exact(lookup.texts.into_iter().map(|((db, id), text)| (db, id, short_name(&text, 80), text)));
+    (names, lookup.error)
+}
+
+/// The increases' answers: one holding every measure (by metric name), or one per measure.
+enum Increases {
+    Combined(JsonAnswer),
+    PerMeasure(Vec<JsonAnswer>),
+}
+
+/// Every measure's increase per statement: in one query where the TSDB keeps metric names
+/// (VictoriaMetrics), else one query per measure, concurrently. Read by `by_measure`.
+async fn increases(client: &PromClient, state: &PgssState, per_measure: &[(Measure, String)], combined: &str, at: f64) -> Result<Increases, QueryFailure> {
+    if !state.no_keep_metric_names.load(Ordering::Relaxed) {
+        let answer = client.query_instant(combined, at, None).await?;
+        // A TSDB that cannot parse the modifier says so with a 400 or 422 (bad_data) naming it;
+        // any other refusal (a bad filter regex) is the user's error and is reported as such.
+        let refuses_modifier = matches!(answer.status.as_u16(), 400 | 422) && String::from_utf8_lossy(&answer.body).contains("keep_metric_names");
+        if !refuses_modifier {
+            return Ok(Increases::Combined(answer));
+        }
+        tracing::debug!(status = %answer.status, "the TSDB refused keep_metric_names: one query per measure from now on");
+        state.no_keep_metric_names.store(true, Ordering::Relaxed);
+    }
+    let answers = join_all(per_measure.iter().map(|(_, expr)| client.query_instant(expr, at, None))).await;
+    answers.into_iter().map(|a| a.map_err(QueryFailure::from)).collect::<Result<_, _>>().map(Increases::PerMeasure)
+}
+
+/// The increases' samples per measure the schema has, labels borrowed from the answers.
+fn by_measure<'a>(schema: &Schema, answers: &'a Increases, per_measure: &[(Measure, String)], combined: &str) -> Result<Vec<(Measure, Vec<SampleRef<'a>>)>, QueryFailure> {
+    match answers {
+        Increases::Combined(answer) => {
+            let mut by_measure: Vec<(Measure, Vec<SampleRef>)> = schema.present.iter().map(|s| (s.measure, Vec::new())).collect();
+            for (labels, value) in read(combined, answer, parse_vector_ref)? {
+                let Some(i) = labels.label("__name__").and_then(|name| schema.present.iter().position(|s| s.metric == name)) else { continue };
+                by_measure[i].1.push((labels, value));
+            }
+            Ok(by_measure)
+        }
+        // One answer per query, in the order of `per_measure`.
+        Increases::PerMeasure(answers) => answers.iter().zip(per_measure).map(|(answer, (m, expr))| read(expr, answer, parse_vector_ref).map(|samples| (*m, samples))).collect(),
+    }
+}
+
+/// `pgssTopQueries`: one wide table of statements plus a sparkline frame per row.
+pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], span: Span) -> Result<Vec<Frame>, QueryFailure> {
+    let plan = plan_top(client, state, json, &span).await?;
+    let TopPlan { query, schema, measures: measure_exprs, combined, step, info: info_expr, .. } = &plan;
+    // The increases and the names together; the sparklines after ranking, for the rows shown
+    // only (the TSDB reads 20 statements' series instead of all of them).
+    let (measures, names) = tokio::join!(increases(client, state, measure_exprs, combined, span.to), instant(client, info_expr, span.to));
+    let measures = measures?;
+    let answers = by_measure(schema, &measures, measure_exprs, combined)?;
+    // Names are best effort: a failed info query is a notice, never a failed table.
+    let (names, names_error) = match names {
+        Ok(samples) => (Names::from_info(&samples), None),
+        Err(failure) => (Names::default(), Some(failure.message)),
+    };
+    let totals = analysis::totals(schema, &answers);
+    let total_statements = totals.len();
+    let unnamed: Vec<(String, String)> =
+        totals.iter().filter(|t| t.text.is_none() && names.get(&t.database, &t.queryid).is_none()).map(|t| (t.database.clone(), t.queryid.clone())).collect();
+    let (from_postgres, postgres_error) = postgres_names(state, unnamed).await;
+    let statements = analysis::analyse(totals, query.window, &names, &from_postgres);
+    let ranked = analysis::rank(statements, query.order, &query.model.search, query.limit);
+
+    let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, names_error, postgres_error };
+    let mut frames = vec![table.frame()];
+    let ids: Vec<&str> = ranked.iter().map(|s| s.queryid.as_str()).collect();
+    if let (Some(source), Some(expr)) = (plan.spark, plan.spark_expr(&ids, client.settings().scrape_interval)) {
+        // Best effort, like the names: a failed sparkline query leaves the table whole.
+        if let Ok(series) = range(client, &expr, &span, *step).await {
+            frames.extend(frames::spark_frames(schema, source, &ranked, series));
+        }
+    }
+    Ok(frames)
+}
+
+/// `pgssQuery`: every measure of one statement per second and per call over the range, and
+/// its name, text, database and users in the first frame's meta.
+pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span: Span) -> Result<Vec<Frame>, QueryFailure> {
+    let model: OneModel = serde_json::from_slice(json).map_err(|e| QueryFailure::bad_query(format!("pgssQuery: the query JSON is malformed: {e}")))?;
+    let queryid = parse_queryid(&model)?;
+    let window = span.window()?;
+    let schema = schema(client, state, span.to, window).await?;
+    let scrape = client.settings().scrape_interval;
+    let points = (span.max_points.max(1) as f64).min(11_000.0);
+    let step = seconds((window / points).max(span.interval_ms as f64 / 1000.0).max(scrape.as_secs_f64()));
+    let rate = format_go(rate_window(step, scrape));
+    let id = [("queryid", queryid.as_str())];
+    let exprs: Vec<(Source, String)> = schema
+        .present
+        .iter()
+        .map(|source| {
+            let (selector, _) = schema.selector(source.metric, &model.filters, &id);
+            (*source, format!("sum(rate({selector}[{rate}]))"))
+        })
+        .collect();
+    let calls_metric = schema.source(Measure::Calls).map(|s| s.metric).unwrap_or_default();
+    let (calls_selector, _) = schema.selector(calls_metric, &model.filters, &id);
+    let identity_expr = format!("group by ({}) (last_over_time({calls_selector}[{}]))", schema.by_labels(), format_go(seconds(window)));
+    let info_expr = format!("last_over_time({}[{}])", info_selector(client.settings(), Some(&queryid)), format_go(seconds(window)));
+
+    let series = join_all(exprs.iter().map(|(source, expr)| async move { range(client, expr, &span, step).await.map(|s| (*source, s)) }));
+    let (series, identity, info) = tokio::join!(series, instant(client, &identity_expr, span.to), instant(client, &info_expr, span.to));
+    let series = series.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let identity = identity?;
+    let names = info.as_deref().map(Names::from_info).unwrap_or_default();
+
+    let database = identity.iter().find_map(|(l, _)| l.get(schema.def.database_label).cloned()).unwrap_or_default();
+    let mut users: Vec<String> = identity.iter().filter_map(|(l, _)| schema.def.user_label.and_then(|u| l.get(u).cloned())).collect();
+    users.sort();
+    users.dedup();
+    let label_text = identity.iter().find_map(|(l, _)| schema.def.text_label.and_then(|t| l.get(t).cloned()));
+    let (mut name, mut text, mut source) = match (names.get(&database, &queryid), label_text) {
+        (Some((n, t)), _) => (n.clone(), t.clone(), NameSource::Info),
+        (None, Some(t)) => (short_name(&t, 80), t, NameSource::Label),
+        (None, None) => (format!("queryid {queryid}"), String::new(), NameSource::Queryid),
+    };
+    let mut postgres_error = None;
+    if source == NameSource::Queryid && !identity.is_empty() {
+        let (from_postgres, error) = postgres_names(state, vec![(database.clone(), queryid.clone())]).await;
+        if let Some((n, t)) = from_postgres.get(&database, &queryid) {
+            (name, text, source) = (n.clone(), t.clone(), NameSource::Postgres);
+        }
+        postgres_error = error;
+    }
+
+    let per_second: Vec<(Measure, Vec<(f64, f64)>)> = series
+        .into_iter()
+        .map(|(source, s)| {
+            let points = s.into_iter().next().map(|(_, p)| p).unwrap_or_default();
+            (source.measure, points.into_iter().map(|(t, v)| (t, v * source.scale)).collect())
+        })
+        .collect();
+    let calls = per_second.iter().find(|(m, _)| *m == Measure::Calls).map(|(_, p)| p.clone()).unwrap_or_default();
+    let mut series_frames = Vec::new();
+    for (measure, points) in &per_second {
+        let (unit_s, unit_call) = measure.units();
+        series_frames.push(frames::measure_frame(*measure, "s", points, unit_s));
+        if *measure != Measure::Calls && !calls.is_empty() {
+            series_frames.push(frames::measure_frame(*measure, "call", &per_call_series(points, &calls), unit_call));
+        }
+    }
+    let mut notices = Vec::new();
+    if identity.is_empty() {
+        notices.push(Notice { severity: Severity::Warning, text: format!("queryid {queryid} has no pgss series in this range (and these filters)") });
+    } else if source == NameSource::Queryid {
+        notices.push(Notice { severity: Severity::Warning, text: "names unavailable: no info metric names this queryid in the range (the data is complete)".into() });
+    }
+    notices.extend(postgres_error.map(|text| Notice { severity: Severity::Warning, text }));
+    let identity = QueryIdentity { queryid, database, users, name, text, source };
+    Ok(frames::with_identity(series_frames, &schema, identity, notices))
+}

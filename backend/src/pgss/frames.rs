@@ -1,0 +1,227 @@
+//! The pgss query types' frames: the top-queries table (identity columns, then per measure per
+//! second and per call, share of time, hit ratio) with its notices, a sparkline frame per row,
+//! one statement's series with its identity in the first frame's meta. Kinds as `wire` names
+//! them, so the panel and Grafana's own panels read them. Pure.
+
+use std::collections::HashMap;
+
+use super::analysis::Statement;
+use super::catalog::{Measure, Source};
+use super::names::{NameSource, Names};
+use super::plan::{order_key, TopPlan};
+use super::schema::Schema;
+use crate::frame::{Field, FieldConfig, Frame, FrameMeta, Labels, Notice, Severity, Values};
+use crate::prom::read::Series;
+use crate::wire::{FRAME_KIND_PGSS_QUERY, FRAME_KIND_PGSS_SERIES, FRAME_KIND_PGSS_SPARKLINE, FRAME_KIND_PGSS_TOP};
+
+fn time_field(points: &[(f64, f64)]) -> Field {
+    Field::new("Time", Values::Time(points.iter().map(|p| (p.0 * 1000.0).round() as i64).collect()))
+}
+
+fn with_config(mut field: Field, display: &str, unit: &str) -> Field {
+    field.config = Some(FieldConfig { display_name_from_ds: Some(display.into()), unit: Some(unit.into()), ..Default::default() });
+    field
+}
+
+fn meta(kind: &str, custom: serde_json::Map<String, serde_json::Value>, frame_type: &str) -> Option<FrameMeta> {
+    Some(FrameMeta::pgscope(kind, frame_type, custom))
+}
+
+/// What a query's names rest on, said once per frame set when they are missing.
+fn names_notices(schema: &Schema, names: &Names, statements: &[Statement]) -> Vec<Notice> {
+    let unnamed = statements.iter().filter(|s| s.name_source == NameSource::Queryid).count();
+    if unnamed == 0 {
+        return Vec::new();
+    }
+    let text = if names.is_empty() && schema.def.text_label.is_none() {
+        format!(
+            "names unavailable: no info metric with a queryid had series in the range; {unnamed} statement(s) are shown by queryid (the data is complete)"
+        )
+    } else {
+        format!("{unnamed} of {} statement(s) have no name in the info metric and are shown by queryid", statements.len())
+    };
+    vec![Notice { severity: Severity::Warning, text }]
+}
+
+/// Says where names came from when PostgreSQL supplied some, or why it could not.
+fn postgres_notice(statements: &[Statement], error: Option<String>) -> Option<Notice> {
+    if let Some(message) = error {
+        return Some(Notice { severity: Severity::Warning, text: message });
+    }
+    let named = statements.iter().filter(|s| s.name_source == NameSource::Postgres).count();
+    (named > 0).then(|| Notice {
+        severity: Severity::Info,
+        text: format!("{named} statement(s) named by PostgreSQL's pg_stat_statements: the info metric had no name for them"),
+    })
+}
+
+/// The wide table: identity columns, then per measure `<m>_per_s` and `<m>_per_call`
+/// (measures the schema lacks have no column), `share_of_time` and `hit_ratio`.
+pub fn table_frame(schema: &Schema, rows: &[Statement]) -> Frame {
+    let text = |f: fn(&Statement) -> String| Values::String(rows.iter().map(f).collect());
+    let mut fields = vec![
+        Field::new("queryid", text(|s| s.queryid.clone())),
+        Field::new("database", text(|s| s.database.clone())),
+        Field::new("user", text(|s| s.users.join(", "))),
+        Field::new("name", text(|s| s.name.clone())),
+        Field::new("text", text(|s| s.text.clone())),
+        Field::new("name_source", text(|s| s.name_source.as_str().into())),
+    ];
+    let number = |values: Vec<f64>| Values::Float64(values);
+    if schema.has(Measure::ExecTime) {
+        fields.push(with_config(
+            Field::new("share_of_time", number(rows.iter().map(|s| s.share_of_time.unwrap_or(f64::NAN)).collect())),
+            "% of time",
+            "percentunit",
+        ));
+    }
+    for source in &schema.present {
+        let m = source.measure;
+        let (per_s_unit, per_call_unit) = m.units();
+        fields.push(with_config(
+            Field::new(format!("{}_per_s", m.key()), number(rows.iter().map(|s| s.per_second.get(&m).copied().unwrap_or(f64::NAN)).collect())),
+            &format!("{}/s", m.label()),
+            per_s_unit,
+        ));
+        if m != Measure::Calls && schema.has(Measure::Calls) {
+            fields.push(with_config(
+                Field::new(format!("{}_per_call", m.key()), number(rows.iter().map(|s| s.per_call.get(&m).copied().unwrap_or(f64::NAN)).collect())),
+                &format!("{}/call", m.label()),
+                per_call_unit,
+            ));
+        }
+    }
+    if schema.has(Measure::SharedHit) && schema.has(Measure::SharedRead) {
+        fields.push(with_config(
+            Field::new("hit_ratio", number(rows.iter().map(|s| s.hit_ratio.unwrap_or(f64::NAN)).collect())),
+            "hit ratio",
+            "percentunit",
+        ));
+    }
+    Frame { name: "pgss top queries".into(), ref_id: String::new(), meta: None, fields }
+}
+
+/// One frame per ranked statement: the ordering measure per second over the range.
+pub(super) fn spark_frames(schema: &Schema, source: Source, rows: &[Statement], series: Vec<Series>) -> Vec<Frame> {
+    let mut by_key: HashMap<(String, String), Vec<(f64, f64)>> = HashMap::new();
+    for (labels, points) in series {
+        let (Some(db), Some(id)) = (labels.get(schema.def.database_label), labels.get("queryid")) else { continue };
+        by_key.insert((db.clone(), id.clone()), points.into_iter().map(|(t, v)| (t, v * source.scale)).collect());
+    }
+    let (unit, _) = source.measure.units();
+    rows.iter()
+        .filter_map(|row| {
+            let points = by_key.remove(&(row.database.clone(), row.queryid.clone()))?;
+            let labels: Labels = [("database".to_string(), row.database.clone()), ("queryid".to_string(), row.queryid.clone())].into();
+            let mut custom = serde_json::Map::new();
+            custom.insert("measure".into(), source.measure.key().into());
+            Some(Frame {
+                name: format!("{}/s", source.measure.label()),
+                ref_id: String::new(),
+                meta: meta(FRAME_KIND_PGSS_SPARKLINE, custom, "timeseries-multi"),
+                fields: vec![
+                    time_field(&points),
+                    with_config(Field::new("Value", Values::Float64(points.iter().map(|p| p.1).collect())).with_labels(labels), &row.name, unit),
+                ],
+            })
+        })
+        .collect()
+}
+
+pub(super) fn measure_frame(measure: Measure, per: &str, points: &[(f64, f64)], unit: &str) -> Frame {
+    let labels: Labels = [("measure".to_string(), measure.key().to_string()), ("per".to_string(), per.to_string())].into();
+    let display = format!("{}/{per}", measure.label());
+    let mut custom = serde_json::Map::new();
+    custom.insert("measure".into(), measure.key().into());
+    custom.insert("per".into(), per.into());
+    Frame {
+        name: display.clone(),
+        ref_id: String::new(),
+        meta: meta(FRAME_KIND_PGSS_SERIES, custom, "timeseries-multi"),
+        fields: vec![time_field(points), with_config(Field::new("Value", Values::Float64(points.iter().map(|p| p.1).collect())).with_labels(labels), &display, unit)],
+    }
+}
+
+/// A `pgssTopQueries` answer's table: the ranked rows, what the plan and the names say about
+/// them (as notices and meta).
+pub(super) struct TopTable<'a> {
+    pub plan: &'a TopPlan,
+    pub rows: &'a [Statement],
+    /// Statements in the range before ranking and limits.
+    pub total_statements: usize,
+    pub names: &'a Names,
+    /// The info metric query failed.
+    pub names_error: Option<String>,
+    /// PostgreSQL could not name statements.
+    pub postgres_error: Option<String>,
+}
+
+impl TopTable<'_> {
+    pub fn frame(self) -> Frame {
+        let TopPlan { query, schema, ignored, .. } = self.plan;
+        let mut notices = names_notices(schema, self.names, self.rows);
+        if let Some(message) = self.names_error {
+            notices.push(Notice { severity: Severity::Warning, text: format!("names unavailable: the info metric query failed: {message}") });
+        }
+        notices.extend(postgres_notice(self.rows, self.postgres_error));
+        if !ignored.is_empty() {
+            notices.push(Notice {
+                severity: Severity::Info,
+                text: format!("{} filter(s) ignored: {} has no such label", ignored.join(", "), schema.def.name),
+            });
+        }
+        let mut custom = serde_json::Map::new();
+        custom.insert("schema".into(), schema.describe().into());
+        custom.insert("absent".into(), schema.absent.iter().map(|m| serde_json::Value::from(m.key())).collect());
+        custom.insert("orderBy".into(), order_key(query.order).into());
+        custom.insert("statements".into(), self.total_statements.into());
+        custom.insert("names".into(), self.names.len().into());
+        let mut table = table_frame(schema, self.rows);
+        table.meta = meta(FRAME_KIND_PGSS_TOP, custom, "table");
+        if let Some(m) = table.meta.as_mut() {
+            m.notices = notices;
+        }
+        table
+    }
+}
+
+/// Who a `pgssQuery` statement is.
+pub(super) struct QueryIdentity {
+    pub queryid: String,
+    pub database: String,
+    pub users: Vec<String>,
+    pub name: String,
+    pub text: String,
+    pub source: NameSource,
+}
+
+/// One statement's series frames, the first carrying its identity and the notices (an empty
+/// table frame when there are no series).
+pub(super) fn with_identity(mut frames: Vec<Frame>, schema: &Schema, identity: QueryIdentity, notices: Vec<Notice>) -> Vec<Frame> {
+    let mut custom = serde_json::Map::new();
+    custom.insert("queryid".into(), identity.queryid.into());
+    custom.insert("database".into(), identity.database.into());
+    custom.insert("users".into(), identity.users.into());
+    custom.insert("name".into(), identity.name.into());
+    custom.insert("text".into(), identity.text.into());
+    custom.insert("nameSource".into(), identity.source.as_str().into());
+    custom.insert("schema".into(), schema.describe().into());
+    custom.insert("absent".into(), schema.absent.iter().map(|m| serde_json::Value::from(m.key())).collect());
+    match frames.first_mut() {
+        Some(first) => {
+            // The first series frame carries the query's identity too; it keeps its measure.
+            if let Some(own) = first.meta.as_ref().and_then(|m| m.custom.as_ref()) {
+                for key in ["measure", "per"] {
+                    if let Some(v) = own.get(key) {
+                        custom.insert(key.into(), v.clone());
+                    }
+                }
+            }
+            let mut m = FrameMeta::pgscope(FRAME_KIND_PGSS_QUERY, "timeseries-multi", custom);
+            m.notices = notices;
+            first.meta = Some(m);
+        }
+        None => frames.push(Frame { name: "pgss query".into(), ref_id: String::new(), meta: meta(FRAME_KIND_PGSS_QUERY, custom, "table"), fields: vec![] }),
+    }
+    frames
+}

@@ -1,0 +1,261 @@
+//! Asking the TSDB what the checks need: one `Ask` per request, answered by a `Source` (the TSDB
+//! through `PromClient`, a `Recording` of its answers in tests, a `Recorder` that keeps them for
+//! `pgscope stack --record`), gathered concurrently into `Observations`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde::Deserialize;
+
+use super::{InfoObservation, Observations, PgssObservation, StackRules, Target, PATRONI_METRICS, PGSS_CALLS_METRICS, POSTGRES_METRICS, REQUEST_TIMEOUT};
+use crate::frame::Labels;
+use crate::prom::client::PromClient;
+use crate::prom::read::{parse_matrix, parse_names, parse_vector, success_data, Sample};
+use crate::promql_text::{quote, regex_escape};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetsData {
+    #[serde(default)]
+    active_targets: Vec<ApiTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiTarget {
+    #[serde(default)]
+    labels: Labels,
+    #[serde(default)]
+    discovered_labels: Labels,
+    #[serde(default)]
+    scrape_pool: String,
+    #[serde(default)]
+    health: String,
+    #[serde(default)]
+    last_error: String,
+    #[serde(default)]
+    last_scrape_duration: Option<f64>,
+    /// Prometheus: "10s".
+    #[serde(default)]
+    scrape_timeout: Option<String>,
+}
+
+/// `/api/v1/targets` of Prometheus or VictoriaMetrics.
+pub fn parse_targets(body: &[u8]) -> Option<Vec<Target>> {
+    let data: TargetsData = serde_json::from_value(success_data(body)?).ok()?;
+    Some(
+        data.active_targets
+            .into_iter()
+            .map(|t| {
+                let timeout = t
+                    .scrape_timeout
+                    .as_deref()
+                    .or(t.discovered_labels.get("__scrape_timeout__").map(String::as_str))
+                    .and_then(|text| crate::duration::parse(text).ok())
+                    .map(|d| d.as_secs_f64());
+                Target {
+                    job: t.labels.get("job").cloned().unwrap_or(t.scrape_pool),
+                    instance: t.labels.get("instance").cloned().unwrap_or_default(),
+                    up: match t.health.as_str() {
+                        "up" => Some(true),
+                        "down" => Some(false),
+                        _ => None,
+                    },
+                    last_error: t.last_error,
+                    last_duration: t.last_scrape_duration,
+                    timeout,
+                }
+            })
+            .collect(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Asking the TSDB.
+
+/// One request the checks make. Its `key` names it in recordings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    Targets,
+    /// Metric names matching a regex, seen in the window.
+    Names(String),
+    Instant(String),
+    /// Over the history range.
+    Range(String),
+}
+
+impl Ask {
+    pub fn key(&self) -> String {
+        match self {
+            Ask::Targets => "targets".into(),
+            Ask::Names(pattern) => format!("names {pattern}"),
+            Ask::Instant(expr) => format!("instant {expr}"),
+            Ask::Range(expr) => format!("range {expr}"),
+        }
+    }
+}
+
+/// Where answers come from: the TSDB, or a recording of its answers (tests).
+pub trait Source {
+    /// The answer body, or None when the request failed or timed out.
+    fn ask(&self, ask: &Ask, span: Span) -> impl std::future::Future<Output = Option<Vec<u8>>>;
+}
+
+/// Evaluation time, history start and step, unix seconds; and the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    pub at: f64,
+    pub start: f64,
+    pub step: f64,
+    pub window: f64,
+}
+
+impl Source for PromClient {
+    async fn ask(&self, ask: &Ask, span: Span) -> Option<Vec<u8>> {
+        let answer = match ask {
+            Ask::Targets => self.get_json("api/v1/targets", &[("state", "active".into())], Some(REQUEST_TIMEOUT)).await,
+            Ask::Names(pattern) => {
+                let params = [
+                    ("match[]", format!("{{__name__=~\"{}\"}}", quote(pattern))),
+                    ("start", format!("{}", (span.at - span.window).floor())),
+                    ("end", format!("{}", span.at.ceil())),
+                ];
+                self.get_json("api/v1/label/__name__/values", &params, Some(REQUEST_TIMEOUT)).await
+            }
+            Ask::Instant(expr) => self.query_instant(expr, span.at, Some(REQUEST_TIMEOUT)).await,
+            Ask::Range(expr) => {
+                let step = Duration::from_secs_f64(span.step);
+                tokio::time::timeout(REQUEST_TIMEOUT, self.query_range(expr, span.start, span.at, step)).await.ok()?
+            }
+        }
+        .ok()?;
+        answer.status.is_success().then(|| answer.body.to_vec())
+    }
+}
+
+/// Recorded answers by `Ask::key` (JSON values, as the TSDB sent them).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
+pub struct Recording {
+    pub at: f64,
+    pub start: f64,
+    pub answers: BTreeMap<String, serde_json::Value>,
+}
+
+impl Source for Recording {
+    async fn ask(&self, ask: &Ask, _span: Span) -> Option<Vec<u8>> {
+        self.answers.get(&ask.key()).map(|v| serde_json::to_vec(v).unwrap_or_default())
+    }
+}
+
+/// Passes requests to `inner` and keeps every answer (`pgscope stack --record`).
+pub struct Recorder<'a, S> {
+    pub inner: &'a S,
+    pub answers: std::sync::Mutex<BTreeMap<String, serde_json::Value>>,
+}
+
+impl<S: Source> Source for Recorder<'_, S> {
+    async fn ask(&self, ask: &Ask, span: Span) -> Option<Vec<u8>> {
+        let body = self.inner.ask(ask, span).await?;
+        if let Ok(value) = serde_json::from_slice(&body) {
+            self.answers.lock().unwrap_or_else(|p| p.into_inner()).insert(ask.key(), value);
+        }
+        Some(body)
+    }
+}
+
+/// Asks the TSDB everything the checks need, concurrently. `start..at` is the history shown in
+/// sparklines and searched for "down since"; it is at least the rules' window.
+pub async fn gather<S: Source>(source: &S, rules: &StackRules, at: f64, start: f64) -> Observations {
+    let window = rules.window.as_secs_f64();
+    let start = start.min(at - window);
+    let step = ((at - start) / 120.0).max(rules.scrape_interval.as_secs_f64()).ceil();
+    let span = Span { at, start, step, window };
+    let w = crate::duration::format_go(rules.window);
+    let instant = |expr: String| async move { parse_vector(&source.ask(&Ask::Instant(expr), span).await?) };
+    let range = |expr: String| async move { parse_matrix(&source.ask(&Ask::Range(expr), span).await?) };
+    let names = |pattern: String| async move { parse_names(&source.ask(&Ask::Names(pattern), span).await?) };
+    let targets = async { parse_targets(&source.ask(&Ask::Targets, span).await?) };
+    let mut info_names: Vec<String> = rules.info_metrics.clone();
+    let mut info_pattern = String::from(".+_query_info|.+_query_id");
+    for metric in &rules.info_metrics {
+        info_pattern.push('|');
+        info_pattern.push_str(&regex_escape(metric));
+    }
+    let pgss_pattern = PGSS_CALLS_METRICS.join("|");
+    let postgres = format!("{{__name__=~\"{}\"}}", POSTGRES_METRICS.join("|"));
+    let patroni = format!("{{__name__=~\"{}\"}}", PATRONI_METRICS.join("|"));
+
+    let (targets, up, samples, samples_now, samples_max, durations, timeouts, churn, postgres, patroni, timeline_min, seen_info, seen_pgss) = futures_util::join!(
+        targets,
+        range("up".into()),
+        range("scrape_samples_scraped".into()),
+        instant("scrape_samples_scraped".into()),
+        instant(format!("max_over_time(scrape_samples_scraped[{w}])")),
+        instant("scrape_duration_seconds".into()),
+        instant("scrape_timeout_seconds".into()),
+        instant(format!("sum_over_time(scrape_series_added[{w}]) - max_over_time(scrape_series_added[{w}])")),
+        instant(postgres),
+        instant(patroni),
+        instant(format!("min_over_time(patroni_postgres_timeline[{w}])")),
+        names(info_pattern),
+        names(pgss_pattern),
+    );
+    for name in seen_info.unwrap_or_default() {
+        if !info_names.contains(&name) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+            info_names.push(name);
+        }
+    }
+    let pgss_names: Vec<String> = seen_pgss.unwrap_or_default().into_iter().filter(|n| PGSS_CALLS_METRICS.contains(&n.as_str())).collect();
+    let calls = pgss_names.first().cloned();
+    let info = join_all(info_names.into_iter().map(|metric| {
+        let calls = calls.clone();
+        async move {
+            let named = match &calls {
+                Some(calls) => instant(format!(
+                    "count(count by (queryid) ({calls}) and on (queryid) count by (queryid) ({metric}))"
+                ))
+                .await
+                .map(|v| v.first().map(|s| s.1).unwrap_or(0.0)),
+                None => None,
+            };
+            let (count_now, history) = futures_util::join!(instant(format!("count({metric})")), range(format!("count by (job) ({metric})")));
+            InfoObservation {
+                count_now: count_now.and_then(|v| v.first().map(|s| s.1)),
+                history: history.unwrap_or_default(),
+                named,
+                metric,
+            }
+        }
+    }))
+    .await;
+    let pgss = join_all(pgss_names.into_iter().map(|metric| async move {
+        let (count_now, age, history, statements) = futures_util::join!(
+            instant(format!("count({metric})")),
+            instant(format!("time() - max(timestamp({metric}))")),
+            range(format!("count by (job) ({metric})")),
+            instant(format!("count(count by (queryid) ({metric}))")),
+        );
+        let first = |v: Option<Vec<Sample>>| v.and_then(|v| v.first().map(|s| s.1));
+        PgssObservation { count_now: first(count_now), age: first(age), history: history.unwrap_or_default(), statements: first(statements), metric }
+    }))
+    .await;
+    Observations {
+        at,
+        step,
+        targets,
+        up,
+        samples,
+        samples_now,
+        samples_max,
+        durations,
+        timeouts,
+        churn,
+        info,
+        pgss,
+        postgres,
+        patroni,
+        patroni_timeline_min: timeline_min,
+    }
+}
+
