@@ -12,13 +12,14 @@ WASM_OUT := target/wasm-bindgen
 PGSCOPE_TSDB_URL ?= http://127.0.0.1:8428
 export PGSCOPE_TSDB_URL
 
-.PHONY: help setup dist test e2e bench demo backend-static wasm
+.PHONY: help setup dist test e2e bench demo backend-static wasm fuzz
 
 help:
 	@echo "make demo   build the plugin and start the demo stack (see README)"
 	@echo "make test   set up and run every test"
 	@echo "make dist   build $(APP_DIR)/ and $(ZIP)"
 	@echo "make e2e    browser specs against the stand-in host and a real stack"
+	@echo "make fuzz   the fuzz targets of make test, 200,000 cases each with a new seed (FUZZ_CASES=, FUZZ_SEED= to set)"
 	@echo "make bench  benchmarks that print figures (rewrite, QueryData, pgssTopQueries, the panel with 1,000 statements)"
 
 setup:
@@ -43,11 +44,17 @@ test: dist
 	cargo test --locked --workspace
 	node --test frontend/js/test/
 	bash scripts/check-dist.sh $(APP_DIR) $(ZIP)
+	bash scripts/check-install.sh $(ZIP)
 	bash scripts/check-private-checkout.sh
 	bash scripts/e2e.sh
 
 e2e: dist
 	bash scripts/e2e.sh
+
+FUZZ_CASES ?= 200000
+fuzz: setup
+	seed=$${FUZZ_SEED:-$$(date +%s)}; echo "fuzz: seed $$seed, $(FUZZ_CASES) cases per target (PGSCOPE_FUZZ_SEED=$$seed replays)"; \
+	PGSCOPE_FUZZ_SEED=$$seed PGSCOPE_FUZZ_CASES=$(FUZZ_CASES) cargo test --locked --release -p pgscope-backend --test fuzz -- --nocapture
 
 bench: setup wasm
 	cargo bench --locked -p pgscope-backend --bench rewrite --bench datasource --bench pgss

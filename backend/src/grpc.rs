@@ -13,7 +13,6 @@ use tonic::{Request, Response, Status};
 
 use crate::datasource::{Datasource, QueryOutcome};
 use crate::frame::{Frame, FrameError};
-use crate::datasource::resources;
 
 /// The plugin's gRPC services. Cheap to clone; state lives in `Datasource`.
 #[derive(Clone, Default)]
@@ -98,10 +97,7 @@ impl Resource for PluginServices {
 
     async fn call_resource(&self, request: Request<pluginv2::CallResourceRequest>) -> Result<Response<ResourceStream>, Status> {
         let request = request.into_inner();
-        let (code, body) = match self.datasource.instance(request.plugin_context.as_ref()) {
-            Ok(instance) => resources::handle(&request.path, &request.url, &instance.client).await,
-            Err(e) => (400, serde_json::json!({ "message": format!("Datasource settings: {e}") })),
-        };
+        let (code, body) = self.datasource.call_resource(request.plugin_context.as_ref(), &request.path, &request.url).await;
         let mut headers = HashMap::new();
         headers.insert("content-type".to_string(), pluginv2::StringList { values: vec!["application/json".into()] });
         let response = pluginv2::CallResourceResponse {

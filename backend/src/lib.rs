@@ -3,7 +3,7 @@
 //! folder, sibling modules form no cycle); `tests/layers.rs` holds this.
 //!
 //! ```text
-//! L0 leaves     duration, frame, telemetry, failure, wire, promql_text,
+//! L0 leaves     duration, frame, telemetry, failure, wire, promql_text, redact,
 //!               fallback/ (the pure rewriter), pgss::catalog (exporter schemas and measures)
 //! L1 settings/  jsonData/secureJsonData -> typed, validated settings (no domain, no I/O)
 //! L2 prom/      request, HTTP client, one answer layer (values, fast reader, frames, typed readers)
@@ -24,6 +24,7 @@ pub mod failure;
 pub mod fallback;
 pub mod frame;
 pub mod promql_text;
+pub mod redact;
 pub mod telemetry;
 pub mod wire;
 // L1

@@ -10,7 +10,7 @@ use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Regi
 
 /// Outcomes a query can end with (label `outcome` of `pgscope_queries_total`).
 const QUERY_OUTCOMES: &[&str] =
-    &["ok", "bad_query", "bad_settings", "tsdb_error", "unreachable", "timeout", "unauthorized", "not_prometheus", "too_large", "body_error"];
+    &["ok", "bad_query", "bad_settings", "tsdb_error", "unreachable", "timeout", "unauthorized", "not_prometheus", "too_large", "body_error", "redirected"];
 
 #[derive(Clone)]
 pub struct Telemetry {
@@ -25,11 +25,16 @@ pub struct Telemetry {
 /// Outcomes of the fallback rewrite per query (label `outcome` of `pgscope_rewrites_total`).
 const REWRITE_OUTCOMES: &[&str] = &["rewritten", "unchanged", "skipped", "not_analysed", "off"];
 
-/// API paths whose latency is recorded from the start (others appear when first used).
 /// Query types (label `query_type` of `pgscope_queries_total`).
 const QUERY_TYPES: &[&str] = &["promql", "stackHealth", "pgssTopQueries", "pgssQuery"];
 
+/// API paths whose latency is recorded from the start (others appear when first used).
 const UPSTREAM_PATHS: &[&str] = &["api/v1/query", "api/v1/query_range"];
+
+/// Every value the `path` label of request durations may take besides `other`: the TSDB API
+/// paths pgscope calls, a caller-chosen label name folded into `:name`.
+const KNOWN_UPSTREAM_PATHS: &[&str] =
+    &["api/v1/query", "api/v1/query_range", "api/v1/labels", "api/v1/series", "api/v1/targets", "api/v1/status/buildinfo"];
 
 impl Default for Telemetry {
     fn default() -> Self {
@@ -99,7 +104,15 @@ impl Telemetry {
         self.queries.with_label_values(&[query_type, outcome]).inc();
     }
 
+    /// One TSDB request. The `path` label is bounded: a label name in
+    /// `api/v1/label/<name>/values` comes from the caller, so it is recorded as `:name`.
     pub fn observe_upstream(&self, path: &str, status: &str, elapsed: Duration) {
+        let path = match path.strip_prefix("api/v1/label/").and_then(|rest| rest.strip_suffix("/values")) {
+            Some("__name__") => "api/v1/label/__name__/values",
+            Some(_) => "api/v1/label/:name/values",
+            None if KNOWN_UPSTREAM_PATHS.contains(&path) => path,
+            None => "other",
+        };
         self.upstream_seconds.with_label_values(&[path, status]).observe(elapsed.as_secs_f64());
     }
 
@@ -147,5 +160,13 @@ mod tests {
         let text = String::from_utf8(telemetry.encode()).unwrap();
         assert!(text.contains(r#"pgscope_queries_total{outcome="ok",query_type="promql"} 2"#), "{text}");
         assert!(text.contains(r#"pgscope_upstream_request_duration_seconds_count{path="api/v1/query",status="200"} 1"#), "{text}");
+        // A caller-chosen label name never becomes a label value of our own metrics.
+        for name in ["a", "b", "c\"d"] {
+            telemetry.observe_upstream(&format!("api/v1/label/{name}/values"), "200", Duration::from_millis(1));
+        }
+        telemetry.observe_upstream("api/v1/whatever/../x", "200", Duration::from_millis(1));
+        let text = String::from_utf8(telemetry.encode()).unwrap();
+        assert!(text.contains(r#"path="api/v1/label/:name/values",status="200"} 3"#), "{text}");
+        assert!(text.contains(r#"path="other""#) && !text.contains("whatever"), "{text}");
     }
 }

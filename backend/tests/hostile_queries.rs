@@ -110,3 +110,28 @@ async fn the_plugin_process_answers_crafted_queries_and_keeps_serving() {
     assert_eq!(answer.responses["C"].status, 200, "{}", answer.responses["C"].error);
     assert!(plugin.is_running());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_of_many_large_answers_is_bounded_as_a_whole() {
+    // ~0.8 MB per answer, 1 MB allowed per answer: three of them pass one by one, not together.
+    let long = "x".repeat(1_000);
+    let series: Vec<String> = (0..800).map(|i| format!(r#"{{"metric":{{"__name__":"up","instance":"host-{i:05}","note":"{long}"}},"value":[1700000000,"1"]}}"#)).collect();
+    let body = format!(r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#, series.join(","));
+    assert!(body.len() > 700_000 && body.len() < 1 << 20, "{}", body.len());
+    let answer = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    let tsdb = FakeServer::start_bytes(answer.into_bytes());
+    let plugin = PluginProcess::start();
+    let mut data = DataClient::connect(plugin.endpoint()).await.unwrap().max_decoding_message_size(256 << 20);
+    let to = 1_700_000_000_000;
+    let queries = ["A", "B", "C"].map(|r| data_query(r, r#"{"expr":"up","instant":true}"#, to - 60_000, to)).to_vec();
+    let request = pluginv2::QueryDataRequest {
+        plugin_context: Some(plugin_context(instance("budget", &tsdb.url(), r#"{"maxResponseMb":1}"#))),
+        headers: Default::default(),
+        queries,
+    };
+    let answer = data.query_data(request).await.unwrap().into_inner();
+    let failed: Vec<&str> = answer.responses.values().filter(|r| r.status == 413).map(|r| r.error.as_str()).collect();
+    let ok = answer.responses.values().filter(|r| r.status == 200 && !r.frames.is_empty()).count();
+    assert!(!failed.is_empty() && failed.iter().all(|e| e.contains("together exceed 2 MB")), "{failed:?}");
+    assert!(ok >= 1, "the first answers within the budget are served");
+}

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("failure", 0),
     ("wire", 0),
     ("promql_text", 0),
+    ("redact", 0),
     ("fallback", 0),
     ("pgss::catalog", 0),
     ("settings", 1),

@@ -123,7 +123,37 @@ async fn credentials_are_sent_and_never_shown() {
             assert_no_secret("an answer quoting the server's page", &text);
         }
     }
+    // A title and a JSON error quoting secrets (the basic-auth header's base64 too), as proxies
+    // and TSDBs do; with basic auth on or off (Grafana sends every secret decrypted).
+    let basic = pgscope::redact::base64(format!("grafana:{}", SECRETS[0]).as_bytes());
+    let title_page = format!("<html><head><title>denied: {} / Basic {basic}</title></head></html>", SECRETS[2]);
+    let title = FakeServer::start_bytes(http_answer("403 Forbidden", "text/html", &title_page).into_bytes());
+    let title_ok = FakeServer::start_bytes(http_answer("200 OK", "text/html", &title_page).into_bytes());
+    let json_error = format!(r#"{{"status":"error","errorType":"bad_data","error":"token {} and tok-SECRET-2 rejected, header {}"}}"#, SECRETS[1], SECRETS[2]);
+    let json_error = FakeServer::start_bytes(http_answer("400 Bad Request", "application/json", &json_error).into_bytes());
+    for server in [&title, &title_ok, &json_error] {
+        let texts = everything_the_user_sees(&plugin, &server.url()).await;
+        for text in texts {
+            assert_no_secret(&format!("an answer from {}", server.url()), &text);
+            assert!(!text.contains(&basic), "{text}");
+        }
+    }
+    // A redirect to another server: not followed, so the credentials never reach it.
+    let elsewhere = FakeServer::start("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 43\r\nConnection: close\r\n\r\n{\"status\":\"success\",\"data\":[\"job\",\"x\"]}   ");
+    let redirect = format!("HTTP/1.1 302 Found\r\nLocation: http://admin:{}@{}/api/v1/query\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", SECRETS[3], elsewhere.addr);
+    let redirecting = FakeServer::start_bytes(redirect.into_bytes());
+    let texts = everything_the_user_sees(&plugin, &redirecting.url()).await;
+    assert!(texts.iter().any(|t| t.contains("redirected to another server")), "{texts:?}");
+    for text in texts {
+        assert_no_secret("an answer about a redirect", &text);
+    }
+    assert!(elsewhere.requests().is_empty(), "the redirect was followed: {:?}", elsewhere.requests());
+
     let logs = plugin.logs.lock().unwrap().join("\n");
     assert!(logs.contains("DEBUG") || logs.contains("\"@level\":\"debug\""), "the plugin logged at debug level");
     assert_no_secret("the plugin's logs", &logs);
+}
+
+fn http_answer(status: &str, content_type: &str, body: &str) -> String {
+    format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
 }

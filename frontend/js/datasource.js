@@ -3,10 +3,11 @@
 // the Rust backend (gpx_pgscope); this file only holds the editors and the DataSourceWithBackend
 // subclass that sends queries through Grafana.
 
-import { formatQueryResult, interpolateValue, parseVariableQuery } from './promql.js';
+import { formatQueryResult, interpolateFilterValue, interpolateSingleValue, interpolateValue, parseVariableQuery } from './promql.js';
 
 const PGSS_TYPES = ['pgssTopQueries', 'pgssQuery'];
-const PGSS_TEXT_FIELDS = ['database', 'user', 'instance', 'cluster', 'search', 'queryid', 'orderBy', 'limit'];
+const PGSS_FILTER_FIELDS = ['database', 'user', 'instance', 'cluster'];
+const PGSS_TEXT_FIELDS = [...PGSS_FILTER_FIELDS, 'search', 'queryid', 'orderBy', 'limit'];
 /** Orders the backend accepts (pgss::Order): a measure per second, per call, hit ratio. */
 export const PGSS_ORDERS = [
   ['exec_time', 'Total time (% of total)'], ['calls', 'Calls/s'], ['exec_time_per_call', 'Time per call'], ['rows', 'Rows/s'],
@@ -65,13 +66,17 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
 
     applyTemplateVariables(query, scopedVars) {
       const templates = grafanaRuntime.getTemplateSrv();
+      // As Grafana's Prometheus datasource: regex-escaped alternatives for multi-value and
+      // include-all variables, a string-literal-escaped value otherwise.
       const format = (value, variable) =>
-        variable && (variable.multi || variable.includeAll) ? interpolateValue(value) : String(value);
+        variable && (variable.multi || variable.includeAll) ? interpolateValue(value) : interpolateSingleValue(value);
+      // pgss filters are regexes the backend quotes itself: escaped once, as a regex.
+      const filter = (value) => interpolateFilterValue(value);
       if (query.queryType === 'stackHealth') return Object.assign({}, query);
       if (PGSS_TYPES.includes(query.queryType)) {
         const out = Object.assign({}, query);
         for (const key of PGSS_TEXT_FIELDS) {
-          if (typeof query[key] === 'string') out[key] = templates.replace(query[key], scopedVars, key === 'search' || key === 'queryid' || key === 'orderBy' || key === 'limit' ? undefined : format);
+          if (typeof query[key] === 'string') out[key] = templates.replace(query[key], scopedVars, PGSS_FILTER_FIELDS.includes(key) ? filter : undefined);
         }
         return out;
       }

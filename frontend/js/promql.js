@@ -1,10 +1,41 @@
 // PromQL helpers for the datasource's frontend.
 
-/** Dashboard variables in PromQL: multi-values become a regex alternation, as in Grafana's Prometheus datasource. */
+/**
+ * A multi-value or include-all variable's value in PromQL, as Grafana's Prometheus datasource
+ * writes it (with `prometheusSpecialCharsInLabelValues`): each value's regex metacharacters,
+ * backslashes and double quotes escaped for a regex inside a PromQL string literal; several
+ * values as `(a|b)`.
+ */
 export function interpolateValue(value) {
-  const escape = (v) => String(v).replace(/[\\^$*+?.()|[\]{}]/g, '\\\\$&');
+  const escape = (v) =>
+    String(v)
+      .replace(/\\/g, '\\\\\\\\')
+      .replace(/"/g, '\\\\\\"')
+      .replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&');
   if (Array.isArray(value)) return value.length === 1 ? escape(value[0]) : `(${value.map(escape).join('|')})`;
-  return typeof value === 'string' ? value : String(value);
+  return typeof value === 'string' ? escape(value) : String(value);
+}
+
+/**
+ * A single-value variable's value in PromQL, as Grafana writes it: backslashes and double
+ * quotes escaped for a string literal, so a value cannot close the literal and add PromQL; a
+ * value that is a whole matcher (`job="x"`) is left as it is, as Grafana leaves it.
+ */
+export function interpolateSingleValue(value) {
+  const text = Array.isArray(value) ? value.join(',') : String(value);
+  if (/^\w+(=|!=|=~|!~)".*"$/.test(text)) return text;
+  return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+}
+
+/**
+ * A variable's value in a pgss filter field. The backend reads the field as a regex and puts it
+ * in a string literal itself, so values are regex-escaped once (not for PromQL as well): one
+ * value matches itself exactly, several as `(a|b)`.
+ */
+export function interpolateFilterValue(value) {
+  const escape = (v) => String(v).replace(/[\\$^*{}[\]+?.()|]/g, '\\$&');
+  if (Array.isArray(value)) return value.length === 1 ? escape(value[0]) : `(${value.map(escape).join('|')})`;
+  return escape(value);
 }
 
 /**

@@ -167,7 +167,8 @@ fn human_duration(seconds: f64) -> String {
         0..=89 => format!("{s} s"),
         90..=5399 => format!("{} min", (s + 30) / 60),
         5400..=172_799 => format!("{} h", (s + 1800) / 3600),
-        _ => format!("{} d", (s + 43_200) / 86_400),
+        // Saturating: an odd timestamp (or infinity) in a frame must not overflow.
+        _ => format!("{} d", s.saturating_add(43_200) / 86_400),
     }
 }
 
@@ -227,5 +228,12 @@ mod tests {
         }
         assert_eq!(spark_path(&[]), "");
         assert_eq!(spark_path(&[(5.0, 2.0)]), "M60.0,11.0");
+    }
+
+    #[test]
+    fn durations_never_overflow() {
+        assert_eq!(human_duration(f64::INFINITY), format!("{} d", u64::MAX / 86_400));
+        assert_eq!(human_duration(f64::NAN), "0 s");
+        assert_eq!(human_duration(-5.0), "0 s");
     }
 }

@@ -64,11 +64,12 @@ impl Datasource {
     /// Answers every query of a request, concurrently, in request order.
     pub async fn query_data(&self, request: &pluginv2::QueryDataRequest) -> Vec<(String, QueryOutcome)> {
         let instance = self.instance(request.plugin_context.as_ref());
+        let budget = promql::RequestBudget::new();
         let answers = request.queries.iter().map(|q| {
-            let instance = instance.clone();
+            let (instance, budget) = (instance.clone(), &budget);
             async move {
                 let outcome = match instance {
-                    Ok(instance) => self.run_query(&instance, q).await,
+                    Ok(instance) => self.run_query(&instance, budget, q).await,
                     Err(e) => {
                         self.telemetry().count_query(query_type_label(&q.query_type), "bad_settings");
                         QueryOutcome::Error { status: 400, message: format!("Datasource settings: {e}") }
@@ -80,25 +81,31 @@ impl Datasource {
         join_all(answers).await
     }
 
-    async fn run_query(&self, instance: &Instance, q: &pluginv2::DataQuery) -> QueryOutcome {
+    async fn run_query(&self, instance: &Instance, budget: &promql::RequestBudget, q: &pluginv2::DataQuery) -> QueryOutcome {
         let (client, telemetry) = (&instance.client, self.telemetry());
         let result = match QueryType::parse(&q.query_type) {
             Ok(QueryType::StackHealth) => run_stack_health(instance, q).await,
             Ok(QueryType::PgssTopQueries) => pgss::top_queries(client, &instance.pgss, &q.json, pgss_span(q)).await,
             Ok(QueryType::PgssQuery) => pgss::one_query(client, &instance.pgss, &q.json, pgss_span(q)).await,
-            Ok(QueryType::Promql) => promql::run(client, telemetry, q).await,
+            Ok(QueryType::Promql) => promql::run(client, telemetry, budget, q).await,
             Err(_) => Err(QueryError::UnsupportedType(q.query_type.clone()).into()),
         };
         let query_type = query_type_label(&q.query_type);
+        let settings = client.settings();
         match result {
             Ok(mut frames) => {
                 for frame in &mut frames {
                     frame.ref_id = q.ref_id.clone();
+                    // Notices quote TSDB and PostgreSQL errors, which may echo a secret.
+                    for notice in frame.meta.iter_mut().flat_map(|m| m.notices.iter_mut()) {
+                        notice.text = settings.scrub(&notice.text);
+                    }
                 }
                 telemetry.count_query(query_type, "ok");
                 QueryOutcome::Frames(frames)
             }
             Err(QueryFailure { outcome, status, message }) => {
+                let message = settings.scrub(&message);
                 telemetry.count_query(query_type, outcome);
                 tracing::debug!(ref_id = %q.ref_id, %status, %message, "query failed");
                 QueryOutcome::Error { status, message }
@@ -109,7 +116,13 @@ impl Datasource {
     /// Save & test.
     pub async fn check_health(&self, context: Option<&pluginv2::PluginContext>) -> HealthReport {
         let report = match self.instance(context) {
-            Ok(instance) => health::check(&instance).await,
+            Ok(instance) => {
+                let settings = instance.client.settings();
+                let mut report = health::check(&instance).await;
+                report.message = settings.scrub(&report.message);
+                scrub_json(&mut report.details, &|text| settings.scrub(text));
+                report
+            }
             Err(e) => HealthReport::error(
                 format!("Datasource settings: {e}"),
                 "Fix the setting on this page, then Save & test again.",
@@ -118,6 +131,31 @@ impl Datasource {
         };
         self.telemetry().count_health_check(report.ok);
         report
+    }
+}
+
+/// A resource request (`/api/datasources/uid/<uid>/resources/<path>`): (HTTP status, JSON body).
+impl Datasource {
+    pub async fn call_resource(&self, context: Option<&pluginv2::PluginContext>, path: &str, url: &str) -> (u16, serde_json::Value) {
+        match self.instance(context) {
+            Ok(instance) => {
+                let (code, mut body) = resources::handle(path, url, &instance.client).await;
+                let settings = instance.client.settings();
+                scrub_json(&mut body, &|text| settings.scrub(text));
+                (code, body)
+            }
+            Err(e) => (400, serde_json::json!({ "message": format!("Datasource settings: {e}") })),
+        }
+    }
+}
+
+/// Every string in `value` through `scrub`.
+fn scrub_json(value: &mut serde_json::Value, scrub: &dyn Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(text) => *text = scrub(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub_json(v, scrub)),
+        serde_json::Value::Object(members) => members.values_mut().for_each(|v| scrub_json(v, scrub)),
+        _ => {}
     }
 }
 

@@ -20,7 +20,33 @@ use crate::settings::Settings;
 use crate::telemetry::Telemetry;
 use crate::wire::FallbackMode;
 
-pub(super) async fn run(client: &PromClient, telemetry: &Telemetry, q: &pluginv2::DataQuery) -> Result<Vec<Frame>, QueryFailure> {
+/// `format: table` repeats every label value on every row: a bound on the cells it builds.
+const MAX_TABLE_CELLS: usize = 5_000_000;
+
+/// The bytes the TSDB's answers to one QueryData request may take together: each answer is
+/// bounded by `maxResponseMb`, and a request of many queries by twice that.
+pub(super) struct RequestBudget(std::sync::atomic::AtomicUsize);
+
+impl RequestBudget {
+    pub fn new() -> RequestBudget {
+        RequestBudget(std::sync::atomic::AtomicUsize::new(0))
+    }
+
+    fn spend(&self, bytes: usize, settings: &Settings) -> Result<(), QueryFailure> {
+        let limit = settings.max_response_bytes.saturating_mul(2);
+        let used = self.0.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
+        if used > limit {
+            return Err(QueryFailure::new(
+                "too_large",
+                413,
+                format!("the answers to this request's queries together exceed {} MB: fewer or narrower queries, or raise the maximum response size", limit >> 20),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub(super) async fn run(client: &PromClient, telemetry: &Telemetry, budget: &RequestBudget, q: &pluginv2::DataQuery) -> Result<Vec<Frame>, QueryFailure> {
     let model = model::parse_model(&q.query_type, &q.json)?;
     let range = q.time_range.unwrap_or_default();
     let context = QueryContext {
@@ -36,6 +62,7 @@ pub(super) async fn run(client: &PromClient, telemetry: &Telemetry, q: &pluginv2
     let mut frames = Vec::new();
     for (request, answer) in answers {
         let answer = answer?;
+        budget.spend(answer.body.len(), client.settings())?;
         let mut converted = convert::convert_answer(&answer).map_err(|e| match e {
             ConvertError::Api { .. } => {
                 let status = if answer.status.is_client_error() || answer.status.is_server_error() { answer.status.as_u16() } else { 400 };
@@ -50,6 +77,14 @@ pub(super) async fn run(client: &PromClient, telemetry: &Telemetry, q: &pluginv2
         let series = fallback_answers::strip_markers(&mut converted, &planned.rewrite.fallbacks);
         decorate_frames(&mut converted, &planned, request, &series.legend_labels);
         if planned.table {
+            let cells = convert::long_table_cells(&converted);
+            if cells > MAX_TABLE_CELLS {
+                return Err(QueryFailure::new(
+                    "too_large",
+                    413,
+                    format!("format table would build {cells} cells (limit {MAX_TABLE_CELLS}): narrow the query (fewer series or labels, a shorter range or a larger step) or use time series format"),
+                ));
+            }
             converted = vec![convert::long_table(&converted)];
         }
         let mut notices = fallback_answers::notices(&series, &planned.rewrite.fallbacks, &info_counts);

@@ -2,7 +2,7 @@
 //! optional read-only connection (`pgssConnection` in secureJsonData) resolves (database,
 //! queryid) -> normalised text from `pg_stat_statements`. Best effort and bounded: short
 //! timeouts, one lookup at a time per datasource, at most `MAX_LOOKUP` queryids per round trip,
-//! a cache of at most `MAX_ENTRIES` entries with a TTL, and a back-off after a failure so a
+//! a cache of at most `MAX_ENTRIES` entries and `MAX_CACHED_BYTES` of text with a TTL, and a back-off after a failure so a
 //! down server costs one timeout per `FAILURE_BACKOFF`, not one per panel.
 //!
 //! The role needs only `pg_read_all_stats` (without it PostgreSQL hides other users' texts and
@@ -25,6 +25,8 @@ const MISSING_TTL: Duration = Duration::from_secs(60);
 /// After a failed connection or query, no new attempt for this long.
 const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_ENTRIES: usize = 20_000;
+/// The texts the cache holds, in bytes at most: 20,000 entries of 64 KB would be 1.3 GB.
+const MAX_CACHED_BYTES: usize = 32 << 20;
 const MAX_LOOKUP: usize = 5_000;
 /// Longer texts are cut (pg_stat_statements keeps whole statements, some are megabytes).
 const MAX_TEXT_CHARS: i32 = 65_536;
@@ -126,7 +128,7 @@ impl PgNames {
                     }
                     state.cache.insert(key, Entry { text, at: now });
                 }
-                if state.cache.len() > MAX_ENTRIES {
+                if state.cache.len() > MAX_ENTRIES || cached_bytes(&state.cache) > MAX_CACHED_BYTES {
                     evict(&mut state.cache, now);
                 }
             }
@@ -167,7 +169,9 @@ impl PgNames {
         Ok(rows
             .iter()
             .filter_map(|row| {
-                let (db, id, text): (Option<String>, Option<String>, Option<String>) = (row.get(0), row.get(1), row.get(2));
+                // try_get: a server answering other types (a pooler, another version) is a
+                // missing name, never a panic.
+                let (db, id, text): (Option<String>, Option<String>, Option<String>) = (row.try_get(0).ok()?, row.try_get(1).ok()?, row.try_get(2).ok()?);
                 let text = text.filter(|t| !t.is_empty() && t != "<insufficient privilege>")?;
                 Some((db?, id?, text))
             })
@@ -187,7 +191,9 @@ impl PgNames {
                 )
                 .await
                 .map_err(|e| describe_error(&e))?;
-            let (user, all_stats, statements): (String, bool, i64) = (row.get(0), row.get(1), row.get(2));
+            let unexpected = |e: tokio_postgres::Error| format!("unexpected answer from PostgreSQL: {e}");
+            let (user, all_stats, statements): (String, bool, i64) =
+                (row.try_get(0).map_err(unexpected)?, row.try_get(1).map_err(unexpected)?, row.try_get(2).map_err(unexpected)?);
             let reach = if all_stats {
                 "reads every user's statements".to_string()
             } else {
@@ -203,13 +209,30 @@ impl PgNames {
 }
 
 /// The oldest entries go first, down to three quarters of the bound.
+fn cached_bytes(cache: &HashMap<(String, String), Entry>) -> usize {
+    cache.iter().map(|((db, id), e)| db.len() + id.len() + e.text.as_ref().map_or(0, String::len)).sum()
+}
+
+/// Drops expired entries, then the oldest until at most 3/4 of `MAX_ENTRIES` entries and of
+/// `MAX_CACHED_BYTES` bytes remain.
 fn evict(cache: &mut HashMap<(String, String), Entry>, now: Instant) {
     cache.retain(|_, e| now.duration_since(e.at) < FOUND_TTL);
-    if cache.len() > MAX_ENTRIES {
-        let mut ages: Vec<Instant> = cache.values().map(|e| e.at).collect();
-        ages.sort_unstable();
-        let cutoff = ages[cache.len() - MAX_ENTRIES * 3 / 4];
-        cache.retain(|_, e| e.at >= cutoff);
+    if cache.len() > MAX_ENTRIES || cached_bytes(cache) > MAX_CACHED_BYTES {
+        let mut by_age: Vec<(Instant, usize)> =
+            cache.iter().map(|((db, id), e)| (e.at, db.len() + id.len() + e.text.as_ref().map_or(0, String::len))).collect();
+        by_age.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        // Keep the newest while both budgets allow.
+        let (mut kept, mut bytes, mut cutoff) = (0, 0, None);
+        for (at, size) in by_age {
+            if kept + 1 > MAX_ENTRIES * 3 / 4 || bytes + size > MAX_CACHED_BYTES * 3 / 4 {
+                break;
+            }
+            (kept, bytes, cutoff) = (kept + 1, bytes + size, Some(at));
+        }
+        match cutoff {
+            Some(cutoff) => cache.retain(|_, e| e.at >= cutoff),
+            None => cache.clear(),
+        }
     }
 }
 
@@ -272,6 +295,19 @@ mod tests {
         assert!(cache.len() <= MAX_ENTRIES * 3 / 4 + 1, "{}", cache.len());
         assert!(cache.contains_key(&("db".to_string(), (MAX_ENTRIES + 9).to_string())));
         assert!(!cache.contains_key(&("db".to_string(), "0".to_string())));
+    }
+
+    #[test]
+    fn eviction_keeps_the_cache_within_its_byte_budget() {
+        let t0 = Instant::now();
+        let text = "x".repeat(64 * 1024);
+        let mut cache: HashMap<(String, String), Entry> = (0..1_000)
+            .map(|i| (("db".to_string(), i.to_string()), Entry { text: Some(text.clone()), at: t0 + Duration::from_millis(i as u64) }))
+            .collect();
+        assert!(cached_bytes(&cache) > MAX_CACHED_BYTES);
+        evict(&mut cache, t0 + Duration::from_secs(30));
+        assert!(cached_bytes(&cache) <= MAX_CACHED_BYTES * 3 / 4, "{}", cached_bytes(&cache));
+        assert!(cache.contains_key(&("db".to_string(), "999".to_string())), "the newest stay");
     }
 
     #[tokio::test]

@@ -47,6 +47,8 @@ pub enum ClientError {
     Body { url: String, reason: String },
     #[error("TLS settings for {url}: {reason}")]
     Tls { url: String, reason: String },
+    #[error("the TSDB at {url} redirected to another server ({location}); pgscope does not follow it with the datasource's credentials")]
+    Redirected { url: String, location: String },
 }
 
 impl From<ClientError> for QueryFailure {
@@ -60,7 +62,7 @@ impl ClientError {
     /// The HTTP status Grafana should report for this query.
     pub fn status(&self) -> u16 {
         match self {
-            ClientError::Unreachable { .. } | ClientError::NotPrometheus { .. } | ClientError::Body { .. } => 502,
+            ClientError::Unreachable { .. } | ClientError::NotPrometheus { .. } | ClientError::Body { .. } | ClientError::Redirected { .. } => 502,
             ClientError::Tls { .. } => 400,
             ClientError::Timeout { .. } => 504,
             ClientError::Unauthorized { status, .. } => *status,
@@ -85,6 +87,7 @@ impl ClientError {
             ClientError::TooLarge { .. } => "Raise the maximum response size in the datasource settings.",
             ClientError::Body { .. } => "The connection broke while reading the answer: try again, and check any proxy between Grafana and the TSDB.",
             ClientError::Tls { .. } => "Paste the certificates in PEM form (-----BEGIN CERTIFICATE----- ...), or turn the TLS option off.",
+            ClientError::Redirected { .. } => "Enter the URL the TSDB redirects to as the datasource URL (redirects within the same server are followed).",
         }
     }
 
@@ -98,6 +101,7 @@ impl ClientError {
             ClientError::TooLarge { .. } => "too_large",
             ClientError::Body { .. } => "body_error",
             ClientError::Tls { .. } => "bad_settings",
+            ClientError::Redirected { .. } => "redirected",
         }
     }
 }
@@ -121,7 +125,8 @@ impl PromClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(settings.query_timeout)
             .user_agent(concat!("pgscope/", env!("CARGO_PKG_VERSION")))
-            .danger_accept_invalid_certs(connection.tls_skip_verify);
+            .danger_accept_invalid_certs(connection.tls_skip_verify)
+            .redirect(same_origin_redirects());
         if let Some(ca) = &connection.tls_ca_cert {
             builder = builder.add_root_certificate(Certificate::from_pem(ca.0.as_bytes()).map_err(|e| tls("the CA certificate is not a PEM certificate", e))?);
         }
@@ -137,12 +142,7 @@ impl PromClient {
     /// Removes any secret of ours that an answer quoted (a proxy echoing a header, say).
     fn scrub(&self, error: ClientError) -> ClientError {
         match error {
-            ClientError::NotPrometheus { url, status, what, mut hint } => {
-                for secret in self.settings.connection.secrets() {
-                    hint = hint.replace(secret, "<redacted>");
-                }
-                ClientError::NotPrometheus { url, status, what, hint }
-            }
+            ClientError::NotPrometheus { url, status, what, hint } => ClientError::NotPrometheus { url, status, what, hint: self.settings.scrub(&hint) },
             other => other,
         }
     }
@@ -245,6 +245,11 @@ impl PromClient {
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(ClientError::Unauthorized { url: shown, status: status.as_u16() });
         }
+        if status.is_redirection() {
+            let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("no Location");
+            let location = location.parse::<Url>().map_or_else(|_| self.settings.scrub(location), |u| redact(&u));
+            return Err(ClientError::Redirected { url: shown, location });
+        }
         let mut ahead = read_ahead.then(ReadAheadBuilder::default);
         let body = self.read_body_with(&shown, response, |body| ahead.iter_mut().for_each(|a| a.feed(body))).await?;
         let read_ahead = match ahead {
@@ -319,6 +324,20 @@ impl PromClient {
             }
         }
     }
+}
+
+/// Redirects are followed only within the datasource's own server (scheme, host and port), at
+/// most five: the credentials and custom headers never travel to a host a TSDB (or whoever
+/// answers in its place) names. Any other redirect is returned, and reported as `Redirected`.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt.previous().first().is_some_and(|first| first.origin() == attempt.url().origin());
+        if same_origin && attempt.previous().len() <= 5 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }
 
 fn instant_params(expr: &str, time: f64) -> [(&'static str, String); 2] {

@@ -164,11 +164,20 @@ pub(super) fn convert_with_serde(body: &[u8]) -> Result<Vec<Frame>, ConvertError
 }
 
 /// The TSDB's warnings and infos on every frame (on an empty `Warnings` frame when none).
+/// At most this many of the TSDB's warnings and infos, each cut to `MAX_NOTICE_CHARS`.
+const MAX_NOTICES: usize = 20;
+const MAX_NOTICE_CHARS: usize = 2000;
+/// Notices are copied onto every frame (as Grafana's converter does) while all the copies stay
+/// under this many bytes; beyond it (thousands of series), onto the first frame only.
+const MAX_NOTICE_COPY_BYTES: usize = 1 << 20;
+
 fn with_notices(mut frames: Vec<Frame>, warnings: Vec<String>, infos: Vec<String>) -> Vec<Frame> {
+    let cut = |text: String| if text.chars().count() > MAX_NOTICE_CHARS { text.chars().take(MAX_NOTICE_CHARS).chain("…".chars()).collect() } else { text };
     let notices: Vec<Notice> = warnings
         .into_iter()
-        .map(|text| Notice { severity: Severity::Warning, text })
-        .chain(infos.into_iter().map(|text| Notice { severity: Severity::Info, text }))
+        .map(|text| Notice { severity: Severity::Warning, text: cut(text) })
+        .chain(infos.into_iter().map(|text| Notice { severity: Severity::Info, text: cut(text) }))
+        .take(MAX_NOTICES)
         .collect();
     if !notices.is_empty() {
         if frames.is_empty() {
@@ -178,13 +187,23 @@ fn with_notices(mut frames: Vec<Frame>, warnings: Vec<String>, infos: Vec<String
                 ..Default::default()
             });
         }
-        for frame in &mut frames {
+        let bytes: usize = notices.iter().map(|n| n.text.len()).sum();
+        let copies = if bytes * frames.len() <= MAX_NOTICE_COPY_BYTES { frames.len() } else { 1 };
+        for frame in frames.iter_mut().take(copies) {
             if let Some(meta) = frame.meta.as_mut() {
                 meta.notices.extend(notices.iter().cloned());
             }
         }
     }
     frames
+}
+
+/// The cells `long_table` would build for `frames`: rows × (label columns + time + value).
+pub fn long_table_cells(frames: &[Frame]) -> usize {
+    let series = frames.iter().filter(|f| f.fields.len() >= 2);
+    let labels: std::collections::BTreeSet<&String> = series.clone().flat_map(|f| f.fields[1].labels.iter().flat_map(|l| l.keys())).collect();
+    let rows: usize = series.map(|f| f.fields[0].values.len()).sum();
+    rows.saturating_mul(labels.len() + 2)
 }
 
 fn series_frame(frame_type: &str, result_type: &str, labels: Labels, times: Values, values: Values) -> Frame {
@@ -301,6 +320,29 @@ mod tests {
         assert_eq!(meta.frame_type.as_deref(), Some("timeseries-long"));
         assert_eq!(meta.notices.len(), 1, "the warning once, not once per series");
         assert!(long_table(&[]).fields.len() == 2);
+    }
+
+    #[test]
+    fn table_cells_are_counted_before_the_table_is_built() {
+        let body = br#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"job":"a"},"values":[[1,"1"],[2,"2"]]},
+            {"metric":{"job":"b","instance":"x"},"values":[[1,"3"]]}]}}"#;
+        let frames = convert(body).unwrap();
+        // 3 rows × (instance, job, Time, Value).
+        assert_eq!(long_table_cells(&frames), 12);
+        assert_eq!(long_table(&frames).fields.iter().map(|f| f.values.len()).sum::<usize>(), 12);
+    }
+
+    #[test]
+    fn tsdb_warnings_are_bounded_in_number_size_and_copies() {
+        let warnings: Vec<String> = (0..100).map(|i| format!("{i}{}", "w".repeat(10_000))).collect();
+        let series: Vec<String> = (0..2_000).map(|i| format!(r#"{{"metric":{{"i":"{i}"}},"value":[1,"1"]}}"#)).collect();
+        let body = format!(r#"{{"status":"success","warnings":{},"data":{{"resultType":"vector","result":[{}]}}}}"#, serde_json::to_string(&warnings).unwrap(), series.join(","));
+        let frames = convert(body.as_bytes()).unwrap();
+        let notices = &frames[0].meta.as_ref().unwrap().notices;
+        assert_eq!(notices.len(), MAX_NOTICES);
+        assert!(notices.iter().all(|n| n.text.chars().count() <= MAX_NOTICE_CHARS + 1));
+        assert!(frames[1..].iter().all(|f| f.meta.as_ref().is_none_or(|m| m.notices.is_empty())), "not copied 2,000 times");
     }
 
     #[test]

@@ -19,8 +19,9 @@ use serde::Deserialize;
 use crate::duration;
 use crate::fallback;
 use crate::pgss::catalog::SCHEMAS;
+use crate::redact;
 use crate::wire::FallbackMode;
-use connection::{Connection, ConnectionError};
+use connection::{Connection, ConnectionError, Secret};
 use postgres::PgConnection;
 
 /// How queries are sent to `/api/v1/query*`.
@@ -66,6 +67,8 @@ pub struct Settings {
     pub pgss_schema: Option<String>,
     /// A read-only PostgreSQL connection naming statements (`pgssConnection`, secureJsonData).
     pub pgss_connection: Option<PgConnection>,
+    /// Every secret, in the forms a server may echo (see `secrets`).
+    secrets: Vec<Secret>,
 }
 
 const DEFAULT_COLLAPSE_PERCENT: f64 = 50.0;
@@ -248,7 +251,9 @@ impl Settings {
             None | Some("") => None,
             Some(text) => Some(PgConnection::parse(text).map_err(|reason| SettingsError::BadValue { setting: "PostgreSQL connection for names", reason })?),
         };
+        let secrets = all_secrets(instance, &connection, pgss_connection.as_ref());
         Ok(Settings {
+            secrets,
             pgss_schema,
             pgss_connection,
             required_jobs,
@@ -266,6 +271,39 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// Every secret of this datasource, in the forms a server may echo.
+    pub fn secrets(&self) -> Vec<String> {
+        self.secrets.iter().map(|s| s.0.clone()).collect()
+    }
+
+    /// `text` without any of this datasource's secrets or any URL's credentials: every text
+    /// that leaves the plugin (errors, notices, health details, resource answers, logs) goes
+    /// through this.
+    pub fn scrub(&self, text: &str) -> String {
+        redact::secrets(&redact::url_credentials(text), &self.secrets())
+    }
+}
+
+/// Every value of secureJsonData, whether a setting uses it or not (Grafana sends them all
+/// decrypted); the base64 of the basic-auth header; each line of a PEM key; the PostgreSQL
+/// password.
+fn all_secrets(instance: &pluginv2::DataSourceInstanceSettings, connection: &Connection, pg: Option<&PgConnection>) -> Vec<Secret> {
+    let mut out: Vec<String> = instance.decrypted_secure_json_data.values().cloned().collect();
+    out.extend(connection.secrets().into_iter().map(String::from));
+    if let Some(password) = instance.decrypted_secure_json_data.get("basicAuthPassword") {
+        out.push(redact::base64(format!("{}:{password}", instance.basic_auth_user).as_bytes()));
+    }
+    for pem in instance.decrypted_secure_json_data.values().filter(|v| v.contains("-----BEGIN")) {
+        out.extend(pem.lines().map(str::trim).filter(|l| !l.starts_with("-----")).map(String::from));
+    }
+    out.extend(pg.and_then(PgConnection::password));
+    out.retain(|s| !s.trim().is_empty());
+    out.sort();
+    out.dedup();
+    out.into_iter().map(Secret).collect()
+}
+
 fn optional_duration(setting: &'static str, text: Option<String>, default: Duration) -> Result<Duration, SettingsError> {
     match text.as_deref().map(str::trim) {
         None | Some("") => Ok(default),
@@ -278,13 +316,14 @@ fn parse_url(text: &str) -> Result<Url, SettingsError> {
     if trimmed.is_empty() {
         return Err(SettingsError::EmptyUrl);
     }
-    let url = Url::parse(trimmed.trim_end_matches('/'))
-        .map_err(|e| SettingsError::BadUrl { url: trimmed.to_string(), reason: e.to_string() })?;
+    // The URL as it may be shown: a password in it (`http://user:pass@host`) never is.
+    let shown = redact::url_credentials(trimmed);
+    let url = Url::parse(trimmed.trim_end_matches('/')).map_err(|e| SettingsError::BadUrl { url: shown.clone(), reason: e.to_string() })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(SettingsError::BadScheme { url: trimmed.to_string() });
+        return Err(SettingsError::BadScheme { url: shown });
     }
     if url.host_str().is_none() {
-        return Err(SettingsError::BadUrl { url: trimmed.to_string(), reason: "no host".into() });
+        return Err(SettingsError::BadUrl { url: shown, reason: "no host".into() });
     }
     Ok(url)
 }
@@ -345,6 +384,8 @@ mod tests {
             assert!(message.contains(expected), "{message:?} should contain {expected:?}");
         }
         assert_eq!(Settings::from_instance(None), Err(SettingsError::Missing));
+        let message = Settings::from_instance(Some(&instance("http://user:p4ssw0rd@[::1", "{}"))).unwrap_err().to_string();
+        assert!(message.contains("not valid") && !message.contains("p4ssw0rd"), "{message}");
     }
 
     #[test]
@@ -398,6 +439,9 @@ mod tests {
         let s = Settings::from_instance(Some(&settings)).unwrap();
         assert_eq!(s.connection.basic_auth.as_ref().unwrap().password.0, "s3cret");
         assert!(!format!("{s:?}").contains("s3cret"));
+
+        assert!(s.secrets().contains(&"Z3JhZmFuYTpzM2NyZXQ=".to_string()), "the basic-auth header's form too");
+        assert_eq!(s.scrub("echo: Basic Z3JhZmFuYTpzM2NyZXQ= s3cret"), "echo: Basic <redacted> <redacted>");
 
         settings.basic_auth_user = " ".into();
         assert_eq!(Settings::from_instance(Some(&settings)), Err(SettingsError::Connection(ConnectionError::BasicAuthWithoutUser)));

@@ -55,6 +55,11 @@ impl fmt::Debug for PgConnection {
 }
 
 impl PgConnection {
+    /// The password, to keep it out of every message.
+    pub fn password(&self) -> Option<String> {
+        self.0.get_password().map(|p| String::from_utf8_lossy(p).into_owned())
+    }
+
     /// The driver's configuration, for the code that connects.
     pub fn config(&self) -> &tokio_postgres::Config {
         &self.0

@@ -164,6 +164,9 @@ impl<S: Source> Source for Recorder<'_, S> {
     }
 }
 
+/// The most info metrics checked (configured ones first, then those the TSDB holds).
+const MAX_INFO_METRICS: usize = 8;
+
 /// Asks the TSDB everything the checks need, concurrently. `start..at` is the history shown in
 /// sparklines and searched for "down since"; it is at least the rules' window.
 pub async fn gather<S: Source>(source: &S, rules: &StackRules, at: f64, start: f64) -> Observations {
@@ -206,6 +209,9 @@ pub async fn gather<S: Source>(source: &S, rules: &StackRules, at: f64, start: f
             info_names.push(name);
         }
     }
+    // Three requests per info metric: a TSDB holding hundreds of `*_query_info` names must not
+    // turn one Save & test into hundreds of requests. The configured ones come first.
+    info_names.truncate(MAX_INFO_METRICS);
     let pgss_names: Vec<String> = seen_pgss.unwrap_or_default().into_iter().filter(|n| PGSS_CALLS_METRICS.contains(&n.as_str())).collect();
     let calls = pgss_names.first().cloned();
     let info = join_all(info_names.into_iter().map(|metric| {

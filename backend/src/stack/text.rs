@@ -15,7 +15,8 @@ pub fn human_duration(seconds: f64) -> String {
             let (h, m) = (s / 3600, (s % 3600 + 30) / 60);
             if m == 0 || h >= 10 { format!("{} h", (s + 1800) / 3600) } else { format!("{h} h {m} min") }
         }
-        _ => format!("{} d", (s + 43_200) / 86_400),
+        // Saturating: a TSDB's odd timestamp (or infinity) must not overflow.
+        _ => format!("{} d", s.saturating_add(43_200) / 86_400),
     }
 }
 
@@ -33,7 +34,7 @@ pub(super) fn seconds(s: f64) -> String {
 
 pub(super) fn count(n: f64) -> String {
     let n = n.round() as i64;
-    let digits = n.abs().to_string();
+    let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
@@ -83,18 +84,7 @@ pub fn verbose_lines(checks: &[Check]) -> String {
 
 /// Scrape errors quote URLs, which may carry credentials (`http://user:pass@host`).
 pub(super) fn scrub(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in text.split_inclusive(|c: char| c.is_whitespace() || c == '"') {
-        match (word.find("://"), word.find('@')) {
-            (Some(scheme), Some(at)) if at > scheme => {
-                out.push_str(&word[..scheme + 3]);
-                out.push_str("<redacted>@");
-                out.push_str(&word[at + 1..]);
-            }
-            _ => out.push_str(word),
-        }
-    }
-    out
+    crate::redact::url_credentials(text)
 }
 
 #[cfg(test)]
@@ -111,6 +101,11 @@ mod tests {
         assert_eq!(human_duration(3.0 * 86400.0), "3 d");
         assert_eq!(count(117000.0), "117,000");
         assert_eq!(percent(54.0 / 117000.0), "0.05");
+        // Whatever a TSDB answers: no overflow, no panic.
+        for odd in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::MAX, -f64::MAX, 1e300] {
+            let _ = (human_duration(odd), count(odd), percent(odd), seconds(odd));
+        }
+        assert_eq!(count(f64::NEG_INFINITY), "-9,223,372,036,854,775,808");
     }
 
 

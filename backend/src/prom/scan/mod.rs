@@ -30,6 +30,9 @@ pub(super) struct Answer {
 #[cfg(test)]
 static READ_IN_PARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// How far ahead a series' values are looked at to size its vectors.
+const HINT_WINDOW: usize = 1 << 20;
+
 /// Serde's own nesting limit; deeper bodies are left to it.
 const MAX_DEPTH: usize = 128;
 
@@ -485,10 +488,14 @@ impl<'a> Reader<'a> {
 
     fn pairs(&mut self) -> Option<(Vec<i64>, Vec<f64>)> {
         self.space();
-        // A capacity hint (pairs are about as long as each other): the array's first `]]`.
+        // A capacity hint (pairs are about as long as each other): the array's first `]]`,
+        // looked for within `HINT_WINDOW` bytes only (searching the whole rest of the body for
+        // each series is quadratic on many series with empty `values`, and sized a vector by
+        // the whole body).
         let (start, first_pair) = (self.at, self.bytes.get(self.at + 1..)?.iter().position(|b| *b == b']')?);
-        let end = self.bytes[start..].windows(2).position(|w| w == b"]]").unwrap_or(0);
-        let room = end / (first_pair + 2) + 1;
+        let window = &self.bytes[start..self.bytes.len().min(start + HINT_WINDOW)];
+        let end = window.windows(2).position(|w| w == b"]]").unwrap_or(0);
+        let room = if first_pair == 0 { 0 } else { end / (first_pair + 2) + 1 };
         let (mut times, mut values) = (Vec::with_capacity(room), Vec::with_capacity(room));
         self.array(|r| {
             let (time, value) = r.pair()?;
