@@ -1,6 +1,6 @@
 // Builds the frontend part of dist/pgscope-app/ (DESIGN.md, "Packaging"): the three module.js
 // files (AMD, as Grafana's SystemJS loads them), the content-hashed panel wasm, plugin.json files
-// with version and date filled in, logos and dashboards. The backend binary is copied by the
+// with version (+ build hash) and date filled in, logos and dashboards. The backend binary is copied by the
 // Makefile. Usage: node scripts/build.mjs <wasm-bindgen out dir> <dist app dir>
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,10 +47,6 @@ const wasmName = `pgscope_panel_bg.${createHash('sha256').update(wasm).digest('h
 
 for (const plugin of plugins) {
   mkdirSync(join(plugin.dir, 'img'), { recursive: true });
-  const manifest = readFileSync(join(root, plugin.manifest), 'utf8')
-    .replaceAll('%VERSION%', version)
-    .replaceAll('%TODAY%', today);
-  writeFileSync(join(plugin.dir, 'plugin.json'), manifest);
   cpSync(join(root, 'frontend/img/logo.svg'), join(plugin.dir, 'img/logo.svg'));
 
   const globalName = `__pgscope_${plugin.args.length}_${plugin.deps.join('_').replace(/\W/g, '')}`;
@@ -79,6 +75,21 @@ for (const plugin of plugins) {
   }
 }
 
+// Grafana versions plugin files by the plugin's version only (module.js?_cache=<version>, cached
+// an hour): a rebuild under the same version would let a cached module.js ask for a wasm that
+// is gone. So the version carries the build as semver build metadata (0.1.0+<hash of the three
+// module.js and the wasm>): every different build gets module.js URLs of its own.
+const buildHash = createHash('sha256');
+for (const plugin of plugins) buildHash.update(readFileSync(join(plugin.dir, 'module.js')));
+buildHash.update(wasm);
+const pluginVersion = `${version}+${buildHash.digest('hex').slice(0, 12)}`;
+for (const plugin of plugins) {
+  const manifest = readFileSync(join(root, plugin.manifest), 'utf8')
+    .replaceAll('%VERSION%', pluginVersion)
+    .replaceAll('%TODAY%', today);
+  writeFileSync(join(plugin.dir, 'plugin.json'), manifest);
+}
+
 mkdirSync(join(appDir, 'dashboards'), { recursive: true });
 cpSync(join(root, 'provisioning/dashboards/json'), join(appDir, 'dashboards'), { recursive: true });
-console.log(`built ${appDir} (version ${version}, ${wasmName}, ${wasm.length} bytes)`);
+console.log(`built ${appDir} (version ${pluginVersion}, ${wasmName}, ${wasm.length} bytes)`);

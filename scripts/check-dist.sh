@@ -23,6 +23,20 @@ for f in module.js datasource/module.js panel/module.js; do
   check "$f is an AMD module" grep -q '^define(\[' "$app/$f"
 done
 check "version and date are filled in" bash -c "! grep -q '%VERSION%\|%TODAY%' '$app/plugin.json' '$app/datasource/plugin.json' '$app/panel/plugin.json'"
+# Grafana versions module.js by plugin version only: the version names the build (0.1.0+<hash>),
+# the same in the three plugin.json files (build.mjs).
+check "the three plugin versions carry the build hash" node -e '
+  const vs = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")).info.version);
+  if (new Set(vs).size !== 1 || !/^\d+\.\d+\.\d+\+[0-9a-f]{12}$/.test(vs[0])) process.exit(1);' \
+  "$app/plugin.json" "$app/datasource/plugin.json" "$app/panel/plugin.json"
+# Dashboards reach Grafana through the app's includes only: each file included, each uid once.
+check "every dashboard is an include of the app, each uid once" node -e '
+  const fs = require("fs"), path = require("path"), app = process.argv[1];
+  const included = JSON.parse(fs.readFileSync(path.join(app, "plugin.json"), "utf8")).includes
+    .filter((i) => i.type === "dashboard").map((i) => i.path).sort();
+  const files = fs.readdirSync(path.join(app, "dashboards")).map((f) => "dashboards/" + f).sort();
+  const uids = files.map((f) => JSON.parse(fs.readFileSync(path.join(app, f), "utf8")).uid);
+  if (JSON.stringify(included) !== JSON.stringify(files) || new Set(uids).size !== uids.length) process.exit(1);' "$app"
 check "zip unpacks to pgscope-app/" bash -c "unzip -Z1 '$zip' | grep -qx 'pgscope-app/datasource/gpx_pgscope_linux_amd64'"
 check "zip keeps the binary executable" bash -c "unzip -Z '$zip' pgscope-app/datasource/gpx_pgscope_linux_amd64 | grep -q '^-rwx'"
 # The static binary starts as Grafana starts it (no arguments, go-plugin's environment) and

@@ -72,3 +72,41 @@ fn the_app_includes_the_datasource_the_panel_and_existing_dashboards() {
     assert_eq!(pages[0]["path"], format!("/a/{}", app["id"].as_str().unwrap()));
     assert_eq!((pages[0]["addToNav"].as_bool(), pages[0]["defaultNav"].as_bool()), (Some(true), Some(true)));
 }
+
+/// Every dashboard uid reaches Grafana once. The app's `includes` are imported by Grafana's
+/// plugindashboards service (General folder, owned by the app, deleted when it is disabled); a
+/// file provider under provisioning/dashboards would deliver its own copy, and which one wins
+/// would depend on timing. So: each uid once, counted over both routes.
+#[test]
+fn no_dashboard_uid_is_delivered_twice() {
+    let mut delivered: Vec<(String, String)> = Vec::new();
+    let app = read(&root().join("plugin.json"));
+    for include in app["includes"].as_array().unwrap().iter().filter(|i| i["type"] == "dashboard") {
+        let file = include["path"].as_str().unwrap().trim_start_matches("dashboards/");
+        let dashboard = read(&root().join("provisioning/dashboards/json").join(file));
+        delivered.push((dashboard["uid"].as_str().unwrap().to_string(), format!("app include {file}")));
+    }
+    assert!(!delivered.is_empty());
+    let providers_dir = root().join("provisioning/dashboards");
+    for entry in std::fs::read_dir(&providers_dir).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        if !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            continue; // Grafana reads only the YAML files at the top of provisioning/dashboards
+        }
+        let doc: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for provider in doc["providers"].as_sequence().into_iter().flatten() {
+            let dir = provider["options"]["path"].as_str().unwrap().replace("${GF_PATHS_PROVISIONING}", root().join("provisioning").to_str().unwrap());
+            for json in std::fs::read_dir(&dir).unwrap().filter_map(Result::ok).map(|e| e.path()) {
+                if json.extension().and_then(|e| e.to_str()) == Some("json") {
+                    delivered.push((read(&json)["uid"].as_str().unwrap().to_string(), format!("provider {}", path.display())));
+                }
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for (uid, route) in &delivered {
+        if let Some(first) = seen.insert(uid.clone(), route.clone()) {
+            panic!("dashboard uid {uid} is delivered twice: {first} and {route}");
+        }
+    }
+}

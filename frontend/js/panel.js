@@ -5,16 +5,17 @@
 import init, { mount } from 'pgscope-wasm';
 import { panelProps } from './props.js';
 import { panelOptions } from './panelOptions.js';
+import { wasmUrl } from './wasmUrl.js';
 
 // Content-hashed file name, injected at build time: Grafana caches plugin files for an hour and
-// versions only module.js.
+// versions only module.js (`?_cache=<plugin version>`; scripts/build.mjs puts the build's hash in
+// that version, so a rebuild never reuses a cached module.js that names a wasm no longer there).
 const WASM_FILE = __PGSCOPE_WASM_FILE__;
 
 let wasmReady = null;
 
-function loadWasm(moduleUri) {
+function loadWasm(url) {
   if (!wasmReady) {
-    const url = new URL(WASM_FILE, new URL(moduleUri, document.baseURI));
     wasmReady = init({ module_or_path: url }).catch((error) => {
       wasmReady = null; // let the next panel try again
       throw error;
@@ -40,7 +41,8 @@ function themeVariables(theme) {
 }
 
 export function createModule(React, grafanaData, grafanaUi, amdModule) {
-  const moduleUri = (amdModule && amdModule.uri) || 'public/plugins/pgscope-panel/module.js';
+  // Grafana sets plugin.meta after the import (importPanelPlugin), before any panel mounts.
+  let plugin = null;
 
   function PgscopePanel(props) {
     const container = React.useRef(null);
@@ -53,7 +55,7 @@ export function createModule(React, grafanaData, grafanaUi, amdModule) {
 
     React.useEffect(() => {
       let cancelled = false; // StrictMode mounts twice; an unmounted panel must not mount wasm
-      loadWasm(moduleUri)
+      loadWasm(wasmUrl(WASM_FILE, plugin && plugin.meta, amdModule, document.baseURI))
         .then(() => {
           if (!cancelled && container.current) handle.current = mount(container.current, latest.current.json, latest.current.numbers);
         })
@@ -81,5 +83,6 @@ export function createModule(React, grafanaData, grafanaUi, amdModule) {
     return React.createElement('div', { ref: container, style, 'data-testid': 'pgscope-panel' });
   }
 
-  return { plugin: new grafanaData.PanelPlugin(PgscopePanel).setPanelOptions(panelOptions) };
+  plugin = new grafanaData.PanelPlugin(PgscopePanel).setPanelOptions(panelOptions);
+  return { plugin };
 }

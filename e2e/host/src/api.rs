@@ -338,7 +338,7 @@ async fn plugin_settings(State(host): State<Shared>, Path(id): Path<String>) -> 
     let enabled = plugin.plugin_type != "app" || host.enabled_apps.contains(&id);
     Json(json!({
         "id": id, "type": plugin.plugin_type, "name": json["name"], "info": json["info"], "includes": json["includes"],
-        "dependencies": json["dependencies"], "module": plugin.module(), "baseUrl": format!("public/plugins/{id}"),
+        "dependencies": json["dependencies"], "module": plugin.module(), "baseUrl": host.base_url(plugin),
         "enabled": enabled, "pinned": enabled, "autoEnabled": false, "jsonData": {}, "secureJsonFields": {},
         "defaultNavUrl": default_nav.unwrap_or_else(|| format!("/plugins/{id}/")), "state": "", "signature": "unsigned",
         "hasUpdate": false, "latestVersion": "",
@@ -385,7 +385,7 @@ async fn settings_json(host: &Host) -> Value {
         let meta = host.plugin(&ds.config.plugin_id).map(|p| {
             let mut meta = p.json.clone();
             meta["module"] = json!(p.module());
-            meta["baseUrl"] = json!(format!("public/plugins/{}", p.id));
+            meta["baseUrl"] = json!(host.base_url(p));
             meta
         });
         if ds.config.is_default {
@@ -406,7 +406,7 @@ async fn settings_json(host: &Host) -> Value {
         .filter(|p| p.plugin_type == "panel")
         .map(|p| {
             (p.id.clone(), json!({ "id": p.id, "name": p.json["name"], "info": p.json["info"], "module": p.module(),
-                "baseUrl": format!("public/plugins/{}", p.id), "hideFromList": false, "sort": 100, "skipDataQuery": false, "state": "" }))
+                "baseUrl": host.base_url(p), "hideFromList": false, "sort": 100, "skipDataQuery": false, "state": "" }))
         })
         .collect();
     let apps: serde_json::Map<String, Value> = host

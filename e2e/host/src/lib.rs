@@ -45,6 +45,7 @@ pub async fn build_host(paths: HostPaths) -> Result<Arc<Host>, String> {
             backends.insert(plugin.id.clone(), backend);
         }
     }
+    let dashboards = with_app_dashboards(provisioning.dashboards, &plugins, &provisioning.apps)?;
     let datasources = provisioning
         .datasources
         .into_iter()
@@ -55,9 +56,38 @@ pub async fn build_host(paths: HostPaths) -> Result<Arc<Host>, String> {
         plugins,
         backends,
         datasources: RwLock::new(datasources),
-        dashboards: provisioning.dashboards,
+        dashboards,
         enabled_apps: provisioning.apps,
         web_dir: paths.web,
         systemjs_dir: paths.systemjs,
     }))
+}
+
+/// The dashboards an enabled app includes (plugin.json `includes` of type dashboard, paths
+/// relative to the app's directory), added as Grafana's plugindashboards service imports them at
+/// start-up: into the General folder, owned by the app. A uid delivered twice (by a provider and
+/// by an app, or twice by apps) is refused: in Grafana which copy wins depends on timing.
+fn with_app_dashboards(
+    mut dashboards: Vec<provisioning::Dashboard>,
+    plugins: &[plugins::Plugin],
+    enabled_apps: &[String],
+) -> Result<Vec<provisioning::Dashboard>, String> {
+    for app in plugins.iter().filter(|p| p.plugin_type == "app" && enabled_apps.contains(&p.id)) {
+        let includes = app.json["includes"].as_array().cloned().unwrap_or_default();
+        for include in includes.iter().filter(|i| i["type"] == "dashboard") {
+            let path = app.dir.join(include["path"].as_str().unwrap_or_default());
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{} dashboard {}: {e}", app.id, path.display()))?;
+            let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let uid = json["uid"].as_str().unwrap_or_default().to_string();
+            let title = json["title"].as_str().unwrap_or_default().to_string();
+            dashboards.push(provisioning::Dashboard { uid, title, folder: "General".into(), json });
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for d in &dashboards {
+        if !seen.insert(d.uid.as_str()) {
+            return Err(format!("dashboard uid {} is delivered twice (a dashboard provider and an app's includes?)", d.uid));
+        }
+    }
+    Ok(dashboards)
 }

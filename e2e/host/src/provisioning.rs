@@ -215,7 +215,8 @@ mod tests {
         let provisioning = load(&dir).unwrap();
         let ds = &provisioning.datasources[0];
         assert_eq!((ds.plugin_id.as_str(), ds.uid.as_str(), ds.url.as_str()), ("pgscope-datasource", "pgscope", "http://127.0.0.1:8428"));
-        assert!(!provisioning.dashboards.is_empty());
+        // pgscope's dashboards come with the app (plugin.json includes), not from a provider.
+        assert!(provisioning.dashboards.is_empty());
         assert_eq!(provisioning.apps, ["pgscope-app"]);
     }
 }

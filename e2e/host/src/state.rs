@@ -76,6 +76,14 @@ impl Host {
         self.plugins.iter().find(|p| p.id == id)
     }
 
+    /// A plugin's `baseUrl` as Grafana announces it: `public/plugins/<id>`, except that a plugin
+    /// nested in an app gets the app's (pkg/plugins bootstrap configureAppChildPlugin:
+    /// child.BaseURL = parent.BaseURL), so its own files are under `<baseUrl>/<sub dir>/`.
+    pub fn base_url(&self, plugin: &Plugin) -> String {
+        let parent = self.plugins.iter().find(|p| p.plugin_type == "app" && p.dir != plugin.dir && plugin.dir.starts_with(&p.dir));
+        format!("public/plugins/{}", parent.unwrap_or(plugin).id)
+    }
+
     pub fn plugin_context(&self, plugin_id: &str, settings: Option<pluginv2::DataSourceInstanceSettings>) -> pluginv2::PluginContext {
         pluginv2::PluginContext {
             org_id: 1,

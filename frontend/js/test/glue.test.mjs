@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 
 import { panelProps } from '../props.js';
 import { interpolateValue } from '../promql.js';
+import { FALLBACK_MODULE, wasmUrl } from '../wasmUrl.js';
 
 /** panelProps' JSON with the packed numbers put back in place (NaN as null, as JSON had it). */
 function propsJson(...args) {
@@ -120,4 +121,33 @@ test('the app page picks its datasource and range, and sends one stackHealth que
   assert.equal(request.range.to.valueOf() - request.range.from.valueOf(), 15 * 60_000);
   assert.deepEqual(request.range.raw, { from: 'now-15m', to: 'now' });
   assert.deepEqual(request.targets, [{ refId: 'A', queryType: 'stackHealth', datasource: { type: 'pgscope-datasource', uid: 'b' } }]);
+});
+
+test('the wasm URL comes from meta.baseUrl, nested and under a sub-path, with the fallbacks kept', () => {
+  const wasm = 'pgscope_panel_bg.0123456789abcdef.wasm';
+  const root = 'http://grafana.local:3000/';
+  const sub = 'https://example.org/grafana/'; // <base href> under serve_from_sub_path
+  const cases = [
+    // Grafana hands a nested plugin the app's base (configureAppChildPlugin): the panel is in panel/.
+    [{ baseUrl: 'public/plugins/pgscope-app' }, root, `${root}public/plugins/pgscope-app/panel/${wasm}`],
+    [{ baseUrl: 'public/plugins/pgscope-app' }, sub, `${sub}public/plugins/pgscope-app/panel/${wasm}`],
+    [{ baseUrl: '/grafana/public/plugins/pgscope-app/' }, sub, `${sub}public/plugins/pgscope-app/panel/${wasm}`],
+    // Newer Grafana: the nested plugin's own directory.
+    [{ baseUrl: 'public/plugins/pgscope-app/panel' }, sub, `${sub}public/plugins/pgscope-app/panel/${wasm}`],
+    // The panel installed on its own.
+    [{ baseUrl: 'public/plugins/pgscope-panel' }, root, `${root}public/plugins/pgscope-panel/${wasm}`],
+    // A CDN base.
+    [{ baseUrl: 'https://cdn.example/pgscope-app/0.1.0/public/plugins/pgscope-app' }, root, `https://cdn.example/pgscope-app/0.1.0/public/plugins/pgscope-app/panel/${wasm}`],
+  ];
+  for (const [meta, base, want] of cases) {
+    // A module object without uri, as in Grafana: baseUrl decides.
+    assert.equal(wasmUrl(wasm, meta, {}, base), want, JSON.stringify([meta, base]));
+  }
+  // No baseUrl (meta not set yet, or an empty one): SystemJS's module.uri, else the fixed path,
+  // both relative to <base href> so the sub-path is kept.
+  const uri = 'http://grafana.local:3000/public/plugins/pgscope-panel/module.js?_cache=0.1.0';
+  assert.equal(wasmUrl(wasm, {}, { uri }, root), `${root}public/plugins/pgscope-panel/${wasm}`);
+  assert.equal(wasmUrl(wasm, { baseUrl: '' }, {}, sub), `${sub}public/plugins/pgscope-panel/${wasm}`);
+  assert.equal(wasmUrl(wasm, undefined, undefined, sub), new URL(wasm, new URL(FALLBACK_MODULE, sub)).href);
+  assert.equal(FALLBACK_MODULE, 'public/plugins/pgscope-panel/module.js');
 });

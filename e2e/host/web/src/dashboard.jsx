@@ -42,6 +42,22 @@ function initialVariables(list) {
   });
 }
 
+/** A query variable's `regex` as Grafana applies it: values that match, by their first capture
+ * group when there is one, without repeats. `/pattern/flags` or a bare pattern. */
+function applyRegex(regex, values) {
+  if (!regex) return values;
+  const slashed = /^\/(.*)\/([gimsuy]*)$/.exec(regex);
+  const re = slashed ? new RegExp(slashed[1], slashed[2]) : new RegExp(regex);
+  const out = [];
+  for (const value of values) {
+    const match = re.exec(value);
+    if (!match) continue;
+    const picked = match.length > 1 && match[1] !== undefined ? match[1] : match[0];
+    if (!out.includes(picked)) out.push(picked);
+  }
+  return out;
+}
+
 function VariableControl({ variable, range, onChange }) {
   const [options, setOptions] = useState([]);
   const [problem, setProblem] = useState(null);
@@ -58,7 +74,7 @@ function VariableControl({ variable, range, onChange }) {
           const query = typeof variable.query === 'string' ? variable.query : variable.query && variable.query.query;
           return ds.metricFindQuery(templateSrv.replace(query), { range, variable });
         })
-        .then((values) => setOptions([...(variable.includeAll ? ['$__all'] : []), ...values.map((v) => String(v.value !== undefined ? v.value : v.text))]), (e) => setProblem(String(e.message || e)));
+        .then((values) => setOptions([...(variable.includeAll ? ['$__all'] : []), ...applyRegex(variable.regex, values.map((v) => String(v.value !== undefined ? v.value : v.text)))]), (e) => setProblem(String(e.message || e)));
     }
   }, [variable.name, variable.type, variable.query, range]);
   if (variable.type === 'constant' || variable.hide === 2) return null;
