@@ -157,7 +157,8 @@ CONF
   psql_pg -d postgres -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
   # The read-only role pgscope names statements with (README: names from PostgreSQL).
   psql_pg -d postgres -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pgscope_reader')
-    THEN CREATE ROLE pgscope_reader LOGIN PASSWORD 'pgscope'; END IF; END \$\$; GRANT pg_read_all_stats TO pgscope_reader"
+    THEN CREATE ROLE pgscope_reader LOGIN; END IF; END \$\$; ALTER ROLE pgscope_reader PASSWORD 'demo-reader-pw';
+    GRANT pg_read_all_stats TO pgscope_reader"
 }
 
 start_workload() {
@@ -335,6 +336,6 @@ case ${1:-} in
   restore-info) rm -f "$STATE/info-collapsed" ;;
   start-tsdb) start_tsdb ;;
   env) echo "PGSCOPE_TSDB_URL=$TSDB_URL"; echo "PGSCOPE_STACK_DIR=$STATE"; echo "PG_PORT=$PG_PORT"
-    echo "PGSCOPE_PG_NAMES='host=127.0.0.1 port=$PG_PORT user=pgscope_reader password=pgscope dbname=postgres'" ;;
+    echo "PGSCOPE_PG_NAMES='host=127.0.0.1 port=$PG_PORT user=pgscope_reader password=demo-reader-pw dbname=postgres'" ;;
   *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb|stop-node|start-node|collapse-info|restore-info|patroni-pause|patroni-resume|stop-etcd|start-etcd" >&2; exit 2 ;;
 esac
