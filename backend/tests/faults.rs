@@ -1,0 +1,172 @@
+//! Fault injection against the real plugin process: a TSDB that answers too slowly, answers
+//! HTML with a 500, cuts its JSON short, sends a body far past `maxResponseMb`, or stops and
+//! comes back on the same port. Each fault is one query's clear error, nothing waits past its
+//! timeout, the process never dies, and the next query against a healthy TSDB is answered.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient};
+use support::{data_query, instance, plugin_context, PluginProcess};
+
+const VECTOR: &str = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"a"},"value":[1700000000,"1"]}]}}"#;
+
+/// How the fake TSDB misbehaves.
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Answers after `secs` seconds.
+    Slow(u64),
+    /// An HTML error page with a 500.
+    Html500,
+    /// A 200 whose body stops half-way (the connection closes before Content-Length).
+    Truncated,
+    /// A complete 200 answer whose JSON stops half-way.
+    HalfJson,
+    /// 200 MB of JSON-looking body, sent as fast as it is read.
+    Huge,
+    /// A valid answer.
+    Healthy,
+}
+
+/// A TSDB on 127.0.0.1 with one fault, until dropped.
+struct FaultyTsdb {
+    addr: String,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultyTsdb {
+    fn start(fault: Fault) -> FaultyTsdb {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").unwrap(), fault)
+    }
+
+    fn start_on(listener: TcpListener, fault: Fault) -> FaultyTsdb {
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let stopped = stopped.clone();
+                        std::thread::spawn(move || answer(stream, fault, &stopped));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        FaultyTsdb { addr, stop }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for FaultyTsdb {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn answer(mut stream: TcpStream, fault: Fault, stopped: &AtomicBool) {
+    stream.set_nonblocking(false).ok();
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
+    let mut buf = [0u8; 65536];
+    let _ = stream.read(&mut buf);
+    let head = |status: &str, content_type: &str, length: usize| format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n");
+    match fault {
+        Fault::Slow(secs) => {
+            let until = Instant::now() + Duration::from_secs(secs);
+            while Instant::now() < until && !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = stream.write_all(format!("{}{VECTOR}", head("200 OK", "application/json", VECTOR.len())).as_bytes());
+        }
+        Fault::Html500 => {
+            let page = "<html><head><title>502 upstream down</title></head><body>nginx</body></html>";
+            let _ = stream.write_all(format!("{}{page}", head("500 Internal Server Error", "text/html", page.len())).as_bytes());
+        }
+        Fault::Truncated => {
+            let _ = stream.write_all(format!("{}{}", head("200 OK", "application/json", VECTOR.len()), &VECTOR[..VECTOR.len() / 2]).as_bytes());
+        }
+        Fault::HalfJson => {
+            let half = &VECTOR[..VECTOR.len() / 2];
+            let _ = stream.write_all(format!("{}{half}", head("200 OK", "application/json", half.len())).as_bytes());
+        }
+        Fault::Huge => {
+            // No Content-Length: the client must stop reading at its own limit.
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[");
+            let chunk = format!("{{\"metric\":{{\"job\":\"{}\"}},\"value\":[1700000000,\"1\"]}},", "x".repeat(1000)).repeat(64);
+            for _ in 0..(200 << 20) / chunk.len() {
+                if stream.write_all(chunk.as_bytes()).is_err() || stopped.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
+        }
+        Fault::Healthy => {
+            let _ = stream.write_all(format!("{}{VECTOR}", head("200 OK", "application/json", VECTOR.len())).as_bytes());
+        }
+    }
+}
+
+async fn query(data: &mut DataClient<tonic::transport::Channel>, tsdb: &str) -> (pluginv2::DataResponse, Duration) {
+    let request = pluginv2::QueryDataRequest {
+        plugin_context: Some(plugin_context(instance(&format!("faults-{tsdb}"), tsdb, r#"{"queryTimeout":"2s","maxResponseMb":8}"#))),
+        headers: Default::default(),
+        queries: vec![data_query("A", r#"{"expr":"up","instant":true}"#, 1_699_999_000_000, 1_700_000_000_000)],
+    };
+    let started = Instant::now();
+    let mut answer = tokio::time::timeout(Duration::from_secs(20), data.query_data(request)).await.expect("an answer within 20 s").unwrap().into_inner();
+    (answer.responses.remove("A").unwrap(), started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_is_one_clear_error_and_the_plugin_keeps_serving() {
+    let mut plugin = PluginProcess::start();
+    let mut data = DataClient::connect(plugin.endpoint()).await.unwrap();
+    let healthy = FaultyTsdb::start(Fault::Healthy);
+    for (name, fault, status, words) in [
+        ("slow", Fault::Slow(10), 504, "did not answer within 2s"),
+        ("HTML 500", Fault::Html500, 502, "HTML page titled \"502 upstream down\""),
+        ("cut connection", Fault::Truncated, 502, "reading the answer"),
+        ("half a JSON answer", Fault::HalfJson, 502, "EOF"),
+        ("200 MB body", Fault::Huge, 413, "larger than the 8 MB limit"),
+    ] {
+        let tsdb = FaultyTsdb::start(fault);
+        let (response, took) = query(&mut data, &tsdb.url()).await;
+        println!("{name}: HTTP {} in {took:?}: {}", response.status, response.error);
+        assert_eq!(response.status, status, "{name}: {}", response.error);
+        assert!(response.error.contains(words), "{name}: {}", response.error);
+        assert!(took < Duration::from_secs(8), "{name}: waited {took:?}, past the 2 s timeout");
+        assert!(plugin.is_running(), "the plugin died on the {name} fault");
+        let (after, _) = query(&mut data, &healthy.url()).await;
+        assert_eq!((after.status, after.error.as_str()), (200, ""), "a healthy TSDB after the {name} fault");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tsdb_that_stops_and_comes_back_is_used_again_without_a_restart() {
+    let plugin = PluginProcess::start();
+    let mut data = DataClient::connect(plugin.endpoint()).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let url = format!("http://{addr}");
+    let tsdb = FaultyTsdb::start_on(listener, Fault::Healthy);
+    assert_eq!(query(&mut data, &url).await.0.status, 200);
+    drop(tsdb);
+    // Wait until the port is really closed (the accept loop notices the stop flag).
+    support::wait_for("the fake TSDB to stop", Duration::from_secs(5), || TcpStream::connect(&addr).is_err());
+    let (down, took) = query(&mut data, &url).await;
+    assert_eq!(down.status, 502, "{}", down.error);
+    assert!(down.error.contains("cannot reach the TSDB"), "{}", down.error);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let back = FaultyTsdb::start_on(TcpListener::bind(&addr).unwrap(), Fault::Healthy);
+    let (again, _) = query(&mut data, &back.url()).await;
+    assert_eq!((again.status, again.error.as_str()), (200, ""), "the same datasource works again");
+}
