@@ -12,7 +12,7 @@ WASM_OUT := target/wasm-bindgen
 PGSCOPE_TSDB_URL ?= http://127.0.0.1:8428
 export PGSCOPE_TSDB_URL
 
-.PHONY: help setup dist test e2e bench demo backend-static wasm fuzz
+.PHONY: help setup dist test e2e bench demo backend-static wasm fuzz soak
 
 help:
 	@echo "make demo   build the plugin and start the demo stack (see README)"
@@ -20,6 +20,7 @@ help:
 	@echo "make dist   build $(APP_DIR)/ and $(ZIP)"
 	@echo "make e2e    browser specs against the stand-in host and a real stack"
 	@echo "make fuzz   the fuzz targets of make test, 200,000 cases each with a new seed (FUZZ_CASES=, FUZZ_SEED= to set)"
+	@echo "make soak   every dashboard query under load with injected faults, 5 min, 8 refreshers (SOAK_SECONDS=, SOAK_REFRESHERS=)"
 	@echo "make bench  benchmarks that print figures (rewrite, QueryData, pgssTopQueries, the panel with 1,000 statements)"
 
 setup:
@@ -55,6 +56,11 @@ FUZZ_CASES ?= 200000
 fuzz: setup
 	seed=$${FUZZ_SEED:-$$(date +%s)}; echo "fuzz: seed $$seed, $(FUZZ_CASES) cases per target (PGSCOPE_FUZZ_SEED=$$seed replays)"; \
 	PGSCOPE_FUZZ_SEED=$$seed PGSCOPE_FUZZ_CASES=$(FUZZ_CASES) cargo test --locked --release -p pgscope-backend --test fuzz -- --nocapture
+
+SOAK_SECONDS ?= 300
+SOAK_REFRESHERS ?= 8
+soak: setup
+	PGSCOPE_SOAK_SECONDS=$(SOAK_SECONDS) PGSCOPE_SOAK_REFRESHERS=$(SOAK_REFRESHERS) cargo test --locked --release -p pgscope-backend --test soak -- --nocapture
 
 bench: setup wasm
 	cargo bench --locked -p pgscope-backend --bench rewrite --bench datasource --bench pgss

@@ -8,83 +8,10 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use pgscope::pgss::catalog::{SchemaDef, SCHEMAS};
+use support::{now_s, pgss_dataset as dataset};
 use serde_json::Value;
-
-const STEP_S: i64 = 15;
-const SPAN_S: i64 = 40 * 60;
-const DATABASES: [&str; 2] = ["app", "shop"];
-const QUERYIDS: [&str; 2] = ["-4733054171989341815", "1234567"];
-
-fn now_s() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-fn label_text(labels: &BTreeMap<&str, String>) -> String {
-    labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect::<Vec<_>>().join(",")
-}
-
-/// One schema's series, as its exporter names and labels them, and how many there are.
-fn dataset(schema: &SchemaDef, end_s: i64) -> (String, usize) {
-    let mut lines = String::new();
-    let mut series = 0;
-    for (m, source) in schema.sources.iter().enumerate() {
-        for (d, db) in DATABASES.iter().enumerate() {
-            for (q, queryid) in QUERYIDS.iter().enumerate() {
-                let mut labels = BTreeMap::from([
-                    ("job", "pgss".to_string()),
-                    ("instance", "exporter:9187".to_string()),
-                    (schema.database_label, db.to_string()),
-                    ("queryid", queryid.to_string()),
-                ]);
-                if schema.instance_label != "instance" {
-                    labels.insert(schema.instance_label, "node1".into());
-                }
-                if let Some(cluster) = schema.cluster_label {
-                    labels.insert(cluster, "main".into());
-                }
-                if let Some(user) = schema.user_label {
-                    labels.insert(user, "app".into());
-                }
-                if let Some(text) = schema.text_label {
-                    labels.insert(text, format!("SELECT * FROM t{q} WHERE id = $1 /* {db} */"));
-                }
-                let per_step = (1 + m + 3 * d + 7 * q) as f64;
-                let mut t = end_s - SPAN_S;
-                let mut i = 0.0;
-                while t <= end_s {
-                    lines.push_str(&format!("{}{{{}}} {} {}\n", source.metric, label_text(&labels), i * per_step, t * 1000));
-                    t += STEP_S;
-                    i += 1.0;
-                }
-                series += 1;
-            }
-        }
-    }
-    // The info metric each stack names statements with (pgwatch keeps the text on the series).
-    let info: Vec<(&str, Vec<(&str, String)>)> = match schema.id {
-        "postgres_exporter" => DATABASES
-            .iter()
-            .flat_map(|db| QUERYIDS.iter().map(move |q| ("pgss_query_info", vec![("datname", db.to_string()), ("queryid", q.to_string())])))
-            .collect(),
-        "postgres_ai" => QUERYIDS.iter().map(|q| ("pgwatch_query_info", vec![("queryid", q.to_string())])).collect(),
-        _ => Vec::new(),
-    };
-    for (name, pairs) in info {
-        let mut labels: BTreeMap<&str, String> = pairs.into_iter().collect();
-        labels.insert("displayname", format!("statement {}", labels["queryid"]));
-        labels.insert("job", "query-info".into());
-        let mut t = end_s - SPAN_S;
-        while t <= end_s {
-            lines.push_str(&format!("{name}{{{}}} 1 {}\n", label_text(&labels), t * 1000));
-            t += STEP_S;
-        }
-        series += 1;
-    }
-    (lines, series)
-}
 
 /// An instant query: each series' labels.
 fn instant(vm: &support::VictoriaMetrics, expr: &str, time_s: i64) -> Result<Vec<BTreeMap<String, String>>, String> {

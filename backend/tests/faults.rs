@@ -5,115 +5,11 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient};
-use support::{data_query, instance, plugin_context, PluginProcess};
-
-const VECTOR: &str = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"a"},"value":[1700000000,"1"]}]}}"#;
-
-/// How the fake TSDB misbehaves.
-#[derive(Clone, Copy)]
-enum Fault {
-    /// Answers after `secs` seconds.
-    Slow(u64),
-    /// An HTML error page with a 500.
-    Html500,
-    /// A 200 whose body stops half-way (the connection closes before Content-Length).
-    Truncated,
-    /// A complete 200 answer whose JSON stops half-way.
-    HalfJson,
-    /// 200 MB of JSON-looking body, sent as fast as it is read.
-    Huge,
-    /// A valid answer.
-    Healthy,
-}
-
-/// A TSDB on 127.0.0.1 with one fault, until dropped.
-struct FaultyTsdb {
-    addr: String,
-    stop: Arc<AtomicBool>,
-}
-
-impl FaultyTsdb {
-    fn start(fault: Fault) -> FaultyTsdb {
-        Self::start_on(TcpListener::bind("127.0.0.1:0").unwrap(), fault)
-    }
-
-    fn start_on(listener: TcpListener, fault: Fault) -> FaultyTsdb {
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        std::thread::spawn(move || {
-            while !stopped.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let stopped = stopped.clone();
-                        std::thread::spawn(move || answer(stream, fault, &stopped));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        FaultyTsdb { addr, stop }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for FaultyTsdb {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn answer(mut stream: TcpStream, fault: Fault, stopped: &AtomicBool) {
-    stream.set_nonblocking(false).ok();
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
-    let mut buf = [0u8; 65536];
-    let _ = stream.read(&mut buf);
-    let head = |status: &str, content_type: &str, length: usize| format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n");
-    match fault {
-        Fault::Slow(secs) => {
-            let until = Instant::now() + Duration::from_secs(secs);
-            while Instant::now() < until && !stopped.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = stream.write_all(format!("{}{VECTOR}", head("200 OK", "application/json", VECTOR.len())).as_bytes());
-        }
-        Fault::Html500 => {
-            let page = "<html><head><title>502 upstream down</title></head><body>nginx</body></html>";
-            let _ = stream.write_all(format!("{}{page}", head("500 Internal Server Error", "text/html", page.len())).as_bytes());
-        }
-        Fault::Truncated => {
-            let _ = stream.write_all(format!("{}{}", head("200 OK", "application/json", VECTOR.len()), &VECTOR[..VECTOR.len() / 2]).as_bytes());
-        }
-        Fault::HalfJson => {
-            let half = &VECTOR[..VECTOR.len() / 2];
-            let _ = stream.write_all(format!("{}{half}", head("200 OK", "application/json", half.len())).as_bytes());
-        }
-        Fault::Huge => {
-            // No Content-Length: the client must stop reading at its own limit.
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[");
-            let chunk = format!("{{\"metric\":{{\"job\":\"{}\"}},\"value\":[1700000000,\"1\"]}},", "x".repeat(1000)).repeat(64);
-            for _ in 0..(200 << 20) / chunk.len() {
-                if stream.write_all(chunk.as_bytes()).is_err() || stopped.load(Ordering::Relaxed) {
-                    return;
-                }
-            }
-        }
-        Fault::Healthy => {
-            let _ = stream.write_all(format!("{}{VECTOR}", head("200 OK", "application/json", VECTOR.len())).as_bytes());
-        }
-    }
-}
+use support::{data_query, instance, plugin_context, Fault, FaultyTsdb, PluginProcess};
 
 async fn query(data: &mut DataClient<tonic::transport::Channel>, tsdb: &str) -> (pluginv2::DataResponse, Duration) {
     let request = pluginv2::QueryDataRequest {

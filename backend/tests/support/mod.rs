@@ -5,11 +5,16 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pgscope::pgss::catalog::SchemaDef;
 
 /// A `promql` query over [from_ms, to_ms] with the given query JSON, as Grafana forwards it.
 pub fn data_query(ref_id: &str, json: &str, from_ms: i64, to_ms: i64) -> grafana_plugin_sdk::pluginv2::DataQuery {
@@ -201,6 +206,10 @@ impl PluginProcess {
         format!("http://{}", self.grpc_addr)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
@@ -377,4 +386,179 @@ pub fn urlencode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+pub const STEP_S: i64 = 15;
+pub const SPAN_S: i64 = 40 * 60;
+pub const DATABASES: [&str; 2] = ["app", "shop"];
+pub const QUERYIDS: [&str; 2] = ["-4733054171989341815", "1234567"];
+
+pub fn now_s() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn label_text(labels: &BTreeMap<&str, String>) -> String {
+    labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect::<Vec<_>>().join(",")
+}
+
+/// One pgss schema's series over the last `SPAN_S` before `end_s`, as its exporter names and
+/// labels them (counters growing at known rates, plus its info metric), and how many there are.
+pub fn pgss_dataset(schema: &SchemaDef, end_s: i64) -> (String, usize) {
+    let mut lines = String::new();
+    let mut series = 0;
+    for (m, source) in schema.sources.iter().enumerate() {
+        for (d, db) in DATABASES.iter().enumerate() {
+            for (q, queryid) in QUERYIDS.iter().enumerate() {
+                let mut labels = BTreeMap::from([
+                    ("job", "pgss".to_string()),
+                    ("instance", "exporter:9187".to_string()),
+                    (schema.database_label, db.to_string()),
+                    ("queryid", queryid.to_string()),
+                ]);
+                if schema.instance_label != "instance" {
+                    labels.insert(schema.instance_label, "node1".into());
+                }
+                if let Some(cluster) = schema.cluster_label {
+                    labels.insert(cluster, "main".into());
+                }
+                if let Some(user) = schema.user_label {
+                    labels.insert(user, "app".into());
+                }
+                if let Some(text) = schema.text_label {
+                    labels.insert(text, format!("SELECT * FROM t{q} WHERE id = $1 /* {db} */"));
+                }
+                let per_step = (1 + m + 3 * d + 7 * q) as f64;
+                let mut t = end_s - SPAN_S;
+                let mut i = 0.0;
+                while t <= end_s {
+                    lines.push_str(&format!("{}{{{}}} {} {}\n", source.metric, label_text(&labels), i * per_step, t * 1000));
+                    t += STEP_S;
+                    i += 1.0;
+                }
+                series += 1;
+            }
+        }
+    }
+    // The info metric each stack names statements with (pgwatch keeps the text on the series).
+    let info: Vec<(&str, Vec<(&str, String)>)> = match schema.id {
+        "postgres_exporter" => DATABASES
+            .iter()
+            .flat_map(|db| QUERYIDS.iter().map(move |q| ("pgss_query_info", vec![("datname", db.to_string()), ("queryid", q.to_string())])))
+            .collect(),
+        "postgres_ai" => QUERYIDS.iter().map(|q| ("pgwatch_query_info", vec![("queryid", q.to_string())])).collect(),
+        _ => Vec::new(),
+    };
+    for (name, pairs) in info {
+        let mut labels: BTreeMap<&str, String> = pairs.into_iter().collect();
+        labels.insert("displayname", format!("statement {}", labels["queryid"]));
+        labels.insert("job", "query-info".into());
+        let mut t = end_s - SPAN_S;
+        while t <= end_s {
+            lines.push_str(&format!("{name}{{{}}} 1 {}\n", label_text(&labels), t * 1000));
+            t += STEP_S;
+        }
+        series += 1;
+    }
+    (lines, series)
+}
+
+const VECTOR: &str = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"a"},"value":[1700000000,"1"]}]}}"#;
+
+/// How the fake TSDB misbehaves.
+#[derive(Clone, Copy)]
+pub enum Fault {
+    /// Answers after `secs` seconds.
+    Slow(u64),
+    /// An HTML error page with a 500.
+    Html500,
+    /// A 200 whose body stops half-way (the connection closes before Content-Length).
+    Truncated,
+    /// A complete 200 answer whose JSON stops half-way.
+    HalfJson,
+    /// 200 MB of JSON-looking body, sent as fast as it is read.
+    Huge,
+    /// A valid answer.
+    Healthy,
+}
+
+/// A TSDB on 127.0.0.1 with one fault, until dropped.
+pub struct FaultyTsdb {
+    pub addr: String,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultyTsdb {
+    pub fn start(fault: Fault) -> FaultyTsdb {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").unwrap(), fault)
+    }
+
+    pub fn start_on(listener: TcpListener, fault: Fault) -> FaultyTsdb {
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let stopped = stopped.clone();
+                        std::thread::spawn(move || answer(stream, fault, &stopped));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        FaultyTsdb { addr, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for FaultyTsdb {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn answer(mut stream: TcpStream, fault: Fault, stopped: &AtomicBool) {
+    stream.set_nonblocking(false).ok();
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok();
+    let mut buf = [0u8; 65536];
+    let _ = stream.read(&mut buf);
+    let head = |status: &str, content_type: &str, length: usize| format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n");
+    match fault {
+        Fault::Slow(secs) => {
+            let until = Instant::now() + Duration::from_secs(secs);
+            while Instant::now() < until && !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = stream.write_all(format!("{}{VECTOR}", head("200 OK", "application/json", VECTOR.len())).as_bytes());
+        }
+        Fault::Html500 => {
+            let page = "<html><head><title>502 upstream down</title></head><body>nginx</body></html>";
+            let _ = stream.write_all(format!("{}{page}", head("500 Internal Server Error", "text/html", page.len())).as_bytes());
+        }
+        Fault::Truncated => {
+            let _ = stream.write_all(format!("{}{}", head("200 OK", "application/json", VECTOR.len()), &VECTOR[..VECTOR.len() / 2]).as_bytes());
+        }
+        Fault::HalfJson => {
+            let half = &VECTOR[..VECTOR.len() / 2];
+            let _ = stream.write_all(format!("{}{half}", head("200 OK", "application/json", half.len())).as_bytes());
+        }
+        Fault::Huge => {
+            // No Content-Length: the client must stop reading at its own limit.
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[");
+            let chunk = format!("{{\"metric\":{{\"job\":\"{}\"}},\"value\":[1700000000,\"1\"]}},", "x".repeat(1000)).repeat(64);
+            for _ in 0..(200 << 20) / chunk.len() {
+                if stream.write_all(chunk.as_bytes()).is_err() || stopped.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
+        }
+        Fault::Healthy => {
+            let _ = stream.write_all(format!("{}{VECTOR}", head("200 OK", "application/json", VECTOR.len())).as_bytes());
+        }
+    }
 }
