@@ -32,17 +32,19 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 export GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS=pgscope-app,pgscope-datasource,pgscope-panel
 export PGSCOPE_TSDB_URL=http://127.0.0.1:8428
 
-grafana_server() { # what `./bin/grafana server` does with the tarball's defaults, in the stand-in
-  (cd "$home" && "$repo/target/debug/pgscope-host" --plugins data/plugins --provisioning conf/provisioning \
-    --web "$repo/target/host-web" --systemjs "$repo/node_modules/systemjs/dist" --listen "127.0.0.1:$port")
+grafana_server() { # [wrapper...]: what `./bin/grafana server` does with the tarball's defaults, in the stand-in.
+  # Only ever called in a subshell (`&` or `$(...)`): it cd's and execs there, so the PID the
+  # caller keeps is the host's own and stopping it stops the host (and its plugin).
+  cd "$home" && exec "$@" "$repo/target/debug/pgscope-host" --plugins data/plugins --provisioning conf/provisioning \
+    --web "$repo/target/host-web" --systemjs "$repo/node_modules/systemjs/dist" --listen "127.0.0.1:$port"
 }
 
 # The pitfall: the app enabled by provisioning before its files (or the allow-list) are there.
 mkdir -p "$home/data/plugins"
 cp provisioning/plugins/pgscope.yaml "$home/conf/provisioning/plugins/"
-out=$(grafana_server 2>&1 & pid=$!; (sleep 20; kill $pid) >/dev/null 2>&1 & wait $pid)
+out=$(grafana_server timeout 20 2>&1)
 status=$?
-check "an app provisioned without its plugin stops the start" test "$status" -ne 0 -a "$status" -ne 143
+check "an app provisioned without its plugin stops the start" test "$status" -ne 0 -a "$status" -ne 124
 check "... saying which app" grep -q "pgscope-app" <<<"$out"
 
 # The README's tarball steps, word for word (paths to this checkout instead of /path/to/pgscope).
