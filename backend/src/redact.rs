@@ -31,14 +31,14 @@ pub fn url_credentials(text: &str) -> String {
 }
 
 /// `text` with every one of `secrets` (and its percent-encoded form) replaced.
-pub fn secrets(text: &str, secrets: &[String]) -> String {
+pub fn secrets<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = text.to_string();
-    for secret in secrets.iter().filter(|s| s.len() >= MIN_SECRET_LEN) {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), REDACTED);
+    for secret in secrets.into_iter().filter(|s| s.len() >= MIN_SECRET_LEN) {
+        if out.contains(secret) {
+            out = out.replace(secret, REDACTED);
         }
         let encoded = percent_encode(secret);
-        if encoded != *secret && out.contains(&encoded) {
+        if encoded != secret && out.contains(&encoded) {
             out = out.replace(&encoded, REDACTED);
         }
     }
@@ -84,9 +84,8 @@ mod tests {
 
     #[test]
     fn secrets_are_replaced_as_written_and_encoded() {
-        let list = vec!["s3cr3t/+=".to_string(), "abc".to_string()];
         let text = "token s3cr3t/+= or s3cr3t%2F%2B%3D, abc stays";
-        assert_eq!(secrets(text, &list), "token <redacted> or <redacted>, abc stays");
+        assert_eq!(secrets(text, ["s3cr3t/+=", "abc"]), "token <redacted> or <redacted>, abc stays");
     }
 
     #[test]

@@ -132,10 +132,8 @@ impl Datasource {
         self.telemetry().count_health_check(report.ok);
         report
     }
-}
 
-/// A resource request (`/api/datasources/uid/<uid>/resources/<path>`): (HTTP status, JSON body).
-impl Datasource {
+    /// A resource request (`/api/datasources/uid/<uid>/resources/<path>`): (HTTP status, JSON body).
     pub async fn call_resource(&self, context: Option<&pluginv2::PluginContext>, path: &str, url: &str) -> (u16, serde_json::Value) {
         match self.instance(context) {
             Ok(instance) => {

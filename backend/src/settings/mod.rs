@@ -281,7 +281,7 @@ impl Settings {
     /// that leaves the plugin (errors, notices, health details, resource answers, logs) goes
     /// through this.
     pub fn scrub(&self, text: &str) -> String {
-        redact::secrets(&redact::url_credentials(text), &self.secrets())
+        redact::secrets(&redact::url_credentials(text), self.secrets.iter().map(|s| s.0.as_str()))
     }
 }
 
