@@ -39,6 +39,8 @@ dist: backend-static wasm
 	node scripts/build.mjs $(WASM_OUT) $(APP_DIR)
 	install -s -m 0755 target/$(HOST_TARGET)/release/gpx_pgscope $(APP_DIR)/datasource/gpx_pgscope_linux_amd64
 	cd dist && zip -qr $(notdir $(ZIP)) pgscope-app
+# Checksums beside the zip: SHA-1 is what the catalog's submission form and validator take (MD5 or SHA-1 only).
+	cd dist && sha1sum $(notdir $(ZIP)) >$(notdir $(ZIP)).sha1 && sha256sum $(notdir $(ZIP)) >$(notdir $(ZIP)).sha256
 	@echo "dist: $(APP_DIR)/ and $(ZIP)"
 
 test: dist

@@ -1,9 +1,10 @@
 // Builds the frontend part of dist/pgscope-app/ (DESIGN.md, "Packaging"): the three module.js
 // files (AMD, as Grafana's SystemJS loads them), the content-hashed panel wasm, plugin.json files
-// with version (+ build hash) and date filled in, logos and dashboards. The backend binary is copied by the
-// Makefile. Usage: node scripts/build.mjs <wasm-bindgen out dir> <dist app dir>
+// with version (+ build hash) and date filled in, logos and dashboards, a source map beside each module.js, and
+// what Grafana's plugin page and the catalog read: README.md, CHANGELOG.md, LICENSE, docs/ and the screenshots
+// plugin.json names. The backend binary is copied by the Makefile. Usage: node scripts/build.mjs <wasm-bindgen out dir> <dist app dir>
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -58,6 +59,8 @@ for (const plugin of plugins) {
     globalName,
     target: 'es2020',
     outfile: join(plugin.dir, 'module.js'),
+    // module.js.map beside each module.js: the catalog's validator asks for them (jssourcemap).
+    sourcemap: true,
     alias: { 'pgscope-wasm': join(wasmDir, 'pgscope_panel.js') },
     define: { __PGSCOPE_WASM_FILE__: JSON.stringify(wasmName) },
     // wasm-bindgen's default wasm URL uses import.meta.url; we always pass the URL explicitly.
@@ -88,6 +91,21 @@ for (const plugin of plugins) {
     .replaceAll('%VERSION%', pluginVersion)
     .replaceAll('%TODAY%', today);
   writeFileSync(join(plugin.dir, 'plugin.json'), manifest);
+}
+
+// The plugin page shows README.md and CHANGELOG.md; their relative links (docs/, LICENSE) and images resolve
+// inside the package as in the repository. Screenshots are written by the e2e specs (docs/img/); one that is
+// missing is left out with a warning here and fails scripts/check-validator.sh.
+for (const file of ['README.md', 'CHANGELOG.md', 'LICENSE']) cpSync(join(root, file), join(appDir, file));
+mkdirSync(join(appDir, 'docs/img'), { recursive: true });
+for (const doc of readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md'))) {
+  cpSync(join(root, 'docs', doc), join(appDir, 'docs', doc));
+}
+const appInfo = JSON.parse(readFileSync(join(root, 'plugin.json'), 'utf8')).info;
+const readmeImages = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/!\[[^\]]*\]\(([^)\s]+)/g)].map((m) => m[1]);
+for (const image of new Set([...(appInfo.screenshots || []).map((s) => s.path), ...readmeImages])) {
+  if (existsSync(join(root, image))) cpSync(join(root, image), join(appDir, image));
+  else console.warn(`build: ${image} (a screenshot named by plugin.json or README.md) is missing; run the e2e specs to write it`);
 }
 
 mkdirSync(join(appDir, 'dashboards'), { recursive: true });
