@@ -52,5 +52,12 @@ handshake() {
   rm -f "$out"; return $status
 }
 check "the static binary answers the go-plugin handshake" handshake "$app/datasource/gpx_pgscope_linux_amd64"
+# The panel's wasm size, printed (targets <= 500 KB raw, <= 180 KB gzip, issue 19); only a file far
+# above them fails, as a guard against losing wasm-opt or the size profile.
+if [ -n "$wasm" ]; then
+  raw=$(stat -c %s "$wasm"); gz=$(gzip -9c "$wasm" | wc -c)
+  echo "dist: panel wasm $((raw / 1024)) KB raw, $((gz / 1024)) KB gzip -9 (targets <= 500 KB, <= 180 KB)"
+  check "the panel wasm is under 1.5 MB (wasm-opt and the wasm-release profile ran)" test "$raw" -lt 1500000
+fi
 echo "dist: $passed passed, $failed failed"
 [ "$failed" = 0 ]

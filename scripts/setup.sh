@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # Debian packages: zip/unzip/file for packaging checks; openssl for the TLS test; the e2e stack (PostgreSQL 15 with
 # pg_stat_statements and pgbench, postgres_exporter, node-exporter, VictoriaMetrics, Prometheus,
 # curl; Patroni with etcd for the Patroni checks); chromium for the browser specs (playwright-core drives it: browser downloads do not
-# work here); nodejs/npm for the JS builds (present on these machines, listed for fresh ones).
+# work here); nodejs/npm for the JS builds (present on these machines, listed for fresh ones); binaryen for
+# wasm-opt, which shrinks the panel's wasm (Makefile, wasm).
 APT_PACKAGES=(zip unzip file curl openssl postgresql-15 prometheus-postgres-exporter prometheus-node-exporter
-  victoria-metrics prometheus patroni etcd-server chromium nodejs npm)
+  victoria-metrics prometheus patroni etcd-server chromium nodejs npm binaryen)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
