@@ -77,8 +77,14 @@ pub struct Statement {
 /// Names: the info metric's, else the exporter's text label, else PostgreSQL's (`from_postgres`,
 /// see `pgnames`), else the queryid.
 pub fn analyse(totals: Vec<Totals>, range_seconds: f64, names: &Names, from_postgres: &Names) -> Vec<Statement> {
-    let range = range_seconds.max(1e-9);
     let total_time: f64 = totals.iter().filter_map(|t| t.values.get(&ExecTime)).sum();
+    analyse_with_total(totals, range_seconds, total_time, names, from_postgres)
+}
+
+/// `analyse` for some of the statements, the share of time taken of `total_time` (seconds,
+/// every statement's execution time in the range, summed by the TSDB).
+pub fn analyse_with_total(totals: Vec<Totals>, range_seconds: f64, total_time: f64, names: &Names, from_postgres: &Names) -> Vec<Statement> {
+    let range = range_seconds.max(1e-9);
     totals
         .into_iter()
         .map(|t| {

@@ -50,15 +50,15 @@ impl PgssState {
 /// A TSDB answer parsed by `parse`, or why not: a non-2xx status or a body that is not the
 /// expected result (in the TSDB's own words when it gave them). What `parse` returns may
 /// borrow from the body.
-fn read<'a, T>(what: &str, answer: &'a JsonAnswer, parse: fn(&'a [u8]) -> Option<T>) -> Result<T, QueryFailure> {
+pub(super) fn read<'a, T>(what: &str, answer: &'a JsonAnswer, parse: fn(&'a [u8]) -> Option<T>) -> Result<T, QueryFailure> {
     answer.status.is_success().then(|| parse(&answer.body)).flatten().ok_or_else(|| QueryFailure::tsdb(502, answer_error(what, answer)))
 }
 
-async fn instant(client: &PromClient, expr: &str, at: f64) -> Result<Vec<Sample>, QueryFailure> {
+pub(super) async fn instant(client: &PromClient, expr: &str, at: f64) -> Result<Vec<Sample>, QueryFailure> {
     read(expr, &client.query_instant(expr, at, None).await?, parse_vector)
 }
 
-async fn range(client: &PromClient, expr: &str, span: &Span, step: Duration) -> Result<Vec<Series>, QueryFailure> {
+pub(super) async fn range(client: &PromClient, expr: &str, span: &Span, step: Duration) -> Result<Vec<Series>, QueryFailure> {
     read(expr, &client.query_range(expr, span.from, span.to, step).await?, parse_matrix)
 }
 
@@ -93,7 +93,7 @@ pub async fn plan_top(client: &PromClient, state: &PgssState, json: &[u8], span:
 
 /// Texts PostgreSQL gives the statements nothing else names, when `pgssConnection` is set; and
 /// why some may be missing.
-async fn postgres_names(state: &PgssState, wanted: Vec<(String, String)>) -> (Names, Option<String>) {
+pub(super) async fn postgres_names(state: &PgssState, wanted: Vec<(String, String)>) -> (Names, Option<String>) {
     let Some(pg) = state.pg_names() else { return (Names::default(), None) };
     if wanted.is_empty() {
         return (Names::default(), None);
@@ -104,14 +104,14 @@ async fn postgres_names(state: &PgssState, wanted: Vec<(String, String)>) -> (Na
 }
 
 /// The increases' answers: one holding every measure (by metric name), or one per measure.
-enum Increases {
+pub(super) enum Increases {
     Combined(JsonAnswer),
     PerMeasure(Vec<JsonAnswer>),
 }
 
 /// Every measure's increase per statement: in one query where the TSDB keeps metric names
 /// (VictoriaMetrics), else one query per measure, concurrently. Read by `by_measure`.
-async fn increases(client: &PromClient, state: &PgssState, per_measure: &[(Measure, String)], combined: &str, at: f64) -> Result<Increases, QueryFailure> {
+pub(super) async fn increases(client: &PromClient, state: &PgssState, per_measure: &[(Measure, String)], combined: &str, at: f64) -> Result<Increases, QueryFailure> {
     if !state.no_keep_metric_names.load(Ordering::Relaxed) {
         let answer = client.query_instant(combined, at, None).await?;
         // A TSDB that cannot parse the modifier says so with a 400 or 422 (bad_data) naming it;
@@ -128,7 +128,7 @@ async fn increases(client: &PromClient, state: &PgssState, per_measure: &[(Measu
 }
 
 /// The increases' samples per measure the schema has, labels borrowed from the answers.
-fn by_measure<'a>(schema: &Schema, answers: &'a Increases, per_measure: &[(Measure, String)], combined: &str) -> Result<Vec<(Measure, Vec<SampleRef<'a>>)>, QueryFailure> {
+pub(super) fn by_measure<'a>(schema: &Schema, answers: &'a Increases, per_measure: &[(Measure, String)], combined: &str) -> Result<Vec<(Measure, Vec<SampleRef<'a>>)>, QueryFailure> {
     match answers {
         Increases::Combined(answer) => {
             let mut by_measure: Vec<(Measure, Vec<SampleRef>)> = schema.present.iter().map(|s| (s.measure, Vec::new())).collect();
@@ -143,8 +143,11 @@ fn by_measure<'a>(schema: &Schema, answers: &'a Increases, per_measure: &[(Measu
     }
 }
 
-/// `pgssTopQueries`: one wide table of statements plus a sparkline frame per row.
-pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], span: Span) -> Result<Vec<Frame>, QueryFailure> {
+/// `pgssTopQueries` ranked in the plugin: every statement's increase for every measure
+/// fetched and ranked here. Its answer grows with the fleet (past ~30,000 statements it passes
+/// `maxResponseMb`); kept as the reference `top::top_queries` (ranked in the TSDB) is tested
+/// and benchmarked against: one wide table of statements plus a sparkline frame per row.
+pub async fn top_queries_in_plugin(client: &PromClient, state: &PgssState, json: &[u8], span: Span) -> Result<Vec<Frame>, QueryFailure> {
     let plan = plan_top(client, state, json, &span).await?;
     let TopPlan { query, schema, measures: measure_exprs, combined, step, info: info_expr, .. } = &plan;
     // The increases and the names together; the sparklines after ranking, for the rows shown
@@ -165,7 +168,7 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
     let statements = analysis::analyse(totals, query.window, &names, &from_postgres);
     let ranked = analysis::rank(statements, query.order, &query.model.search, query.limit);
 
-    let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, names_error, postgres_error };
+    let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, info_known: !names.is_empty(), extra_notices: Vec::new(), names_error, postgres_error };
     let mut frames = vec![table.frame()];
     let ids: Vec<&str> = ranked.iter().map(|s| s.queryid.as_str()).collect();
     if let (Some(source), Some(expr)) = (plan.spark, plan.spark_expr(&ids, client.settings().scrape_interval)) {

@@ -28,12 +28,13 @@ fn meta(kind: &str, custom: serde_json::Map<String, serde_json::Value>, frame_ty
 }
 
 /// What a query's names rest on, said once per frame set when they are missing.
-fn names_notices(schema: &Schema, names: &Names, statements: &[Statement]) -> Vec<Notice> {
+/// `info_known`: some info metric with a queryid had series in the range.
+fn names_notices(schema: &Schema, info_known: bool, statements: &[Statement]) -> Vec<Notice> {
     let unnamed = statements.iter().filter(|s| s.name_source == NameSource::Queryid).count();
     if unnamed == 0 {
         return Vec::new();
     }
-    let text = if names.is_empty() && schema.def.text_label.is_none() {
+    let text = if !info_known && schema.def.text_label.is_none() {
         format!(
             "names unavailable: no info metric with a queryid had series in the range; {unnamed} statement(s) are shown by queryid (the data is complete)"
         )
@@ -150,6 +151,11 @@ pub(super) struct TopTable<'a> {
     /// Statements in the range before ranking and limits.
     pub total_statements: usize,
     pub names: &'a Names,
+    /// Some info metric with a queryid had series in the range (whether or not it named
+    /// the rows shown).
+    pub info_known: bool,
+    /// Said as they are, after the others.
+    pub extra_notices: Vec<Notice>,
     /// The info metric query failed.
     pub names_error: Option<String>,
     /// PostgreSQL could not name statements.
@@ -159,7 +165,7 @@ pub(super) struct TopTable<'a> {
 impl TopTable<'_> {
     pub fn frame(self) -> Frame {
         let TopPlan { query, schema, ignored, .. } = self.plan;
-        let mut notices = names_notices(schema, self.names, self.rows);
+        let mut notices = names_notices(schema, self.info_known, self.rows);
         if let Some(message) = self.names_error {
             notices.push(Notice { severity: Severity::Warning, text: format!("names unavailable: the info metric query failed: {message}") });
         }
@@ -170,6 +176,7 @@ impl TopTable<'_> {
                 text: format!("{} filter(s) ignored: {} has no such label", ignored.join(", "), schema.def.name),
             });
         }
+        notices.extend(self.extra_notices);
         let mut custom = serde_json::Map::new();
         custom.insert("schema".into(), schema.describe().into());
         custom.insert("absent".into(), schema.absent.iter().map(|m| serde_json::Value::from(m.key())).collect());

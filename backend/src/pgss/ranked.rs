@@ -1,0 +1,239 @@
+//! Ranking `pgssTopQueries` in the TSDB, so that what crosses the wire and what the plugin
+//! holds depend on the rows shown, not on the fleet: the PromQL that picks those rows (`topk`,
+//! or `bottomk` for the hit ratio, over one value per statement), the two figures the table
+//! needs across every statement (execution time, for the share of it; the number of
+//! statements), the statements tied at the limit or without a value for the order (which the
+//! in-plugin ranking puts last, by queryid), and the measures and names of the rows shown
+//! only, their queryids in regex matchers of at most `ID_BATCH` ids. Pure; `top` runs them.
+//!
+//! A statement here is (database, queryid) summed over users and instances, as `analysis`
+//! keys it; series without a queryid are left out there, so they are here (`queryid!=""`).
+
+use super::analysis::Order;
+use super::catalog::Measure;
+use super::plan::{info_selector, seconds, TopPlan};
+use crate::duration::format_go;
+use crate::promql_text::{quote, with_matcher};
+use crate::settings::Settings;
+
+/// Queryids per regex matcher: ~10 KB of PromQL, well inside any TSDB's limits in a POST body.
+pub const ID_BATCH: usize = 500;
+/// At most this many statements are read to break a tie at the limit, or to list the
+/// statements without a value for the order; past it the TSDB's choice stands, said in a notice.
+pub const MAX_EXTRA: usize = 5000;
+
+/// Info metric labels a search looks through (the names and texts `names` reads).
+const SEARCHED_INFO_LABELS: &[&str] = &["displayname", "displayname_medium", "query_name", "name", "displayname_long", "query", "displayname_full"];
+
+/// The PromQL of one `pgssTopQueries` query ranked in the TSDB.
+pub struct Ranking<'a> {
+    plan: &'a TopPlan,
+    window: String,
+    /// `datname, queryid`: the statement's key.
+    by: String,
+    /// The search as a case-insensitive regex matching anywhere, when there is one.
+    search: Option<String>,
+    /// Every info metric with a queryid.
+    info: String,
+}
+
+/// `needle` found anywhere, any case, in an RE2 regex (Prometheus' and VictoriaMetrics'):
+/// ASCII punctuation escaped, other characters as they are (RE2 refuses `\é`).
+pub fn contains_regex(needle: &str) -> String {
+    let mut out = String::from("(?i).*");
+    for c in needle.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push_str(".*");
+    out
+}
+
+impl<'a> Ranking<'a> {
+    pub fn new(plan: &'a TopPlan, settings: &Settings) -> Ranking<'a> {
+        let needle = plan.query.model.search.trim();
+        Ranking {
+            info: info_selector(settings, None),
+            plan,
+            window: format_go(seconds(plan.query.window)),
+            by: format!("{}, queryid", plan.schema.def.database_label),
+            search: (!needle.is_empty()).then(|| contains_regex(needle)),
+        }
+    }
+
+    /// The label holding the database name.
+    pub fn database_label(&self) -> &'static str {
+        self.plan.schema.def.database_label
+    }
+
+    /// `metric{filters, queryid!="", extra...}`.
+    fn selector(&self, metric: &str, extra: &[String]) -> String {
+        let (selector, _) = self.plan.schema.selector(metric, &self.plan.query.model.filters, &[]);
+        let mut selector = with_matcher(&selector, "queryid!=\"\"");
+        for matcher in extra {
+            selector = with_matcher(&selector, matcher);
+        }
+        selector
+    }
+
+    /// What the range added to `measure` per statement, in the exporter's units.
+    fn per_statement(&self, measure: Measure) -> Option<String> {
+        let source = self.plan.schema.source(measure)?;
+        Some(format!("sum by ({}) (increase({}[{}]))", self.by, self.selector(source.metric, &[]), self.window))
+    }
+
+    /// The order's value per statement, ranked in the order's direction (`true`: lowest first).
+    /// The exporter's units: every order's scale is one positive factor, so the ranking is the
+    /// canonical one's. None when no statement can have a value (the measure is absent).
+    pub fn order_expr(&self) -> Option<(String, bool)> {
+        match self.plan.query.order {
+            Order::PerSecond(m) => Some((self.per_statement(m)?, false)),
+            // Per call needs calls > 0; calls per call is no column.
+            Order::PerCall(Measure::Calls) => None,
+            Order::PerCall(m) => Some((format!("{} / ({} > 0)", self.per_statement(m)?, self.per_statement(Measure::Calls)?), false)),
+            Order::HitRatio => {
+                let (hit, read) = (self.per_statement(Measure::SharedHit)?, self.per_statement(Measure::SharedRead)?);
+                Some((format!("{hit} / (({hit} + {read}) > 0)"), true))
+            }
+        }
+    }
+
+    /// The statements a search can match, by (database, queryid): the queryid, database, user
+    /// or text label on the calls series, or a name or text label of an info metric with the
+    /// queryid. PostgreSQL's own texts cannot be searched in the TSDB.
+    pub fn candidates(&self) -> Option<String> {
+        let regex = quote(self.search.as_ref()?);
+        let schema = &self.plan.schema;
+        let calls = schema.source(Measure::Calls)?.metric;
+        let statements = |extra: &[String]| format!("group by ({}) (last_over_time({}[{}]))", self.by, self.selector(calls, extra), self.window);
+        let mut labels = vec!["queryid", schema.def.database_label];
+        labels.extend(schema.def.user_label);
+        labels.extend(schema.def.text_label);
+        let mut parts: Vec<String> = labels.iter().map(|l| statements(&[format!("{l}=~\"{regex}\"")])).collect();
+        let info = SEARCHED_INFO_LABELS
+            .iter()
+            .map(|l| format!("last_over_time({}[{}])", with_matcher(&self.info, &format!("{l}=~\"{regex}\"")), self.window))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        parts.push(format!("({} and on(queryid) group by (queryid) ({info}))", statements(&[])));
+        Some(parts.join(" or "))
+    }
+
+    /// `expr` kept to the search's candidates, when there is a search.
+    fn searched(&self, expr: &str) -> String {
+        match self.candidates() {
+            Some(candidates) => format!("({expr}) and on({}) ({candidates})", self.by),
+            None => expr.to_string(),
+        }
+    }
+
+    /// The first `k` statements by the order, with their values.
+    pub fn top_expr(&self, k: usize) -> Option<String> {
+        let (expr, lowest_first) = self.order_expr()?;
+        let function = if lowest_first { "bottomk" } else { "topk" };
+        Some(format!("{function}({k}, {})", self.searched(&expr)))
+    }
+
+    /// Every statement whose value for the order is `value` (a tie at the limit); `bounded`.
+    pub fn tied_expr(&self, value: f64) -> Option<String> {
+        let (expr, _) = self.order_expr()?;
+        Some(bounded(&format!("({}) == {}", self.searched(&expr), promql_number(value))))
+    }
+
+    /// The statements with no value for the order (no such series, no calls, nothing
+    /// touched): every measure's series in the range, less the ranked ones; `bounded`.
+    pub fn unranked_expr(&self) -> String {
+        // One increase per measure joined by `or` (Prometheus refuses a range function over
+        // series that differ only in their names).
+        let increases: Vec<String> = self.plan.schema.present.iter().map(|s| format!("increase({}[{}])", self.selector(s.metric, &[]), self.window)).collect();
+        let all = format!("group by ({}) ({})", self.by, increases.join(" or "));
+        let all = self.searched(&all);
+        let unranked = match self.order_expr() {
+            Some((expr, _)) => format!("({all}) unless on({}) ({expr})", self.by),
+            None => all,
+        };
+        bounded(&unranked)
+    }
+
+    /// Across every statement the filters keep (not the search, as in the table's share): the
+    /// execution time the range added, labelled `pgscope="time"`, and how many statements
+    /// have calls series, `pgscope="statements"`.
+    pub fn totals_expr(&self) -> String {
+        let schema = &self.plan.schema;
+        let calls = schema.source(Measure::Calls).map(|s| s.metric).unwrap_or_default();
+        let count = format!(
+            "label_replace(count(group by ({}) (last_over_time({}[{}]))), \"pgscope\", \"statements\", \"\", \"\")",
+            self.by,
+            self.selector(calls, &[]),
+            self.window
+        );
+        match schema.source(Measure::ExecTime) {
+            Some(exec) => format!(
+                "label_replace(sum(increase({}[{}])), \"pgscope\", \"time\", \"\", \"\") or {count}",
+                self.selector(exec.metric, &[]),
+                self.window
+            ),
+            None => count,
+        }
+    }
+
+    /// `queryid=~"a|b|..."` for one batch of queryids (digits and a leading minus only).
+    fn ids_matcher(ids: &[&str]) -> String {
+        format!("queryid=~\"{}\"", ids.join("|"))
+    }
+
+    /// Every measure's increase for a batch of statements, by the labels the in-plugin path
+    /// sums by: in one query keeping metric names (VictoriaMetrics), and one per measure.
+    pub fn measures_exprs(&self, ids: &[&str]) -> (String, Vec<(Measure, String)>) {
+        let by = self.plan.schema.by_labels();
+        let matcher = [Self::ids_matcher(ids)];
+        let names: Vec<&str> = self.plan.schema.present.iter().map(|s| s.metric).collect();
+        let mut all_extra = matcher.to_vec();
+        all_extra.push(format!("__name__=~\"{}\"", names.join("|")));
+        let combined = format!("sum by (__name__, {by}) (increase({}[{}]) keep_metric_names)", self.selector("", &all_extra), self.window);
+        let per_measure = self
+            .plan
+            .schema
+            .present
+            .iter()
+            .map(|s| (s.measure, format!("sum by ({by}) (increase({}[{}]))", self.selector(s.metric, &matcher), self.window)))
+            .collect();
+        (combined, per_measure)
+    }
+
+    /// The names of a batch of statements: any info metric with their queryids.
+    pub fn names_expr(&self, ids: &[&str]) -> String {
+        let selector = with_matcher(&self.info, &Self::ids_matcher(ids));
+        format!("last_over_time({selector}[{}])", self.window)
+    }
+}
+
+/// `expr`'s statements when at most `MAX_EXTRA` are, else only their number, labelled
+/// `pgscope="more"` (what `too_many` reads).
+fn bounded(expr: &str) -> String {
+    format!("({expr}) and on() (count({expr}) <= {MAX_EXTRA}) or label_replace(count({expr}) > {MAX_EXTRA}, \"pgscope\", \"more\", \"\", \"\")")
+}
+
+/// A number as PromQL reads it back to the same f64 (Rust prints the shortest such digits).
+fn promql_number(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:?}")
+    } else if value.is_nan() {
+        "NaN".into()
+    } else if value > 0.0 {
+        "Inf".into()
+    } else {
+        "-Inf".into()
+    }
+}
+
+/// Queryids as they may go into a regex: digits with an optional leading minus, each once,
+/// in batches of `ID_BATCH`.
+pub fn id_batches<'s>(ids: impl IntoIterator<Item = &'s str>) -> Vec<Vec<&'s str>> {
+    let mut ids: Vec<&str> = ids.into_iter().filter(|q| !q.is_empty() && q.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == '-'))).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.chunks(ID_BATCH).map(<[&str]>::to_vec).collect()
+}
