@@ -252,7 +252,11 @@ impl DetailModel {
             model.series.insert(key.clone(), Chart { key, title, unit, suffix, points: points_with_gaps(frame) });
         }
         if let (Some(hit), Some(read)) = (model.series.get("shared_hit/s"), model.series.get("shared_read/s")) {
-            let reads: BTreeMap<i64, Option<f64>> = read.points.iter().map(|&(t, v)| (t as i64, v)).collect();
+            // Inserted one by one: collecting into a BTreeMap sorts with a sort of its own (wasm size).
+            let mut reads: BTreeMap<i64, Option<f64>> = BTreeMap::new();
+            for &(t, v) in &read.points {
+                reads.insert(t as i64, v);
+            }
             let points = hit
                 .points
                 .iter()

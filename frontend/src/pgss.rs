@@ -151,7 +151,7 @@ impl TopModel {
             self.rows.iter().zip(haystacks).filter(|(_, fields)| fields.iter().any(|f| f.contains(&needle))).map(|(r, _)| r.clone()).collect()
         };
         if let Some(column) = sort.column {
-            rows.sort_by(|a, b| {
+            crate::model::sort_by(&mut rows, |a, b| {
                 let (x, y) = (a.values.get(column).copied().flatten(), b.values.get(column).copied().flatten());
                 match (x, y) {
                     (Some(x), Some(y)) => {

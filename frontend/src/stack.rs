@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::frame::{column, kind, number_at, series_points, text_at};
-use crate::model::PanelInput;
+use crate::model::{sort_by, PanelInput};
 
 const FRAME_KIND_CHECKS: &str = "stackHealth";
 const FRAME_KIND_SPARKLINE: &str = "stackHealth.sparkline";
@@ -101,7 +101,7 @@ impl StackModel {
                 if instance.is_empty() {
                     lines.clear();
                 }
-                lines.sort_by(|a, b| b.measure.cmp(&a.measure));
+                sort_by(&mut lines, |a, b| b.measure.cmp(&a.measure));
                 let tile = Tile {
                     severity,
                     component: text_at(frame, "component", row),
@@ -125,9 +125,9 @@ impl StackModel {
             }
         }
         for group in &mut groups {
-            group.tiles.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.name.cmp(&b.name)));
+            sort_by(&mut group.tiles, |a, b| b.severity.cmp(&a.severity).then_with(|| a.name.cmp(&b.name)));
         }
-        groups.sort_by(|a, b| b.worst.cmp(&a.worst).then_with(|| a.component.cmp(&b.component)));
+        sort_by(&mut groups, |a, b| b.worst.cmp(&a.worst).then_with(|| a.component.cmp(&b.component)));
         model.groups = groups;
         model
     }

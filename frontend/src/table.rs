@@ -45,7 +45,11 @@ impl TableModel {
                 });
             }
         }
-        let names: BTreeSet<&String> = rows.iter().flat_map(|r| r.labels.keys()).collect();
+        // Inserted one by one: collecting into a BTreeSet sorts with a sort of its own (wasm size).
+        let mut names: BTreeSet<&String> = BTreeSet::new();
+        for name in rows.iter().flat_map(|r| r.labels.keys()) {
+            names.insert(name);
+        }
         // A label that only repeats the series name (the legend is `{{displayname}}`) would be
         // a second copy of the first column.
         let mut label_columns: Vec<String> = names
@@ -117,7 +121,7 @@ impl Sort {
 
 /// Sorts rows; missing values always go last, whatever the direction. Stable.
 pub fn sort_rows(rows: &mut [SeriesRow], sort: &Sort) {
-    rows.sort_by(|a, b| {
+    crate::model::sort_by(rows, |a, b| {
         let ordering = match &sort.column {
             Column::Name => Some(compare_text(&a.name, &b.name)),
             Column::Label(label) => match (a.labels.get(label), b.labels.get(label)) {

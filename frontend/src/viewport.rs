@@ -59,8 +59,7 @@ pub fn reorder(order: &[usize]) -> Vec<(usize, Option<usize>)> {
         keep[at] = true;
         at = previous[at];
     }
-    let mut sorted: Vec<usize> = (0..order.len()).collect();
-    sorted.sort_by_key(|&i| order[i]);
+    let sorted = crate::model::sorted_indices(order.len(), &mut |a, b| order[a].cmp(&order[b]));
     let mut moves = Vec::new();
     let mut before = None;
     for &i in sorted.iter().rev() {

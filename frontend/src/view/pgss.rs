@@ -69,7 +69,7 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
     let keys = move || {
         window.with(|&(start, end, _, slots)| {
             let mut keys: Vec<usize> = (start..end).map(|row| row % slots.max(1)).collect();
-            keys.sort_unstable();
+            crate::model::sort_by(&mut keys, |a, b| a.cmp(b));
             keys
         })
     };
