@@ -11,7 +11,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient};
+use pgscope::pluginv2::{self, data_client::DataClient};
 use pgscope::prom::convert::convert;
 
 const POINTS: i64 = 240;

@@ -11,7 +11,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient};
+use pgscope::pluginv2::{self, data_client::DataClient};
 use pgscope::pgss::POSTGRES_EXPORTER;
 use pgscope::pgss::{plan_top, PgssState, Span};
 use pgscope::prom::client::PromClient;

@@ -1,17 +1,19 @@
-//! The gRPC face of the plugin: Grafana's pluginv2 Data and Diagnostics services implemented
-//! directly on the SDK's generated server traits, so that frames are encoded by `frame` (with
-//! the frame meta type Grafana's Prometheus datasource sets). Only translation happens here.
+//! The gRPC face of the plugin: Grafana's pluginv2 Data, Diagnostics and Resource services
+//! implemented on the server traits generated from proto/backend.proto (`crate::pluginv2`), so
+//! that frames are encoded by `frame` (with the frame meta type Grafana's Prometheus datasource
+//! sets) and every failed data response carries its `errorSource`. Only translation happens here.
 
 use std::collections::HashMap;
 use std::pin::Pin;
 
-use grafana_plugin_sdk::pluginv2::{
+use crate::pluginv2::{
     self, check_health_response::HealthStatus, collect_metrics_response, data_server::Data,
     diagnostics_server::Diagnostics, resource_server::Resource,
 };
 use tonic::{Request, Response, Status};
 
 use crate::datasource::{Datasource, QueryOutcome};
+use crate::failure::ErrorSource;
 use crate::frame::{Frame, FrameError};
 
 /// The plugin's gRPC services. Cheap to clone; state lives in `Datasource`.
@@ -31,20 +33,18 @@ impl Data for PluginServices {
 }
 
 fn data_response(outcome: QueryOutcome) -> pluginv2::DataResponse {
-    let error = |status: u16, message: String| pluginv2::DataResponse {
-        frames: vec![],
+    let error = |status: u16, message: String, source: ErrorSource| pluginv2::DataResponse {
         error: message,
-        json_meta: vec![],
         status: i32::from(status),
+        error_source: source.as_str().to_string(),
+        ..Default::default()
     };
     match outcome {
-        QueryOutcome::Frames(frames) => {
-            match encode(&frames) {
-                Ok(encoded) => pluginv2::DataResponse { frames: encoded, error: String::new(), json_meta: vec![], status: 200 },
-                Err(e) => error(500, format!("pgscope could not encode the result: {e}")),
-            }
-        }
-        QueryOutcome::Error { status, message } => error(status, message),
+        QueryOutcome::Frames(frames) => match encode(&frames) {
+            Ok(encoded) => pluginv2::DataResponse { frames: encoded, status: 200, ..Default::default() },
+            Err(e) => error(500, format!("pgscope could not encode the result: {e}"), ErrorSource::Plugin),
+        },
+        QueryOutcome::Error { status, message, source } => error(status, message, source),
     }
 }
 

@@ -3,7 +3,8 @@
 //! folder, sibling modules form no cycle); `tests/layers.rs` holds this.
 //!
 //! ```text
-//! L0 leaves     duration, frame, telemetry, failure, wire, promql_text, redact,
+//! L0 leaves     pluginv2 (the gRPC protocol, generated from proto/backend.proto), duration,
+//!               frame, telemetry, failure, wire, promql_text, redact,
 //!               fallback/ (the pure rewriter), pgss::catalog (exporter schemas and measures)
 //! L1 settings/  jsonData/secureJsonData -> typed, validated settings (no domain, no I/O)
 //! L2 prom/      request, HTTP client, one answer layer (values, fast reader, frames, typed readers)
@@ -23,6 +24,7 @@ pub mod duration;
 pub mod failure;
 pub mod fallback;
 pub mod frame;
+pub mod pluginv2;
 pub mod promql_text;
 pub mod redact;
 pub mod telemetry;

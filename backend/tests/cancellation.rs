@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient};
+use pgscope::pluginv2::{self, data_client::DataClient};
 use support::PluginProcess;
 
 /// A TSDB that reads a request and never answers; reports how long the caller kept the

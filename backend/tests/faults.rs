@@ -8,7 +8,7 @@ mod support;
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient};
+use pgscope::pluginv2::{self, data_client::DataClient};
 use support::{data_query, instance, plugin_context, Fault, FaultyTsdb, PluginProcess};
 
 async fn query(data: &mut DataClient<tonic::transport::Channel>, tsdb: &str) -> (pluginv2::DataResponse, Duration) {

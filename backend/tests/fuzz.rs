@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use grafana_plugin_sdk::pluginv2;
+use pgscope::pluginv2;
 use pgscope::fallback::{guard, rewrite, Rules};
 use pgscope::lint;
 use pgscope::prom::convert::convert;

@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient, resource_client::ResourceClient};
+use pgscope::pluginv2::{self, data_client::DataClient, resource_client::ResourceClient};
 use pgscope::fallback::guard::{MAX_NESTING, MAX_OPERATORS};
 use pgscope::fallback::{rewrite, Reason, Rules};
 use pgscope::lint::{self, FindingKind};

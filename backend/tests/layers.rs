@@ -9,6 +9,7 @@ use std::path::Path;
 
 /// Layers by module path, most specific first wins.
 const LAYERS: &[(&str, u8)] = &[
+    ("pluginv2", 0),
     ("duration", 0),
     ("frame", 0),
     ("telemetry", 0),

@@ -8,7 +8,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient, diagnostics_client::DiagnosticsClient};
+use pgscope::pluginv2::{self, data_client::DataClient, diagnostics_client::DiagnosticsClient};
 use support::{PluginProcess, VictoriaMetrics};
 
 const FAMILIES: &[&str] = &[

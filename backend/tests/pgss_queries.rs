@@ -7,7 +7,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use grafana_plugin_sdk::pluginv2;
+use pgscope::pluginv2;
 use pgscope::datasource::{Datasource, QueryOutcome};
 use pgscope::frame::{Frame, Values};
 
@@ -87,7 +87,7 @@ fn outcome(datasource: &Datasource, request: pluginv2::QueryDataRequest) -> Quer
 fn frames(datasource: &Datasource, request: pluginv2::QueryDataRequest) -> Vec<Frame> {
     match outcome(datasource, request) {
         QueryOutcome::Frames(frames) => frames,
-        QueryOutcome::Error { status, message } => panic!("{status}: {message}"),
+        QueryOutcome::Error { status, message, .. } => panic!("{status}: {message}"),
     }
 }
 

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use grafana_plugin_sdk::pluginv2::{
+use pgscope::pluginv2::{
     self, check_health_response::HealthStatus, data_client::DataClient, diagnostics_client::DiagnosticsClient,
     resource_client::ResourceClient,
 };

@@ -8,7 +8,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use grafana_plugin_sdk::pluginv2::{
+use pgscope::pluginv2::{
     self, data_client::DataClient, diagnostics_client::DiagnosticsClient, resource_client::ResourceClient,
 };
 use support::{FakeServer, PluginProcess};

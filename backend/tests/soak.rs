@@ -14,7 +14,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use grafana_plugin_sdk::pluginv2::{self, data_client::DataClient, diagnostics_client::DiagnosticsClient};
+use pgscope::pluginv2::{self, data_client::DataClient, diagnostics_client::DiagnosticsClient};
 use pgscope::pgss::POSTGRES_EXPORTER;
 use serde_json::Value;
 use support::{data_query, instance, now_s, pgss_dataset, plugin_context, Fault, FaultyTsdb, PluginProcess, VictoriaMetrics, QUERYIDS};

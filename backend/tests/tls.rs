@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use grafana_plugin_sdk::pluginv2::{self, diagnostics_client::DiagnosticsClient};
+use pgscope::pluginv2::{self, diagnostics_client::DiagnosticsClient};
 use support::PluginProcess;
 
 struct TlsServer {

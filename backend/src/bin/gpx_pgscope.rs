@@ -1,7 +1,7 @@
 //! The datasource plugin executable Grafana starts (`gpx_pgscope_<os>_<arch>`): prints the
 //! go-plugin handshake line, then serves pluginv2 gRPC until Grafana kills it.
 
-use grafana_plugin_sdk::pluginv2::{data_server::DataServer, diagnostics_server::DiagnosticsServer, resource_server::ResourceServer};
+use pgscope::pluginv2::{data_server::DataServer, diagnostics_server::DiagnosticsServer, resource_server::ResourceServer};
 use pgscope::grpc::PluginServices;
 use tracing_subscriber::{prelude::*, EnvFilter};
 

@@ -149,7 +149,7 @@ fn read_queries(file: &str, text: &str) -> Result<Vec<StoredQuery>, String> {
 }
 
 fn tsdb_client(url: &str) -> Result<pgscope::prom::client::PromClient, String> {
-    let instance = grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings {
+    let instance = pgscope::pluginv2::DataSourceInstanceSettings {
         url: url.to_string(),
         json_data: br#"{"queryTimeout":"10s"}"#.to_vec(),
         ..Default::default()

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use grafana_plugin_sdk::pluginv2;
+use crate::pluginv2;
 
 use crate::pgss::PgssState;
 use crate::prom::client::PromClient;

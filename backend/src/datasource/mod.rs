@@ -15,11 +15,11 @@ pub mod resources;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
-use grafana_plugin_sdk::pluginv2;
 
-use crate::failure::QueryFailure;
+use crate::failure::{ErrorSource, QueryFailure};
 use crate::frame::Frame;
 use crate::pgss;
+use crate::pluginv2;
 use crate::promql::model::QueryError;
 use crate::settings::SettingsError;
 use crate::stack::{self, StackRules};
@@ -29,11 +29,28 @@ use health::HealthReport;
 pub use instance::Instance;
 use instance::Instances;
 
-/// A query's result: frames, or an error Grafana shows on the panel.
+/// A query's result: frames, or an error Grafana shows on the panel, with who failed (the
+/// data response's `errorSource`).
 #[derive(Debug, Clone)]
 pub enum QueryOutcome {
     Frames(Vec<Frame>),
-    Error { status: u16, message: String },
+    Error { status: u16, message: String, source: ErrorSource },
+}
+
+/// The per-request config key (PluginContext.grafanaConfig, pkg/services/pluginsintegration/
+/// pluginconfig/request.go) with grafana.ini's `[datasources] concurrent_query_count`: how many queries
+/// of one request a datasource may run at once. The only grafanaConfig key pgscope reads.
+pub const CONCURRENT_QUERY_COUNT: &str = "GF_CONCURRENT_QUERY_COUNT";
+
+/// How many queries of a request run at once: Grafana's `concurrent_query_count` when the
+/// request carries a usable one, else all of them.
+fn concurrency(context: Option<&pluginv2::PluginContext>, queries: usize) -> usize {
+    context
+        .and_then(|c| c.grafana_config.get(CONCURRENT_QUERY_COUNT))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(queries)
+        .max(1)
 }
 
 #[derive(Clone, Default)]
@@ -61,18 +78,22 @@ impl Datasource {
         self.inner.instances.get(context, &self.inner.telemetry)
     }
 
-    /// Answers every query of a request, concurrently, in request order.
+    /// Answers every query of a request, concurrently (at most Grafana's concurrent query count
+    /// at once, when the request says it), in request order.
     pub async fn query_data(&self, request: &pluginv2::QueryDataRequest) -> Vec<(String, QueryOutcome)> {
         let instance = self.instance(request.plugin_context.as_ref());
         let budget = promql::RequestBudget::new();
+        let slots = tokio::sync::Semaphore::new(concurrency(request.plugin_context.as_ref(), request.queries.len()));
         let answers = request.queries.iter().map(|q| {
-            let (instance, budget) = (instance.clone(), &budget);
+            let (instance, budget, slots) = (instance.clone(), &budget, &slots);
             async move {
+                // Never closed, so acquiring fails never; a failure would only lift the bound.
+                let _slot = slots.acquire().await.ok();
                 let outcome = match instance {
                     Ok(instance) => self.run_query(&instance, budget, q).await,
                     Err(e) => {
                         self.telemetry().count_query(query_type_label(&q.query_type), "bad_settings");
-                        QueryOutcome::Error { status: 400, message: format!("Datasource settings: {e}") }
+                        QueryOutcome::Error { status: 400, message: format!("Datasource settings: {e}"), source: ErrorSource::Plugin }
                     }
                 };
                 (q.ref_id.clone(), outcome)
@@ -104,11 +125,13 @@ impl Datasource {
                 telemetry.count_query(query_type, "ok");
                 QueryOutcome::Frames(frames)
             }
-            Err(QueryFailure { outcome, status, message }) => {
+            Err(failure) => {
+                let source = failure.source();
+                let QueryFailure { outcome, status, message } = failure;
                 let message = settings.scrub(&message);
                 telemetry.count_query(query_type, outcome);
-                tracing::debug!(ref_id = %q.ref_id, %status, %message, "query failed");
-                QueryOutcome::Error { status, message }
+                tracing::debug!(ref_id = %q.ref_id, %status, source = source.as_str(), %message, "query failed");
+                QueryOutcome::Error { status, message, source }
             }
         }
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
-use grafana_plugin_sdk::pluginv2;
+use crate::pluginv2;
 
 use crate::duration::format_go;
 use crate::failure::QueryFailure;

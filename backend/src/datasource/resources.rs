@@ -199,7 +199,7 @@ mod tests {
     use super::*;
 
     fn settings() -> Settings {
-        Settings::from_instance(Some(&grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings { url: "http://x".into(), ..Default::default() })).unwrap()
+        Settings::from_instance(Some(&crate::pluginv2::DataSourceInstanceSettings { url: "http://x".into(), ..Default::default() })).unwrap()
     }
 
     fn preview(url: &str) -> (u16, Value) {

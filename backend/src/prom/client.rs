@@ -449,7 +449,7 @@ mod tests {
 
     #[test]
     fn endpoint_keeps_the_datasource_path() {
-        let settings = crate::settings::Settings::from_instance(Some(&grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings {
+        let settings = crate::settings::Settings::from_instance(Some(&crate::pluginv2::DataSourceInstanceSettings {
             url: "http://vmselect:8481/select/0/prometheus/".into(),
             ..Default::default()
         }))

@@ -144,7 +144,7 @@ mod tests {
     use super::*;
 
     fn settings() -> Settings {
-        Settings::from_instance(Some(&grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings {
+        Settings::from_instance(Some(&crate::pluginv2::DataSourceInstanceSettings {
             url: "http://127.0.0.1:8428".into(),
             ..Default::default()
         }))

@@ -12,7 +12,7 @@ pub mod postgres;
 
 use std::time::Duration;
 
-use grafana_plugin_sdk::pluginv2;
+use crate::pluginv2;
 use reqwest::Url;
 use serde::Deserialize;
 

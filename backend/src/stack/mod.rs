@@ -210,7 +210,7 @@ mod tests {
 
     #[test]
     fn rules_come_from_the_settings() {
-        let instance = grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings {
+        let instance = crate::pluginv2::DataSourceInstanceSettings {
             url: "http://x".into(),
             json_data: br#"{"requiredJobs":"postgres, query-info","sampleCollapsePercent":20,"stackWindow":"6h","infoMetrics":"my_names"}"#.to_vec(),
             ..Default::default()

@@ -17,20 +17,20 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use pgscope::pgss::catalog::SchemaDef;
 
 /// A `promql` query over [from_ms, to_ms] with the given query JSON, as Grafana forwards it.
-pub fn data_query(ref_id: &str, json: &str, from_ms: i64, to_ms: i64) -> grafana_plugin_sdk::pluginv2::DataQuery {
-    grafana_plugin_sdk::pluginv2::DataQuery {
+pub fn data_query(ref_id: &str, json: &str, from_ms: i64, to_ms: i64) -> pgscope::pluginv2::DataQuery {
+    pgscope::pluginv2::DataQuery {
         ref_id: ref_id.into(),
         max_data_points: 100,
         interval_ms: 15_000,
-        time_range: Some(grafana_plugin_sdk::pluginv2::TimeRange { from_epoch_ms: from_ms, to_epoch_ms: to_ms }),
+        time_range: Some(pgscope::pluginv2::TimeRange { from_epoch_ms: from_ms, to_epoch_ms: to_ms }),
         json: json.as_bytes().to_vec(),
         query_type: "promql".into(),
     }
 }
 
 /// A datasource's settings as Grafana sends them with every request.
-pub fn instance(uid: &str, url: &str, json_data: &str) -> grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings {
-    grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings {
+pub fn instance(uid: &str, url: &str, json_data: &str) -> pgscope::pluginv2::DataSourceInstanceSettings {
+    pgscope::pluginv2::DataSourceInstanceSettings {
         id: 1,
         uid: uid.into(),
         url: url.into(),
@@ -41,8 +41,8 @@ pub fn instance(uid: &str, url: &str, json_data: &str) -> grafana_plugin_sdk::pl
 }
 
 /// A request's context for the pgscope datasource with `instance`.
-pub fn plugin_context(instance: grafana_plugin_sdk::pluginv2::DataSourceInstanceSettings) -> grafana_plugin_sdk::pluginv2::PluginContext {
-    grafana_plugin_sdk::pluginv2::PluginContext {
+pub fn plugin_context(instance: pgscope::pluginv2::DataSourceInstanceSettings) -> pgscope::pluginv2::PluginContext {
+    pgscope::pluginv2::PluginContext {
         org_id: 1,
         plugin_id: "pgscope-datasource".into(),
         data_source_instance_settings: Some(instance),

@@ -13,8 +13,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use grafana_plugin_sdk::pluginv2::{self, check_health_response::HealthStatus};
 use pgscope::frame::Frame;
+use pgscope::pluginv2::{self, check_health_response::HealthStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::services::ServeDir;
@@ -109,7 +109,7 @@ async fn query(State(host): State<Shared>, Json(request): Json<QueryRequest>) ->
 
 async fn run_group(host: &Host, uid: &str, queries: Vec<pluginv2::DataQuery>) -> Vec<(String, Value)> {
     let fail = |queries: &[pluginv2::DataQuery], status: u16, message: String| {
-        queries.iter().map(|q| (q.ref_id.clone(), json!({ "status": status, "frames": [], "error": message }))).collect()
+        queries.iter().map(|q| (q.ref_id.clone(), host_error(status, message.clone()))).collect()
     };
     let (plugin_id, settings) = {
         let datasources = host.datasources.read().await;
@@ -134,7 +134,7 @@ async fn run_group(host: &Host, uid: &str, queries: Vec<pluginv2::DataQuery>) ->
         .iter()
         .map(|q| {
             let result = match response.responses.get(&q.ref_id) {
-                None => json!({ "status": 500, "frames": [], "error": "the plugin returned no result for this query" }),
+                None => host_error(500, "the plugin returned no result for this query".into()),
                 Some(r) => data_response_json(r),
             };
             (q.ref_id.clone(), result)
@@ -142,20 +142,35 @@ async fn run_group(host: &Host, uid: &str, queries: Vec<pluginv2::DataQuery>) ->
         .collect()
 }
 
-/// A DataResponse as Grafana's JSON (sdk backend/json.go): status, frames, error.
+/// A DataResponse as Grafana's JSON (sdk backend/json.go writeDataResponseJSON): `error` with
+/// `errorSource` beside it (written even when the plugin left it empty), `status` (0 reads as
+/// 500 with an error, 200 without), `frames`.
 pub fn data_response_json(response: &pluginv2::DataResponse) -> Value {
     let mut frames = Vec::with_capacity(response.frames.len());
     for bytes in &response.frames {
         match Frame::from_arrow(bytes) {
             Ok(frame) => frames.push(frame.to_json()),
-            Err(e) => return json!({ "status": 500, "frames": [], "error": format!("cannot decode a frame from the plugin: {e}") }),
+            Err(e) => return host_error(500, format!("cannot decode a frame from the plugin: {e}")),
         }
     }
-    let mut result = json!({ "status": if response.status == 0 { 200 } else { response.status }, "frames": frames });
-    if !response.error.is_empty() {
+    let failed = !response.error.is_empty();
+    let status = match response.status {
+        0 if failed => 500,
+        0 => 200,
+        status => status,
+    };
+    let mut result = json!({ "status": status, "frames": frames });
+    if failed {
         result["error"] = json!(response.error);
+        result["errorSource"] = json!(response.error_source);
     }
     result
+}
+
+/// A result the host itself fails (no datasource, no backend, an undecodable answer): the
+/// query never got a usable answer from the plugin, which Grafana counts as the plugin's.
+fn host_error(status: u16, message: String) -> Value {
+    json!({ "status": status, "frames": [], "error": message, "errorSource": "plugin" })
 }
 
 async fn datasource_call_settings(host: &Host, uid: &str) -> Result<(String, pluginv2::DataSourceInstanceSettings), Response> {
@@ -189,17 +204,30 @@ async fn health(State(host): State<Shared>, Path(uid): Path<String>) -> Response
                 Ok(HealthStatus::Error) => "ERROR",
                 _ => "UNKNOWN",
             };
-            let mut payload = json!({ "status": status, "message": response.message });
-            if let Ok(details) = serde_json::from_slice::<Value>(&response.json_details) {
-                payload["details"] = details;
-            }
-            let code = if status == "OK" { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-            (code, Json(payload)).into_response()
+            health_payload(status, response.message, &response.json_details)
         }
-        Err(status) if status.code() == tonic::Code::Unimplemented => error(StatusCode::NOT_FOUND, "Health check not implemented"),
+        // Grafana's plugin client turns Unimplemented into a result (grpcplugin client_v2.go
+        // CheckHealth): status UNKNOWN, which the handler answers with 400 like any non-OK.
+        Err(status) if status.code() == tonic::Code::Unimplemented => health_payload("UNKNOWN", "Health check not implemented".into(), &[]),
         Err(status) if status.code() == tonic::Code::Unavailable => error(StatusCode::SERVICE_UNAVAILABLE, "Plugin unavailable"),
         Err(status) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("Plugin health check failed: {}", status.message())),
     }
+}
+
+/// The health answer as pkg/api/datasources.go checkDatasourceHealth writes it: status and
+/// message; `details` only when the plugin sent some, and those must be a JSON object (Go
+/// unmarshals them into a map): anything else is a 500; 200 for OK, else 400.
+pub fn health_payload(status: &str, message: String, json_details: &[u8]) -> Response {
+    let mut payload = json!({ "status": status, "message": message });
+    if !json_details.is_empty() {
+        match serde_json::from_slice::<Value>(json_details) {
+            // Go's json.Unmarshal of `null` into a map leaves it nil, written back as null.
+            Ok(details @ (Value::Object(_) | Value::Null)) => payload["details"] = details,
+            _ => return error(StatusCode::INTERNAL_SERVER_ERROR, "Failed to unmarshal detailed response from backend plugin"),
+        }
+    }
+    let code = if status == "OK" { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    (code, Json(payload)).into_response()
 }
 
 async fn resource_root(state: State<Shared>, Path(uid): Path<String>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
@@ -338,7 +366,7 @@ async fn plugin_settings(State(host): State<Shared>, Path(id): Path<String>) -> 
     let enabled = plugin.plugin_type != "app" || host.enabled_apps.contains(&id);
     Json(json!({
         "id": id, "type": plugin.plugin_type, "name": json["name"], "info": json["info"], "includes": json["includes"],
-        "dependencies": json["dependencies"], "module": plugin.module(), "baseUrl": host.base_url(plugin),
+        "dependencies": json["dependencies"], "module": host.module(plugin), "baseUrl": host.base_url(plugin),
         "enabled": enabled, "pinned": enabled, "autoEnabled": false, "jsonData": {}, "secureJsonFields": {},
         "defaultNavUrl": default_nav.unwrap_or_else(|| format!("/plugins/{id}/")), "state": "", "signature": "unsigned",
         "hasUpdate": false, "latestVersion": "",
@@ -384,7 +412,7 @@ async fn settings_json(host: &Host) -> Value {
     for ds in datasources.iter() {
         let meta = host.plugin(&ds.config.plugin_id).map(|p| {
             let mut meta = p.json.clone();
-            meta["module"] = json!(p.module());
+            meta["module"] = json!(host.module(p));
             meta["baseUrl"] = json!(host.base_url(p));
             meta
         });
@@ -405,7 +433,7 @@ async fn settings_json(host: &Host) -> Value {
         .iter()
         .filter(|p| p.plugin_type == "panel")
         .map(|p| {
-            (p.id.clone(), json!({ "id": p.id, "name": p.json["name"], "info": p.json["info"], "module": p.module(),
+            (p.id.clone(), json!({ "id": p.id, "name": p.json["name"], "info": p.json["info"], "module": host.module(p),
                 "baseUrl": host.base_url(p), "hideFromList": false, "sort": 100, "skipDataQuery": false, "state": "" }))
         })
         .collect();
@@ -413,7 +441,7 @@ async fn settings_json(host: &Host) -> Value {
         .plugins
         .iter()
         .filter(|p| p.plugin_type == "app")
-        .map(|p| (p.id.clone(), json!({ "id": p.id, "path": p.module(), "version": p.json["info"]["version"], "preload": false })))
+        .map(|p| (p.id.clone(), json!({ "id": p.id, "path": host.module(p), "version": p.json["info"]["version"], "preload": false })))
         .collect();
     json!({
         "appSubUrl": "", "appUrl": "/", "namespace": "default", "featureToggles": {},

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use grafana_plugin_sdk::pluginv2::{
+use pgscope::pluginv2::{
     data_client::DataClient, diagnostics_client::DiagnosticsClient, resource_client::ResourceClient,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};

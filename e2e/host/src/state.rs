@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use grafana_plugin_sdk::pluginv2;
+use pgscope::pluginv2;
 use serde_json::{json, Value};
 use tokio::sync::RwLock;
 
@@ -34,6 +34,7 @@ impl Datasource {
             json_data: serde_json::to_vec(&self.config.json_data).unwrap_or_default(),
             decrypted_secure_json_data: self.config.secure_json_data.clone().into_iter().collect(),
             last_updated_ms: self.updated_ms,
+            api_version: String::new(),
         }
     }
 
@@ -80,8 +81,25 @@ impl Host {
     /// nested in an app gets the app's (pkg/plugins bootstrap configureAppChildPlugin:
     /// child.BaseURL = parent.BaseURL), so its own files are under `<baseUrl>/<sub dir>/`.
     pub fn base_url(&self, plugin: &Plugin) -> String {
-        let parent = self.plugins.iter().find(|p| p.plugin_type == "app" && p.dir != plugin.dir && plugin.dir.starts_with(&p.dir));
-        format!("public/plugins/{}", parent.unwrap_or(plugin).id)
+        format!("public/plugins/{}", self.parent_app(plugin).unwrap_or(plugin).id)
+    }
+
+    /// The app a plugin is nested in (its directory inside the app's).
+    fn parent_app(&self, plugin: &Plugin) -> Option<&Plugin> {
+        self.plugins.iter().find(|p| p.plugin_type == "app" && p.dir != plugin.dir && plugin.dir.starts_with(&p.dir))
+    }
+
+    /// A plugin's module.js as Grafana announces it: a plugin nested in an app is loaded from
+    /// under the app's path (bootstrap configureAppChildPlugin: `public/plugins/<app id>/<sub
+    /// dir>/module.js`), so its files must be served there too; any other from its own.
+    pub fn module(&self, plugin: &Plugin) -> String {
+        match self.parent_app(plugin) {
+            Some(app) => {
+                let sub = plugin.dir.strip_prefix(&app.dir).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+                format!("public/plugins/{}/{}/module.js", app.id, sub.trim_matches('/'))
+            }
+            None => plugin.module(),
+        }
     }
 
     pub fn plugin_context(&self, plugin_id: &str, settings: Option<pluginv2::DataSourceInstanceSettings>) -> pluginv2::PluginContext {
@@ -96,7 +114,37 @@ impl Host {
             }),
             app_instance_settings: None,
             data_source_instance_settings: settings,
+            grafana_config: grafana_config(),
+            plugin_version: self.plugin(plugin_id).and_then(|p| p.json["info"]["version"].as_str()).unwrap_or_default().to_string(),
+            user_agent: format!("Grafana/{} ({}; {})", crate::backend::GRAFANA_VERSION, std::env::consts::OS, go_arch()),
+            api_version: String::new(),
         }
+    }
+}
+
+/// The per-request config Grafana sends every plugin (pkg/services/pluginsintegration/
+/// pluginconfig/request.go PluginRequestConfig) with a default grafana.ini: `[datasources]
+/// concurrent_query_count` (10), the SQL connection defaults, the data proxy row limit. No
+/// `GF_APP_URL`: the stand-in does not know the address it is reached by (Grafana's root_url).
+fn grafana_config() -> HashMap<String, String> {
+    [
+        ("GF_CONCURRENT_QUERY_COUNT", "10"),
+        ("GF_SQL_ROW_LIMIT", "1000000"),
+        ("GF_SQL_MAX_OPEN_CONNS_DEFAULT", "100"),
+        ("GF_SQL_MAX_IDLE_CONNS_DEFAULT", "100"),
+        ("GF_SQL_MAX_CONN_LIFETIME_SECONDS_DEFAULT", "14400"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Go's GOARCH for this machine, as in Grafana's user agent.
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
     }
 }
 
