@@ -22,7 +22,8 @@ pub const MAX_MESSAGE_BYTES: usize = 1 << 30;
 
 pub struct Backend {
     pub plugin_id: String,
-    _child: Child,
+    /// The plugin process, killed when the `Backend` is dropped (none for `connect`).
+    _child: Option<Child>,
     pub data: DataClient<Channel>,
     pub diagnostics: DiagnosticsClient<Channel>,
     pub resource: ResourceClient<Channel>,
@@ -60,6 +61,14 @@ pub async fn start(plugin_id: &str, plugin_version: &str, executable: &Path) -> 
         .map_err(|e| format!("{plugin_id}: reading the handshake: {e}"))?
         .ok_or_else(|| format!("{plugin_id}: exited before the handshake"))?;
     let address = parse_handshake(&line).map_err(|e| format!("{plugin_id}: {e}"))?;
+    let mut backend = connect(plugin_id, &address).await?;
+    backend._child = Some(child);
+    Ok(backend)
+}
+
+/// Connects to a plugin already serving pluginv2 gRPC at `address` (host:port): what `start`
+/// does after the handshake; the host's tests also use it for in-process fake plugins.
+pub async fn connect(plugin_id: &str, address: &str) -> Result<Backend, String> {
     // Flow control like grpc-go's (BDP-based) rather than fixed 64 KiB windows.
     let channel = Channel::from_shared(format!("http://{address}"))
         .map_err(|e| e.to_string())?
@@ -71,7 +80,7 @@ pub async fn start(plugin_id: &str, plugin_version: &str, executable: &Path) -> 
     // accepts messages far larger.
     Ok(Backend {
         plugin_id: plugin_id.to_string(),
-        _child: child,
+        _child: None,
         data: DataClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
         diagnostics: DiagnosticsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
         resource: ResourceClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),

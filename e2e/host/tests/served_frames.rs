@@ -161,6 +161,8 @@ async fn an_error_answer_is_a_per_query_error_with_http_400() {
     let result = &body["results"]["A"];
     assert_eq!(result["status"], 400);
     assert!(result["error"].as_str().unwrap().contains("bad_data: invalid parameter \"start\""), "{result}");
+    // The TSDB refused what the plugin sent with a 400: the plugin's, by the SDK's status table.
+    assert_eq!(result["errorSource"], "plugin", "{result}");
     assert_eq!(result["frames"], json!([]));
 }
 
