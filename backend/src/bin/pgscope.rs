@@ -5,16 +5,17 @@
 use std::process::ExitCode;
 
 use pgscope::fallback::{self, Rules};
-use pgscope::lint::{self, Finding, FindingKind};
-use pgscope::stored::{self, StoredQuery};
+use pgscope::lint;
+use pgscope::stored;
 
 const HELP: &str = "\
 pgscope — PostgreSQL query performance in Grafana: the command-line tool
 
 Usage:
   pgscope rewrite [OPTIONS] '<promql>'     print the query pgscope sends, and why
-  pgscope lint [--tsdb URL] FILE...        report fragile queries in dashboards (.json)
-                                           and Prometheus/vmalert rule files (.yml, .yaml)
+  pgscope lint [--tsdb URL] [--format text|json] [--target-label L]... [--queries FILE]
+               FILE|FOLDER...              report silent failures in dashboards (.json),
+                                           Prometheus/vmalert and Grafana-managed rule files
   pgscope fix DASHBOARD.json -o OUT.json   give every fragile info join an `or` fallback
   pgscope stack --tsdb URL [--require JOB]... [--window 1h] [--record FILE]
   pgscope stack --replay FILE [--require JOB]...
@@ -27,8 +28,12 @@ Rewrite options (as in the datasource settings):
   --division           also rewrite division by an info metric
   --sticky WINDOW      join against last_over_time(INFO[WINDOW]), e.g. 1h
 
-lint exits 1 when it finds something, 2 on a usage or file error. With --tsdb it also reports
-metrics that have no series in that Prometheus-compatible TSDB (e.g. http://127.0.0.1:8428).
+lint exits 1 when it finds something (hints and info lines do not count), 2 on a usage or file
+error. Folders are walked; Grafana datasource provisioning and scrape configs found among the
+files tell which queries go through pgscope and which target labels exist. --queries adds a
+postgres_exporter custom-queries file to the metric catalogue. With --tsdb it also asks that
+Prometheus-compatible TSDB (e.g. http://127.0.0.1:8428) for metrics without series, matchers
+that match nothing, rules that returned nothing for an hour and variables without values.
 stack exits 1 when a check is failing; --record keeps the TSDB's answers (test fixtures),
 --replay evaluates such a file instead of asking a TSDB.";
 
@@ -90,62 +95,66 @@ fn rewrite(args: &[String]) -> Result<ExitCode, String> {
 
 fn lint(args: &[String]) -> Result<ExitCode, String> {
     let (rules, rest) = rules_and_rest(args)?;
-    let mut tsdb = None;
-    let mut files = Vec::new();
+    let mut options = lint::Options { rules, ..Default::default() };
+    let (mut tsdb, mut json) = (None, false);
+    let mut paths = Vec::new();
     let mut iter = rest.into_iter();
     while let Some(arg) = iter.next() {
-        if arg == "--tsdb" {
-            tsdb = Some(iter.next().ok_or("--tsdb needs a URL")?);
-        } else if arg.starts_with("--") {
-            return Err(format!("unknown option {arg}"));
-        } else {
-            files.push(arg);
-        }
-    }
-    if files.is_empty() {
-        return Err("lint needs at least one file".into());
-    }
-    let client = match &tsdb {
-        Some(url) => Some(tsdb_client(url)?),
-        None => None,
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let mut count = 0;
-    for file in &files {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
-        let queries = read_queries(file, &text)?;
-        for query in &queries {
-            let mut findings = lint::lint_query(&query.expr, &rules);
-            if let Some(client) = &client {
-                let names = lint::metric_names(&query.expr);
-                let missing = runtime.block_on(lint::metrics_without_series(client, &names)).map_err(|e| format!("--tsdb: {e}"))?;
-                findings.extend(missing.into_iter().map(|name| Finding {
-                    kind: FindingKind::NoSeries,
-                    message: format!("metric {name} has no series in {}", tsdb.as_deref().unwrap_or_default()),
-                }));
+        let mut value = || iter.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--tsdb" => tsdb = Some(value()?),
+            "--format" => match value()?.as_str() {
+                "json" => json = true,
+                "text" => json = false,
+                other => return Err(format!("--format {other}: expected text or json")),
+            },
+            "--target-label" => options.target_labels.push(value()?),
+            "--queries" => {
+                let file = value()?;
+                let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
+                options.catalogue.add_queries(&text, &file)?;
             }
-            for finding in findings {
-                count += 1;
-                println!("{file}: {}: {}", query.location, finding.message);
-            }
-        }
-        if queries.is_empty() {
-            eprintln!("{file}: no queries found");
+            other if other.starts_with("--") => return Err(format!("unknown option {other}")),
+            _ => paths.push(arg),
         }
     }
-    eprintln!("pgscope lint: {count} finding(s) in {} file(s)", files.len());
-    Ok(if count == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-fn read_queries(file: &str, text: &str) -> Result<Vec<StoredQuery>, String> {
-    if file.ends_with(".json") {
-        let json = serde_json::from_str(text).map_err(|e| format!("{file}: not JSON: {e}"))?;
-        Ok(stored::dashboard_queries(&json))
-    } else if file.ends_with(".yml") || file.ends_with(".yaml") {
-        stored::rule_queries(text).map_err(|e| format!("{file}: {e}"))
+    if paths.is_empty() {
+        return Err("lint needs at least one file or folder".into());
+    }
+    let workspace = lint::files::load(&paths)?;
+    let mut reports = lint::lint_workspace(&workspace, &options);
+    if let Some(url) = &tsdb {
+        let client = tsdb_client(url)?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        for query in &workspace.queries {
+            let findings = runtime.block_on(lint::tsdb::query_findings(&client, query, url)).map_err(|e| format!("--tsdb: {e}"))?;
+            reports.extend(findings.into_iter().map(|finding| lint::Report { file: query.file.clone(), line: None, location: query.location.clone(), finding }));
+        }
+        for variable in &workspace.variables {
+            if let Some(finding) = runtime.block_on(lint::tsdb::variable_finding(&client, variable)).map_err(|e| format!("--tsdb: {e}"))? {
+                reports.push(lint::Report { file: variable.file.clone(), line: None, location: variable.location.clone(), finding });
+            }
+        }
+    }
+    reports.sort_by(|a, b| (&a.file, &a.location).cmp(&(&b.file, &b.location)));
+    for (file, why) in &workspace.skipped {
+        eprintln!("{file}: skipped: {why}");
+    }
+    if workspace.queries.is_empty() && workspace.templates.is_empty() {
+        eprintln!("no queries found in {}", paths.join(", "));
+    }
+    if json {
+        let all: Vec<serde_json::Value> = reports.iter().map(lint::Report::json).collect();
+        println!("{}", serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?);
     } else {
-        Err(format!("{file}: expected a dashboard (.json) or a rule file (.yml, .yaml)"))
+        for report in &reports {
+            println!("{}", report.line());
+        }
     }
+    let failing = reports.iter().filter(|r| r.finding.kind.severity().fails()).count();
+    let quiet = reports.len() - failing;
+    eprintln!("pgscope lint: {failing} finding(s) and {quiet} hint or info line(s) in {} file(s)", workspace.read.len());
+    Ok(if failing == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn tsdb_client(url: &str) -> Result<pgscope::prom::client::PromClient, String> {

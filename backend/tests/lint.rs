@@ -1,0 +1,178 @@
+//! `pgscope lint` on rule files and dashboards written with one mistake of each kind
+//! (tests/data/lint), offline and against a real VictoriaMetrics, and on pgscope's own
+//! provisioning, which must lint clean.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn data(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/lint").join(name).display().to_string()
+}
+
+fn pgscope(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pgscope")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// `lint --format json` -> (exit code, [(location, kind, message)]).
+fn lint_json(args: &[&str]) -> (i32, Vec<(String, String, String, Option<u64>)>) {
+    let mut all = vec!["lint", "--format", "json"];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = pgscope(&all);
+    let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    let reports = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["location"].as_str().unwrap().to_string(),
+                r["kind"].as_str().unwrap().to_string(),
+                r["message"].as_str().unwrap().to_string(),
+                r["line"].as_u64(),
+            )
+        })
+        .collect();
+    (code, reports)
+}
+
+fn find<'a>(reports: &'a [(String, String, String, Option<u64>)], location: &str, kind: &str) -> Vec<&'a (String, String, String, Option<u64>)> {
+    reports.iter().filter(|r| r.0.starts_with(location) && r.1 == kind).collect()
+}
+
+#[test]
+fn a_rule_file_with_one_mistake_of_each_kind() {
+    let (code, reports) = lint_json(&[&data("prometheus-rules.yml")]);
+    assert_eq!(code, 1);
+    let one = |location: &str, kind: &str, text: &str| {
+        let found = find(&reports, location, kind);
+        assert!(found.iter().any(|r| r.2.contains(text)), "{location} {kind} {text}: {reports:#?}");
+        found.first().map(|r| r.3).unwrap_or_default()
+    };
+    one("group mistakes rule WrongMetric", "unknown-metric", "no exporter exports patroni_timeline; did you mean patroni_postgres_timeline?");
+    one("group mistakes rule WrongLabel", "unknown-label", "patroni_primary has no label cluster (it has job, instance, name, scope)");
+    let line = one("group mistakes rule MetricAsFunction annotation summary", "template", "function \"patroni_postgres_timeline\" not defined");
+    assert_eq!(line, Some(14), "the template's line in the file");
+    one("group mistakes rule UnclosedAction annotation description", "template", "line 2: unclosed action");
+    one("group mistakes rule UnbalancedEnd annotation summary", "template", "unexpected {{end}}");
+    one("group mistakes rule FragileJoin", "fragile-join", "blank when pgss_query_info has no series");
+    one("group mistakes rule QueryidAlone", "queryid-without-database", "joins on (queryid) without datname");
+    assert!(reports.iter().all(|r| !r.0.starts_with("group fine")), "{reports:#?}");
+    // Each finding is one line of text with file, place, kind and fix.
+    let (_, stdout, _) = pgscope(&["lint", &data("prometheus-rules.yml")]);
+    let line = stdout.lines().find(|l| l.contains("WrongMetric")).unwrap();
+    assert!(line.starts_with(&data("prometheus-rules.yml")) && line.contains(": unknown-metric: ") && line.ends_with("(fix: use patroni_postgres_timeline)"), "{line}");
+    assert_eq!(stdout.lines().count(), reports.len());
+}
+
+#[test]
+fn grafana_managed_rules_are_checked_as_grafana_expands_them() {
+    let (code, reports) = lint_json(&[&data("datasources.yaml"), &data("grafana-rules.yaml")]);
+    assert_eq!(code, 1);
+    assert!(find(&reports, "group grafana-mistakes rule WrongRefId", "template")[0].2.contains("$values.C: the rule has no query or expression C (it has A, B)"));
+    assert!(find(&reports, "group grafana-mistakes rule ValueAsNumber", "template")[0].2.contains("humanize of $value"));
+    assert!(find(&reports, "group grafana-mistakes rule Broken", "template")[0].2.contains("unclosed action"));
+    assert!(reports.iter().all(|r| !r.0.starts_with("group grafana-mistakes rule Fine")), "{reports:#?}");
+    // The same template is fine in a Prometheus rule, where $value is a number.
+    assert_eq!(reports.len(), 3, "{reports:#?}");
+}
+
+#[test]
+fn info_joins_through_pgscope_are_protected_and_others_fragile() {
+    let (code, reports) = lint_json(&[&data("datasources.yaml"), &data("dashboard.json")]);
+    assert_eq!(code, 1);
+    let kind_of = |panel: &str| find(&reports, panel, "protected").len() + 2 * find(&reports, panel, "fragile-join").len();
+    assert_eq!(kind_of("panel 1 "), 1, "through ${{ds}}, a pgscope-only datasource variable: {reports:#?}");
+    assert_eq!(kind_of("panel 2 "), 2, "through Prometheus");
+    assert_eq!(kind_of("panel 3 "), 2, "pgscope with fallbackMode off");
+    assert_eq!(kind_of("panel 4 "), 1, "the default datasource is pgscope");
+    assert_eq!(kind_of("panel 5 "), 2, "the query's own fallback: off");
+    assert!(find(&reports, "panel 1 ", "protected")[0].2.contains("pgscope's datasource rewrites it"));
+    // Without the datasource list, a uid alone tells nothing: only the typed reference protects.
+    let (_, reports) = lint_json(&[&data("dashboard.json")]);
+    assert_eq!(find(&reports, "panel 4 ", "fragile-join").len(), 1);
+    assert_eq!(find(&reports, "panel 1 ", "protected").len(), 1);
+}
+
+#[test]
+fn pgscopes_own_provisioning_lints_clean() {
+    let provisioning = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../provisioning").display().to_string();
+    let (code, stdout, stderr) = pgscope(&["lint", &provisioning]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l.contains(": protected: ")), "{stdout}");
+    assert!(stderr.contains("pgscope lint: 0 finding(s)"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(pgscope(&["lint"]).0, 2);
+    assert_eq!(pgscope(&["lint", "--format", "xml", &data("dashboard.json")]).0, 2);
+    assert_eq!(pgscope(&["lint", "--tsdb"]).0, 2);
+    assert_eq!(pgscope(&["lint", &data("datasources.yaml"), "/nonexistent.json"]).0, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.yaml");
+    std::fs::write(&other, "a: 1\n").unwrap();
+    let (code, _, stderr) = pgscope(&["lint", other.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no `groups:`"), "{stderr}");
+    // In a folder, such a file is skipped, said on stderr.
+    let (code, _, stderr) = pgscope(&["lint", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(stderr.contains("skipped"), "{stderr}");
+}
+
+#[test]
+fn a_scrape_config_or_target_label_flag_allows_target_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("r.yml");
+    std::fs::write(&rules, "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: patroni_primary{cluster=\"main\"} == 0\n").unwrap();
+    assert_eq!(pgscope(&["lint", rules.to_str().unwrap()]).0, 1);
+    assert_eq!(pgscope(&["lint", "--target-label", "cluster", rules.to_str().unwrap()]).0, 0);
+    let scrape = dir.path().join("prometheus.yml");
+    std::fs::write(&scrape, "scrape_configs:\n  - job_name: patroni\n    static_configs:\n      - targets: [a:8008]\n        labels: {cluster: main}\n").unwrap();
+    assert_eq!(pgscope(&["lint", dir.path().to_str().unwrap()]).0, 0);
+}
+
+#[test]
+fn against_victoriametrics() {
+    let vm = support::VictoriaMetrics::start();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() - 5_000;
+    let lines = [
+        "up{job=\"query_info\",instance=\"a:1\"} 1",
+        "up{job=\"postgres\",instance=\"a:2\"} 1",
+        "up{job=\"node\",instance=\"a:3\"} 1",
+        "patroni_primary{job=\"patroni\",instance=\"a:4\",scope=\"main\",name=\"n1\"} 1",
+    ];
+    let text: String = lines.iter().map(|l| format!("{l} {now}\n")).collect();
+    vm.import(&text, lines.len());
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: g\n    rules:\n      - alert: QueryInfoDown\n        expr: up{job=\"query-info\"} == 0\n      \
+         - alert: NoPrimary\n        expr: patroni_primary == 0\n      \
+         - record: up:with_scope\n        expr: up and on(scope) patroni_primary\n",
+    )
+    .unwrap();
+    let (code, reports) = lint_json(&["--tsdb", &vm.url(), rules.to_str().unwrap(), &data("datasources.yaml"), &data("dashboard.json")]);
+    assert_eq!(code, 1);
+    let nothing = find(&reports, "group g rule QueryInfoDown", "matches-nothing");
+    assert!(nothing[0].2.contains("up{job=\"query-info\"} matches nothing: its job values are node, postgres, query_info"), "{reports:#?}");
+    assert!(find(&reports, "group g rule NoPrimary", "empty-rule").is_empty(), "a quiet alert is not reported: {reports:#?}");
+    assert!(find(&reports, "group g rule up:with_scope", "empty-rule")[0].2.contains("returned nothing over the last hour"), "{reports:#?}");
+    assert!(find(&reports, "variable cluster", "empty-variable")[0].2.contains("label_values(up{job=~\"$job\"}, cluster)"), "{reports:#?}");
+    assert!(!find(&reports, "variable nothing", "empty-variable").is_empty(), "{reports:#?}");
+    assert!(find(&reports, "variable job", "empty-variable").is_empty() && find(&reports, "variable patroni", "empty-variable").is_empty(), "{reports:#?}");
+    assert!(!find(&reports, "panel 2 ", "no-series").is_empty(), "{reports:#?}");
+    // An empty rule is a hint: alone, it does not fail the run.
+    let hint_only = dir.path().join("hint.yml");
+    std::fs::write(&hint_only, "groups:\n  - name: g\n    rules:\n      - record: up:with_scope\n        expr: up and on(scope) patroni_primary\n").unwrap();
+    let (code, stdout, _) = pgscope(&["lint", "--tsdb", &vm.url(), hint_only.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains(": empty-rule: "), "{stdout}");
+}
