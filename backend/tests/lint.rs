@@ -139,6 +139,25 @@ fn a_scrape_config_or_target_label_flag_allows_target_labels() {
 }
 
 #[test]
+fn a_custom_queries_file_extends_the_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("r.yml");
+    std::fs::write(&rules, "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: rate(pg_stat_statements_jit_functions_total{toplevel=\"t\"}[5m]) > 0\n").unwrap();
+    let (code, stdout, _) = pgscope(&["lint", rules.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("no exporter exports pg_stat_statements_jit_functions_total"), "{stdout}");
+    let queries = dir.path().join("queries.yaml");
+    std::fs::write(
+        &queries,
+        "pg_stat_statements:\n  query: SELECT 1\n  metrics:\n    - queryid: {usage: LABEL}\n    - toplevel: {usage: LABEL}\n    - jit_functions_total: {usage: COUNTER}\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = pgscope(&["lint", "--queries", queries.to_str().unwrap(), rules.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(pgscope(&["lint", "--queries", "/nonexistent.yaml", rules.to_str().unwrap()]).0, 2);
+}
+
+#[test]
 fn against_victoriametrics() {
     let vm = support::VictoriaMetrics::start();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() - 5_000;
