@@ -143,13 +143,17 @@ fn lint(args: &[String]) -> Result<ExitCode, String> {
     if workspace.queries.is_empty() && workspace.templates.is_empty() {
         eprintln!("no queries found in {}", paths.join(", "));
     }
-    if json {
+    let text = if json {
         let all: Vec<serde_json::Value> = reports.iter().map(lint::Report::json).collect();
-        println!("{}", serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?);
+        serde_json::to_string_pretty(&all).map_err(|e| e.to_string())? + "\n"
     } else {
-        for report in &reports {
-            println!("{}", report.line());
-        }
+        reports.iter().map(|r| r.line() + "\n").collect()
+    };
+    // A reader that stops early (`| head`) is not an error.
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(format!("stdout: {e}")),
+        _ => {}
     }
     let failing = reports.iter().filter(|r| r.finding.kind.severity().fails()).count();
     let quiet = reports.len() - failing;
