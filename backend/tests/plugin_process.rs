@@ -1,5 +1,5 @@
 //! Integration test: the real `gpx_pgscope` binary, started as Grafana starts it (environment,
-//! handshake line, gRPC), driven through the SDK's pluginv2 clients against a real
+//! handshake line, gRPC), driven through the pluginv2 clients generated from proto/backend.proto against a real
 //! VictoriaMetrics holding imported series, and against servers that are closed or wrong.
 
 mod support;
