@@ -18,8 +18,11 @@ fn pgscope(args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
-/// `lint --format json` -> (exit code, [(location, kind, message)]).
-fn lint_json(args: &[&str]) -> (i32, Vec<(String, String, String, Option<u64>)>) {
+/// (location, kind, message, line) of one finding.
+type Reported = (String, String, String, Option<u64>);
+
+/// `lint --format json` -> (exit code, findings).
+fn lint_json(args: &[&str]) -> (i32, Vec<Reported>) {
     let mut all = vec!["lint", "--format", "json"];
     all.extend_from_slice(args);
     let (code, stdout, stderr) = pgscope(&all);
@@ -40,7 +43,7 @@ fn lint_json(args: &[&str]) -> (i32, Vec<(String, String, String, Option<u64>)>)
     (code, reports)
 }
 
-fn find<'a>(reports: &'a [(String, String, String, Option<u64>)], location: &str, kind: &str) -> Vec<&'a (String, String, String, Option<u64>)> {
+fn find<'a>(reports: &'a [Reported], location: &str, kind: &str) -> Vec<&'a Reported> {
     reports.iter().filter(|r| r.0.starts_with(location) && r.1 == kind).collect()
 }
 

@@ -267,11 +267,9 @@ impl Checker<'_> {
         for token in command {
             match token {
                 Token::Word(word) if matches!(word.as_str(), "true" | "false" | "nil") => {}
-                Token::Word(word) => {
-                    if !GO_BUILTINS.contains(&word.as_str()) && !TEMPLATE_FUNCS.contains(&word.as_str()) {
-                        let hint = if word.contains('_') { " (a metric name? templates cannot read metrics: use `query`)" } else { "" };
-                        self.problems.push((line, format!("function \"{word}\" not defined{hint}")));
-                    }
+                Token::Word(word) if !GO_BUILTINS.contains(&word.as_str()) && !TEMPLATE_FUNCS.contains(&word.as_str()) => {
+                    let hint = if word.contains('_') { " (a metric name? templates cannot read metrics: use `query`)" } else { "" };
+                    self.problems.push((line, format!("function \"{word}\" not defined{hint}")));
                 }
                 Token::Var(name, fields) => {
                     if !self.declared(name) {
