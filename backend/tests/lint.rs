@@ -198,3 +198,33 @@ fn against_victoriametrics() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains(": empty-rule: "), "{stdout}");
 }
+
+#[test]
+fn pgscopes_pgss_dashboard_against_every_schemas_data_asks_nothing_in_vain() {
+    // All three pgss schemas' series (as their exporters name them) in one VictoriaMetrics: the
+    // dashboard's matchers, variables and metrics must all find data (no false findings).
+    let vm = support::VictoriaMetrics::start();
+    let end_s = support::now_s() - 5;
+    let (mut lines, mut series) = (String::new(), 0);
+    for schema in pgscope::pgss::catalog::SCHEMAS {
+        let (text, n) = support::pgss_dataset(schema, end_s);
+        lines.push_str(&text);
+        series += n;
+    }
+    vm.import(&lines, series);
+    let provisioning = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../provisioning");
+    let datasources = provisioning.join("datasources/pgscope.yaml").display().to_string();
+    let dashboard = provisioning.join("dashboards/json/pgss-top-queries.json").display().to_string();
+    let (code, reports) = lint_json(&["--tsdb", &vm.url(), &datasources, &dashboard]);
+    let failing: Vec<&Reported> = reports.iter().filter(|r| r.1 != "protected").collect();
+    assert!(failing.is_empty(), "{failing:#?}");
+    assert_eq!(code, 0);
+    // The same checks against an empty TSDB do find: they were asked.
+    let empty = support::VictoriaMetrics::start();
+    let (code, reports) = lint_json(&["--tsdb", &empty.url(), &datasources, &dashboard]);
+    assert_eq!(code, 1);
+    for variable in ["variable instance", "variable database"] {
+        assert_eq!(find(&reports, variable, "empty-variable").len(), 1, "{reports:#?}");
+    }
+    assert!(!find(&reports, "panel 2 ", "no-series").is_empty(), "{reports:#?}");
+}
