@@ -9,7 +9,8 @@
 /// Which expander renders the template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flavour {
-    /// Prometheus or vmalert: `$labels`, `$externalLabels`, `$externalURL`, `$value` (a number).
+    /// Prometheus or vmalert: `$labels`, `$externalLabels`, `$externalURL`, `$value` (a number),
+    /// and vmalert's `$expr`, `$for`, `$alertID`, `$groupID`, `$activeAt`.
     Prometheus,
     /// Grafana-managed alerting: `$labels`, `$values`, `$value` (a string); the rule's refIds.
     Grafana { ref_ids: Vec<String> },
@@ -68,7 +69,8 @@ pub fn check(text: &str, flavour: &Flavour) -> Vec<(usize, String)> {
 
 fn predeclared(flavour: &Flavour) -> Vec<String> {
     let names: &[&str] = match flavour {
-        Flavour::Prometheus => &["$", "$labels", "$externalLabels", "$externalURL", "$value"],
+        // Prometheus's, and vmalert's additions ($expr, $for, $alertID, $groupID, $activeAt).
+        Flavour::Prometheus => &["$", "$labels", "$externalLabels", "$externalURL", "$value", "$expr", "$for", "$alertID", "$groupID", "$activeAt"],
         Flavour::Grafana { .. } => &["$", "$labels", "$values", "$value"],
     };
     names.iter().map(|n| n.to_string()).collect()
