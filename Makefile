@@ -21,7 +21,7 @@ help:
 	@echo "make e2e    browser specs against the stand-in host and a real stack"
 	@echo "make fuzz   the fuzz targets of make test, 200,000 cases each with a new seed (FUZZ_CASES=, FUZZ_SEED= to set)"
 	@echo "make soak   every dashboard query under load with injected faults, 5 min, 8 refreshers (SOAK_SECONDS=, SOAK_REFRESHERS=)"
-	@echo "make bench  benchmarks that print figures (rewrite, QueryData, pgssTopQueries, the panel with 1,000 statements)"
+	@echo "make bench  benchmarks that print figures (rewrite, QueryData, pgssTopQueries, the panel with 1,000 statements, the panel vs Grafana's Table)"
 
 setup:
 	@bash scripts/setup.sh
@@ -73,6 +73,7 @@ soak: setup
 bench: setup wasm
 	cargo bench --locked -p pgscope-backend --bench rewrite --bench datasource --bench pgss
 	node frontend/bench/panel.mjs
+	node frontend/bench/grafana-table.mjs
 
 demo: dist
 	bash scripts/demo.sh $(APP_DIR)

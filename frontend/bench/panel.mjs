@@ -12,11 +12,9 @@
 //                of every row pays, printed as a ratio.
 // The page is served from 127.0.0.1 by this script; the wasm is the shipped build
 // (target/wasm-bindgen, from `make wasm`). Prints figures; asserts nothing about time.
-import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { launch } from '../../e2e/specs/support.mjs';
+import { openBenchPage } from './page.mjs';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
 const STATEMENTS = 1000;
@@ -32,6 +30,7 @@ const FILES = {
   '/pgscope_panel.js': [join(root, 'target/wasm-bindgen/pgscope_panel.js'), 'text/javascript'],
   '/pgscope_panel_bg.wasm': [join(root, 'target/wasm-bindgen/pgscope_panel_bg.wasm'), 'application/wasm'],
   '/props.js': [join(root, 'frontend/js/props.js'), 'text/javascript'],
+  '/statements.js': [join(root, 'frontend/bench/statements.js'), 'text/javascript'],
 };
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"></head>
@@ -41,36 +40,13 @@ const PAGE = `<!doctype html><html><head><meta charset="utf-8"></head>
 <script type="module">
 import init, { mount } from '/pgscope_panel.js';
 import { panelProps } from '/props.js';
+import { statements } from '/statements.js';
 const propsOf = (d) => { const p = panelProps(d); return [p.json, p.numbers]; };
 await init({ module_or_path: '/pgscope_panel_bg.wasm' });
 
 const N = ${STATEMENTS};
-const MEASURES = ['share_of_time', 'calls_per_s', 'exec_time_per_s', 'exec_time_per_call', 'rows_per_call', 'hit_ratio',
-  'shared_read_per_s', 'temp_written_per_s', 'wal_bytes_per_s'];
 // Deterministic figures; 'seed' changes them for a refresh.
-function data(seed) {
-  const ids = Array.from({ length: N }, (_, i) => String(4_000_000_000 + i * 7919));
-  const text = (i) => 'SELECT a, b, c FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.status = $1 AND o.region = ' + i;
-  const fields = [
-    { name: 'queryid', type: 'string', values: ids },
-    { name: 'database', type: 'string', values: ids.map((_, i) => 'db' + (i % 3)) },
-    { name: 'user', type: 'string', values: ids.map(() => 'app') },
-    { name: 'name', type: 'string', values: ids.map((_, i) => text(i).slice(0, 80)) },
-    { name: 'text', type: 'string', values: ids.map((_, i) => text(i)) },
-    { name: 'name_source', type: 'string', values: ids.map((_, i) => (i % 10 ? 'info' : 'queryid')) },
-    ...MEASURES.map((m, k) => ({ name: m, type: 'number', values: ids.map((_, i) => ((i * 37 + k * 11 + seed * 13) % 1000) / 1000) })),
-  ];
-  const table = { name: 'pgss top queries', refId: 'A', meta: { custom: { pgscope: 'pgss.top', schema: 'postgres_exporter (custom queries) · 15 of 15 measures', statements: N } }, fields };
-  const times = Array.from({ length: 60 }, (_, t) => 1_700_000_000_000 + t * 15_000);
-  const sparks = ids.map((id, i) => ({
-    name: 'exec time/s', refId: 'A', meta: { custom: { pgscope: 'pgss.sparkline', measure: 'exec_time' } },
-    fields: [
-      { name: 'Time', type: 'time', values: times },
-      { name: 'Value', type: 'number', labels: { database: 'db' + (i % 3), queryid: id }, values: times.map((_, t) => ((t * 7 + i + seed) % 23) / 23) },
-    ],
-  }));
-  return { series: [table, ...sparks] };
-}
+const data = (seed) => statements(N, seed);
 
 const el = document.getElementById('panel');
 const layout = (node) => node.getBoundingClientRect().height + node.scrollHeight;
@@ -167,25 +143,8 @@ window.runBench = async (runs, height) => {
 window.benchReady = true;
 </script></body></html>`;
 
-const server = createServer(async (req, res) => {
-  const path = new URL(req.url, 'http://x').pathname;
-  if (path === '/') {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    return res.end(PAGE);
-  }
-  const file = FILES[path];
-  if (!file) {
-    res.writeHead(404);
-    return res.end();
-  }
-  res.writeHead(200, { 'content-type': file[1] });
-  res.end(await readFile(file[0]));
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const { browser, page, problems } = await launch();
+const { page, problems, close } = await openBenchPage(PAGE, FILES);
 try {
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
-  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
   await page.evaluate(() => window.runBench(2, 900)); // warm-up: JIT, wasm tiers, fonts
   const sizes = [['as provisioned', provisionedHeight()], ['full screen', 900]];
   const results = [];
@@ -216,6 +175,5 @@ try {
   line('floor: rows in view by plain innerHTML', 'redraw');
   line(`baseline: ${STATEMENTS} rows by plain innerHTML`, 'baseline');
 } finally {
-  await browser.close();
-  server.close();
+  await close();
 }
