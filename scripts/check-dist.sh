@@ -60,4 +60,4 @@ if [ -n "$wasm" ]; then
   check "the panel wasm is under 1.5 MB (wasm-opt and the wasm-release profile ran)" test "$raw" -lt 1500000
 fi
 echo "dist: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+[ "$failed" = 0 ]; dist_status=$?; bash "$(dirname "$0")/check-validator.sh" "$app" "$zip" && exit "$dist_status"

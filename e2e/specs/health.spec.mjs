@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
-import { browserSession, screenshot, stack } from './support.mjs';
+import { browserSession, docScreenshot, screenshot, stack } from './support.mjs';
 
 const session = browserSession(() => stack('start-tsdb'));
 
@@ -22,6 +22,7 @@ test('Save & test: success, then the TSDB down, then recovered', async () => {
 
   await saveAndTest(page, /Connected to (VictoriaMetrics|Prometheus v\d)/);
   await screenshot(page, 'save-and-test-ok');
+  await docScreenshot(page, 'save-and-test', page.getByTestId(selectors.pages.DataSource.alert).first());
 
   stack('stop-tsdb');
   const down = await saveAndTest(page, /Cannot reach the TSDB/);

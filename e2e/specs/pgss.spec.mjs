@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
-import { browserSession, eventually, screenshot, stack } from './support.mjs';
+import { browserSession, docScreenshot, eventually, screenshot, stack } from './support.mjs';
 
 const session = browserSession(() => stack('start-info'));
 const PANEL = selectors.components.Panels.Panel;
@@ -56,6 +56,7 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   const states = await everyPanelHasData(page, '/d/pgscope-pgss-top?from=now-5m&to=now');
   assert.ok(states.find((p) => p.title === 'Top queries').rows >= 5, JSON.stringify(states));
   await screenshot(page, 'pgss-top-queries');
+  await docScreenshot(page, 'top-queries');
 
   // Sort by calls/s, descending: the numbers shown go down.
   const callsHeader = page.locator('.pgscope-top-header[data-column="calls_per_s"]');
@@ -94,6 +95,7 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   assert.equal(cursors.length, await charts.count());
   assert.equal(new Set(cursors).size, 1, `one x for all: ${cursors}`);
   assert.match(await charts.first().locator('.pgscope-detail-legend').innerText(), / at \d\d:\d\d/);
+  await docScreenshot(page, 'detail-view', detail.locator('.pgscope-detail-name'));
   await detail.locator('.pgscope-detail-mode[data-mode="per call"]').click();
   const perCall = await charts.evaluateAll((cs) => cs.map((c) => c.dataset.chart));
   assert.ok(perCall.length >= 10 && perCall.slice(1).every((k) => k.endsWith('/call') || k === 'hit_ratio'), perCall.join(' '));
@@ -108,6 +110,7 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   }, 90_000);
   assert.match(await page.locator('.pgscope-panel').first().innerText(), /names unavailable/);
   await screenshot(page, 'pgss-top-queries-no-names');
+  await docScreenshot(page, 'outage-notice');
 
   // The datasource with a PostgreSQL connection names them all the same (no badge), and its
   // Save & test says what the connection can read.

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
-import { browserSession, eventually, screenshot, stack } from './support.mjs';
+import { browserSession, docScreenshot, eventually, screenshot, stack } from './support.mjs';
 
 const session = browserSession(() => {
   for (const command of ['restore-info', 'start-info', 'start-node', 'patroni-resume']) {
@@ -78,6 +78,7 @@ test('stack health: failures are named on Save & test and in the panel, then rec
   shown = await dashboardUntil(page, (s) => tile(s, 'node').status === 'failing' && /collapsed/.test(tile(s, 'query-info').summary), 'failing tiles');
   assert.match(tile(shown, 'pgss_query_info').summary, /% of statements named/);
   await screenshot(page, 'stack-health-node-down-collapse');
+  await docScreenshot(page, 'stack-health');
   // The app's page (/a/pgscope-app) draws the same view from its own stackHealth query.
   const onPage = await dashboardUntil(page, (s) => tile(s, 'node').status === 'failing', 'the app page', '/a/pgscope-app');
   assert.deepEqual(onPage.map((t) => [t.name, t.status]), shown.map((t) => [t.name, t.status]));

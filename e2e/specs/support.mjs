@@ -22,6 +22,7 @@ export async function launch() {
   });
   const context = await browser.newContext({
     viewport: { width: 1400, height: 900 },
+    colorScheme: 'dark', // Grafana's "system" theme follows it; the stand-in is always dark
     baseURL: baseUrl,
     httpCredentials: process.env.GRAFANA_URL
       ? { username: process.env.GRAFANA_USER || 'admin', password: process.env.GRAFANA_PASSWORD || 'admin' }
@@ -57,6 +58,22 @@ export async function screenshot(page, name) {
   mkdirSync(artifacts, { recursive: true });
   const path = join(artifacts, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/**
+ * The README's screenshots (docs/img/<name>.png, also named by plugin.json's screenshots): the
+ * viewport only, so every one is 1400 × 900 in the dark theme, rewritten by every run so they show
+ * the panel as it is. `scrollTo` (a locator) is scrolled to the middle of the view first (as far as
+ * the page scrolls). E2E_DOCS_IMG sets another folder; set empty, they are not written.
+ */
+export const docsImg = process.env.E2E_DOCS_IMG ?? join(root, 'docs/img');
+export async function docScreenshot(page, name, scrollTo) {
+  if (!docsImg) return null;
+  if (scrollTo) await scrollTo.evaluate((element) => element.scrollIntoView({ block: 'center' }));
+  mkdirSync(docsImg, { recursive: true });
+  const path = join(docsImg, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
   return path;
 }
 
