@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::frame::kind;
 use crate::model::{InputFrame, PanelInput};

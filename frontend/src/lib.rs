@@ -12,6 +12,7 @@
 
 mod detail;
 mod frame;
+mod json;
 #[cfg(test)]
 mod layers;
 mod model;

@@ -14,84 +14,60 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::Value;
+pub use crate::json::Value;
 
 /// What the JS glue sends on every render.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PanelInput {
     pub series: Vec<InputFrame>,
     /// Query errors Grafana reported for this panel.
     pub errors: Vec<String>,
     /// The dashboard's time range, in ms since the epoch (charts share it).
-    #[serde(rename = "timeRange")]
     pub time_range: Option<TimeRange>,
     /// The panel's options (set in the panel editor or the dashboard JSON).
     pub options: PanelOptions,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct TimeRange {
     pub from: f64,
     pub to: f64,
 }
 
 /// Options of the panel (frontend/js/panel.js declares their editors).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PanelOptions {
     /// The top-queries view's columns, by field name, in the order chosen; None or empty: all
     /// the data has. Unknown names are ignored.
-    #[serde(rename = "topColumns", deserialize_with = "lenient_strings")]
     pub top_columns: Option<Vec<String>>,
     /// The detail view's charts: "overview", "perSecond" or "perCall".
-    #[serde(rename = "detailCharts", deserialize_with = "lenient_string")]
     pub detail_charts: Option<String>,
 }
 
-/// Options come from dashboard JSON users edit by hand: a wrong type means "not set", never a
-/// panel that cannot draw.
-fn lenient_strings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    let value = Value::deserialize(d)?;
-    Ok(value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()))
-}
-
-fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Value::deserialize(d)?.as_str().map(String::from))
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InputFrame {
     pub name: Option<String>,
-    #[serde(rename = "refId")]
     pub ref_id: Option<String>,
     pub fields: Vec<InputField>,
     pub meta: Option<InputMeta>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InputMeta {
     pub notices: Vec<InputNotice>,
     /// The datasource's own metadata (`{"pgscope": "stackHealth", ...}` marks pgscope frames).
     pub custom: Option<Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InputNotice {
     pub severity: String,
     pub text: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InputField {
     pub name: String,
-    #[serde(rename = "type")]
     pub field_type: String,
     pub labels: Option<BTreeMap<String, String>>,
     pub config: Option<InputFieldConfig>,
@@ -153,7 +129,8 @@ impl Values {
         match self {
             Values::Json(values) => match values.get(i)? {
                 Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
+                Value::Int(i) => Some(i.to_string()),
+                Value::Float(x) => Some(x.to_string()),
                 _ => None,
             },
             Values::Numbers(..) => self.number(i).map(|x| if x.fract() == 0.0 && x.abs() < 9.0e15 { format!("{}", x as i64) } else { x.to_string() }),
@@ -161,51 +138,9 @@ impl Values {
     }
 }
 
-thread_local! {
-    /// The Float64Array of the props being parsed (`parse_packed`), for `{"packed": ...}` values.
-    static PACKED: std::cell::RefCell<Arc<[f64]>> = std::cell::RefCell::new(Arc::from(Vec::new()));
-}
-
-impl<'de> Deserialize<'de> for Values {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Values;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an array of values or {\"packed\": [start, len]}")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Values, A::Error> {
-                Vec::<Value>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Values::Json)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Values, A::Error> {
-                let mut range = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    if key == "packed" {
-                        range = Some(map.next_value::<(usize, usize)>()?);
-                    } else {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                    }
-                }
-                let (start, len) = range.ok_or_else(|| serde::de::Error::missing_field("packed"))?;
-                PACKED.with(|all| {
-                    let all = all.borrow();
-                    match start.checked_add(len).filter(|end| *end <= all.len()) {
-                        Some(end) => Ok(Values::Numbers(all.clone(), start..end)),
-                        None => Err(serde::de::Error::custom(format!("packed values {start}+{len} lie outside the {} numbers sent", all.len()))),
-                    }
-                })
-            }
-        }
-        d.deserialize_any(Visitor)
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InputFieldConfig {
-    #[serde(rename = "displayName")]
     pub display_name: Option<String>,
-    #[serde(rename = "displayNameFromDS")]
     pub display_name_from_ds: Option<String>,
     /// Grafana's unit id ("s", "bytes", "Bps", "percentunit", ...).
     pub unit: Option<String>,
@@ -220,12 +155,107 @@ pub(crate) fn parse_input(json: &str) -> Result<PanelInput, String> {
 }
 
 /// Parses the props JSON whose number fields refer to `numbers` (js/props.js `panelProps`).
+/// Members of the wrong type read as missing (options come from dashboard JSON users edit by
+/// hand: a wrong type means "not set", never a panel that cannot draw); text that is not JSON,
+/// or packed values outside `numbers`, is an error the panel shows.
 pub fn parse_packed(json: &str, numbers: Vec<f64>) -> Result<PanelInput, String> {
-    PACKED.with(|all| *all.borrow_mut() = Arc::from(numbers));
-    let parsed = serde_json::from_str(json).map_err(|e| format!("pgscope panel received data it cannot read: {e}"));
-    // The fields hold their own references; the slot need not keep the array alive.
-    PACKED.with(|all| *all.borrow_mut() = Arc::from(Vec::new()));
-    parsed
+    let numbers: Arc<[f64]> = Arc::from(numbers);
+    crate::json::parse(json).and_then(|value| PanelInput::read(value, &numbers)).map_err(|e| format!("pgscope panel received data it cannot read: {e}"))
+}
+
+fn string(value: Value) -> Option<String> {
+    value.into_string()
+}
+
+fn strings(value: Value) -> Vec<String> {
+    value.into_items().into_iter().filter_map(Value::into_string).collect()
+}
+
+fn number(value: &Value) -> f64 {
+    value.as_f64().unwrap_or(0.0)
+}
+
+impl PanelInput {
+    fn read(mut value: Value, numbers: &Arc<[f64]>) -> Result<Self, String> {
+        let series = value.take("series").into_items().into_iter().map(|frame| InputFrame::read(frame, numbers)).collect::<Result<_, _>>()?;
+        let time_range = match value.get("timeRange") {
+            Some(range @ Value::Object(_)) => Some(TimeRange { from: range.get("from").map_or(0.0, number), to: range.get("to").map_or(0.0, number) }),
+            _ => None,
+        };
+        let mut options = value.take("options");
+        let options = PanelOptions {
+            top_columns: match options.take("topColumns") {
+                columns @ Value::Array(_) => Some(strings(columns)),
+                _ => None,
+            },
+            detail_charts: string(options.take("detailCharts")),
+        };
+        Ok(PanelInput { series, errors: strings(value.take("errors")), time_range, options })
+    }
+}
+
+impl InputFrame {
+    fn read(mut value: Value, numbers: &Arc<[f64]>) -> Result<Self, String> {
+        let fields = value.take("fields").into_items().into_iter().map(|field| InputField::read(field, numbers)).collect::<Result<_, _>>()?;
+        let meta = match value.take("meta") {
+            mut meta @ Value::Object(_) => Some(InputMeta {
+                notices: meta
+                    .take("notices")
+                    .into_items()
+                    .into_iter()
+                    .map(|mut notice| InputNotice { severity: string(notice.take("severity")).unwrap_or_default(), text: string(notice.take("text")).unwrap_or_default() })
+                    .collect(),
+                custom: match meta.take("custom") {
+                    Value::Null => None,
+                    custom => Some(custom),
+                },
+            }),
+            _ => None,
+        };
+        Ok(InputFrame { name: string(value.take("name")), ref_id: string(value.take("refId")), fields, meta })
+    }
+}
+
+impl InputField {
+    fn read(mut value: Value, numbers: &Arc<[f64]>) -> Result<Self, String> {
+        let labels = match value.take("labels") {
+            Value::Object(members) => Some(members.into_iter().filter_map(|(k, v)| Some((k, v.into_string()?))).collect::<Vec<_>>()),
+            _ => None,
+        };
+        // Inserted one by one: collecting into a BTreeMap sorts with a sort of its own (wasm size).
+        let labels = labels.map(|pairs| {
+            let mut map = BTreeMap::new();
+            for (k, v) in pairs {
+                map.entry(k).or_insert(v);
+            }
+            map
+        });
+        let config = match value.take("config") {
+            mut config @ Value::Object(_) => Some(InputFieldConfig {
+                display_name: string(config.take("displayName")),
+                display_name_from_ds: string(config.take("displayNameFromDS")),
+                unit: string(config.take("unit")),
+            }),
+            _ => None,
+        };
+        let values = match value.take("values") {
+            Value::Array(items) => Values::Json(items),
+            packed @ Value::Object(_) => {
+                let range = packed.get("packed").and_then(Value::as_array).filter(|r| r.len() == 2).ok_or("values without \"packed\": [start, len]")?;
+                let index = |v: &Value| match *v {
+                    Value::Int(i) => usize::try_from(i).ok(),
+                    _ => None,
+                };
+                let (start, len) = index(&range[0]).zip(index(&range[1])).ok_or("packed values need a start and a length")?;
+                match start.checked_add(len).filter(|end| *end <= numbers.len()) {
+                    Some(end) => Values::Numbers(numbers.clone(), start..end),
+                    None => return Err(format!("packed values {start}+{len} lie outside the {} numbers sent", numbers.len())),
+                }
+            }
+            _ => Values::default(),
+        };
+        Ok(InputField { name: string(value.take("name")).unwrap_or_default(), field_type: string(value.take("type")).unwrap_or_default(), labels, config, values })
+    }
 }
 
 /// Sorts `items` stably by `compare`. Every sort in the panel goes through the one sort of

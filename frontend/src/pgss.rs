@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::frame::{column, kind, series_points};
 use crate::model::{PanelInput, Values};

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::frame::{column, kind, number_at, series_points, text_at};
 use crate::model::{sort_by, PanelInput};

@@ -1,0 +1,325 @@
+//! A small JSON reader for the props (model.rs `parse_packed`): the text the glue sends becomes
+//! a `Value` tree. It replaces serde_json in the panel, which with serde's derived visitors
+//! was ~50 KB of the wasm (issue 19, the wasm diet). Part of the model: pure Rust, tested
+//! natively; any input gives a `Value` or an error message, never a panic (nesting is bounded,
+//! so a deep document cannot overflow the stack).
+
+/// A JSON value. Objects keep their members in order (a repeated key: the first one is read).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    /// An integer literal, exact (queryids written as numbers keep every digit).
+    Int(i128),
+    Float(f64),
+    String(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+/// How deep arrays and objects may nest (serde_json's limit too).
+const MAX_DEPTH: usize = 128;
+
+impl Value {
+    /// Member `key` of an object; None for a missing key and for anything but an object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&Vec<Value>> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The member `key` taken out of an object (for moving strings into the props' types).
+    pub fn take(&mut self, key: &str) -> Value {
+        match self {
+            Value::Object(members) => members.iter_mut().find(|(k, _)| k == key).map(|(_, v)| std::mem::replace(v, Value::Null)).unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+
+    /// A string moved out, None for anything else.
+    pub fn into_string(self) -> Option<String> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The items of an array, none for anything else.
+    pub fn into_items(self) -> Vec<Value> {
+        match self {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Parses one JSON document (whitespace around it allowed, nothing else after it).
+pub fn parse(text: &str) -> Result<Value, String> {
+    let mut reader = Reader { text, bytes: text.as_bytes(), at: 0 };
+    let value = reader.value(0)?;
+    reader.space();
+    if reader.at < reader.bytes.len() {
+        return Err(reader.error("trailing characters"));
+    }
+    Ok(value)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn error(&self, what: &str) -> String {
+        format!("{what} at byte {}", self.at)
+    }
+
+    fn space(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: Value) -> Result<Value, String> {
+        if self.bytes[self.at..].starts_with(word.as_bytes()) {
+            self.at += word.len();
+            Ok(value)
+        } else {
+            Err(self.error("expected value"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, String> {
+        self.space();
+        match self.bytes.get(self.at) {
+            None => Err(self.error("EOF while parsing a value")),
+            Some(b'n') => self.literal("null", Value::Null),
+            Some(b't') => self.literal("true", Value::Bool(true)),
+            Some(b'f') => self.literal("false", Value::Bool(false)),
+            Some(b'"') => self.string().map(Value::String),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b'[') | Some(b'{') if depth >= MAX_DEPTH => Err(self.error("nested too deeply")),
+            Some(b'[') => {
+                self.at += 1;
+                let mut items = Vec::new();
+                self.space();
+                if self.bytes.get(self.at) == Some(&b']') {
+                    self.at += 1;
+                    return Ok(Value::Array(items));
+                }
+                loop {
+                    items.push(self.value(depth + 1)?);
+                    self.space();
+                    match self.bytes.get(self.at) {
+                        Some(b',') => self.at += 1,
+                        Some(b']') => {
+                            self.at += 1;
+                            return Ok(Value::Array(items));
+                        }
+                        _ => return Err(self.error("expected `,` or `]`")),
+                    }
+                }
+            }
+            Some(b'{') => {
+                self.at += 1;
+                let mut members = Vec::new();
+                self.space();
+                if self.bytes.get(self.at) == Some(&b'}') {
+                    self.at += 1;
+                    return Ok(Value::Object(members));
+                }
+                loop {
+                    self.space();
+                    if self.bytes.get(self.at) != Some(&b'"') {
+                        return Err(self.error("expected a key"));
+                    }
+                    let key = self.string()?;
+                    self.space();
+                    if self.bytes.get(self.at) != Some(&b':') {
+                        return Err(self.error("expected `:`"));
+                    }
+                    self.at += 1;
+                    let value = self.value(depth + 1)?;
+                    members.push((key, value));
+                    self.space();
+                    match self.bytes.get(self.at) {
+                        Some(b',') => self.at += 1,
+                        Some(b'}') => {
+                            self.at += 1;
+                            return Ok(Value::Object(members));
+                        }
+                        _ => return Err(self.error("expected `,` or `}`")),
+                    }
+                }
+            }
+            Some(_) => Err(self.error("expected value")),
+        }
+    }
+
+    /// A number: an integer literal exactly (when it fits), anything else as the nearest f64.
+    fn number(&mut self) -> Result<Value, String> {
+        let start = self.at;
+        let digits = |reader: &mut Self| {
+            let from = reader.at;
+            while let Some(b'0'..=b'9') = reader.bytes.get(reader.at) {
+                reader.at += 1;
+            }
+            reader.at > from
+        };
+        if self.bytes.get(self.at) == Some(&b'-') {
+            self.at += 1;
+        }
+        if !digits(self) {
+            return Err(self.error("invalid number"));
+        }
+        let mut integer = true;
+        if self.bytes.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            integer = false;
+            if !digits(self) {
+                return Err(self.error("invalid number"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
+            self.at += 1;
+            integer = false;
+            if let Some(b'+' | b'-') = self.bytes.get(self.at) {
+                self.at += 1;
+            }
+            if !digits(self) {
+                return Err(self.error("invalid number"));
+            }
+        }
+        let literal = &self.text[start..self.at];
+        if integer {
+            if let Ok(i) = literal.parse::<i128>() {
+                return Ok(Value::Int(i));
+            }
+        }
+        literal.parse::<f64>().map(Value::Float).map_err(|_| self.error("invalid number"))
+    }
+
+    /// A string (the reader is at its opening quote), escapes decoded; a lone surrogate
+    /// escape reads as U+FFFD.
+    fn string(&mut self) -> Result<String, String> {
+        self.at += 1;
+        let mut out = String::new();
+        loop {
+            let run = self.at;
+            while let Some(&b) = self.bytes.get(self.at) {
+                if b == b'"' || b == b'\\' {
+                    break;
+                }
+                self.at += 1;
+            }
+            // Quotes and backslashes are ASCII: the run ends on a char boundary.
+            out.push_str(&self.text[run..self.at]);
+            match self.bytes.get(self.at) {
+                None => return Err(self.error("EOF while parsing a string")),
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(out);
+                }
+                _ => {
+                    let escape = self.bytes.get(self.at + 1).copied();
+                    self.at += 2;
+                    match escape {
+                        Some(b'"') => out.push('"'),
+                        Some(b'\\') => out.push('\\'),
+                        Some(b'/') => out.push('/'),
+                        Some(b'b') => out.push('\u{8}'),
+                        Some(b'f') => out.push('\u{c}'),
+                        Some(b'n') => out.push('\n'),
+                        Some(b'r') => out.push('\r'),
+                        Some(b't') => out.push('\t'),
+                        Some(b'u') => {
+                            let high = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&high) && self.bytes[self.at..].starts_with(b"\\u") {
+                                let at = self.at;
+                                self.at += 2;
+                                let low = self.hex4()?;
+                                if (0xDC00..0xE000).contains(&low) {
+                                    0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+                                } else {
+                                    self.at = at; // not a pair: read the second escape on its own
+                                    0xFFFD
+                                }
+                            } else {
+                                high
+                            };
+                            out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                        }
+                        _ => return Err(self.error("invalid escape")),
+                    }
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let digits = self.text.get(self.at..self.at + 4).ok_or_else(|| self.error("invalid \\u escape"))?;
+        let code = u32::from_str_radix(digits, 16).map_err(|_| self.error("invalid \\u escape"))?;
+        self.at += 4;
+        Ok(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_json_stringify_writes() {
+        let v = parse(" {\"a\": [1, -2.5e3, 18446744073709551615, 1e400, true, false, null], \"s\": \"x\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00é\", \"o\": {}} ").unwrap();
+        let a = v.get("a").unwrap().as_array().unwrap();
+        assert_eq!(a[..4], [Value::Int(1), Value::Float(-2500.0), Value::Int(18_446_744_073_709_551_615), Value::Float(f64::INFINITY)]);
+        assert_eq!(a[4..], [Value::Bool(true), Value::Bool(false), Value::Null]);
+        assert_eq!(v.get("s").and_then(Value::as_str), Some("x\"\\/\u{8}\u{c}\n\r\té😀é"));
+        assert_eq!(v.get("o"), Some(&Value::Object(Vec::new())));
+        assert_eq!((v.get("missing"), a[0].get("a"), a[0].as_f64(), a[1].as_str()), (None, None, Some(1.0), None));
+        assert_eq!(parse("\"\\ud800\\u0041\"").unwrap(), Value::String("\u{FFFD}A".into()));
+    }
+
+    #[test]
+    fn odd_text_is_an_error_never_a_panic() {
+        for text in ["", " ", "{", "[", "[1,", "[1 2]", "{\"a\" 1}", "{\"a\":1,}", "{1:2}", "nul", "tru", "-", "1.", "1e", "01x", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\ud800\\u12\"", "1 2", "é", "\"é", "[\"\\"] {
+            assert!(parse(text).is_err(), "{text:?}");
+        }
+        let deep = "[".repeat(100_000);
+        assert!(parse(&deep).unwrap_err().contains("nested too deeply"));
+        assert!(parse(&("[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH))).is_ok());
+    }
+
+    #[test]
+    fn members_move_out() {
+        let mut v = parse(r#"{"a":"x","b":[1]}"#).unwrap();
+        assert_eq!(v.take("a").into_string(), Some("x".to_string()));
+        assert_eq!(v.take("a"), Value::Null);
+        assert_eq!(v.take("b").into_items(), [Value::Int(1)]);
+        assert!(Value::Null.into_items().is_empty() && Value::Int(1).into_string().is_none());
+    }
+}
