@@ -126,33 +126,18 @@ impl Reader<'_> {
             Some(b'[') => {
                 self.at += 1;
                 let mut items = Vec::new();
-                self.space();
-                if self.bytes.get(self.at) == Some(&b']') {
-                    self.at += 1;
-                    return Ok(Value::Array(items));
-                }
-                loop {
+                let mut done = self.closes(b']');
+                while !done {
                     items.push(self.value(depth + 1)?);
-                    self.space();
-                    match self.bytes.get(self.at) {
-                        Some(b',') => self.at += 1,
-                        Some(b']') => {
-                            self.at += 1;
-                            return Ok(Value::Array(items));
-                        }
-                        _ => return Err(self.error("expected `,` or `]`")),
-                    }
+                    done = self.comma_or(b']')?;
                 }
+                Ok(Value::Array(items))
             }
             Some(b'{') => {
                 self.at += 1;
                 let mut members = Vec::new();
-                self.space();
-                if self.bytes.get(self.at) == Some(&b'}') {
-                    self.at += 1;
-                    return Ok(Value::Object(members));
-                }
-                loop {
+                let mut done = self.closes(b'}');
+                while !done {
                     self.space();
                     if self.bytes.get(self.at) != Some(&b'"') {
                         return Err(self.error("expected a key"));
@@ -165,18 +150,35 @@ impl Reader<'_> {
                     self.at += 1;
                     let value = self.value(depth + 1)?;
                     members.push((key, value));
-                    self.space();
-                    match self.bytes.get(self.at) {
-                        Some(b',') => self.at += 1,
-                        Some(b'}') => {
-                            self.at += 1;
-                            return Ok(Value::Object(members));
-                        }
-                        _ => return Err(self.error("expected `,` or `}`")),
-                    }
+                    done = self.comma_or(b'}')?;
                 }
+                Ok(Value::Object(members))
             }
             Some(_) => Err(self.error("expected value")),
+        }
+    }
+
+    /// Whether the array or object just opened closes at once with `close` (read if so).
+    fn closes(&mut self, close: u8) -> bool {
+        self.space();
+        let empty = self.bytes.get(self.at) == Some(&close);
+        self.at += usize::from(empty);
+        empty
+    }
+
+    /// After an item: false at a comma (another item follows), true at `close`; both read.
+    fn comma_or(&mut self, close: u8) -> Result<bool, String> {
+        self.space();
+        match self.bytes.get(self.at) {
+            Some(b',') => {
+                self.at += 1;
+                Ok(false)
+            }
+            Some(&b) if b == close => {
+                self.at += 1;
+                Ok(true)
+            }
+            _ => Err(self.error(if close == b']' { "expected `,` or `]`" } else { "expected `,` or `}`" })),
         }
     }
 
