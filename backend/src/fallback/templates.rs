@@ -59,6 +59,12 @@ pub(super) fn sticky(info: Expr, window: Duration) -> Expr {
     }
 }
 
+/// `binary` with other operands: its operator and modifier copied, never its subtrees (a
+/// `..binary.clone()` would copy both operands at every level only to drop them).
+pub(super) fn with_operands(binary: &BinaryExpr, lhs: Expr, rhs: Expr) -> BinaryExpr {
+    BinaryExpr { op: binary.op, lhs: Box::new(lhs), rhs: Box::new(rhs), modifier: binary.modifier.clone() }
+}
+
 /// Builds `((J') or ignoring(L, marker) marked(A))`, with a topk/bottomk around `A` moved outside.
 pub(super) fn fallback_expr(original: &BinaryExpr, data: Expr, info: Expr, info_on_rhs: bool, info_metric: &str, copied: &[String]) -> Expr {
     let (hoisted, data) = match data {
@@ -75,9 +81,9 @@ pub(super) fn fallback_expr(original: &BinaryExpr, data: Expr, info: Expr, info_
         _ => data.clone(),
     };
     let join = Expr::Binary(if info_on_rhs {
-        BinaryExpr { lhs: Box::new(operand), rhs: Box::new(info), ..original.clone() }
+        with_operands(original, operand, info)
     } else {
-        BinaryExpr { lhs: Box::new(info), rhs: Box::new(operand), ..original.clone() }
+        with_operands(original, info, operand)
     });
     let mut ignored: Vec<String> = copied.to_vec();
     ignored.push(MARKER_LABEL.to_string());

@@ -2,10 +2,12 @@
 //! expression is a fragile info join to rewrite, one to leave alone (with the reason, as a
 //! note) or not a join. Nodes are built by `templates`, read with `ast`. Pure.
 
-use promql_parser::parser::{AggregateExpr, BinaryExpr, Call, Expr, FunctionArgs, LabelModifier, ParenExpr, VectorMatchCardinality, VectorSelector};
+use promql_parser::parser::{
+    AggregateExpr, BinaryExpr, Call, Expr, FunctionArgs, LabelModifier, ParenExpr, SubqueryExpr, UnaryExpr, VectorMatchCardinality, VectorSelector,
+};
 
 use super::ast::{matcher_text, metric_name, selectors, strip_parens};
-use super::templates::{fallback_expr, sticky};
+use super::templates::{fallback_expr, sticky, with_operands};
 use super::{Fallback, Note, Reason, Rules};
 pub(super) struct Walker<'r> {
     pub(super) rules: &'r Rules,
@@ -35,23 +37,28 @@ impl Walker<'_> {
             Expr::Aggregate(aggregate) => {
                 let mut inner = groupings.to_vec();
                 inner.extend(aggregate.modifier.clone());
+                // Field by field, never `..aggregate.clone()`: that would copy the whole subtree
+                // at every level (quadratic on deep queries) only to drop it.
                 Expr::Aggregate(AggregateExpr {
+                    op: aggregate.op,
                     expr: Box::new(self.walk(&aggregate.expr, &inner)),
                     param: aggregate.param.as_ref().map(|p| Box::new(self.walk(p, groupings))),
-                    ..aggregate.clone()
+                    modifier: aggregate.modifier.clone(),
                 })
             }
             Expr::Unary(unary) => {
-                let mut copy = unary.clone();
-                copy.expr = Box::new(self.walk(&unary.expr, groupings));
-                Expr::Unary(copy)
+                Expr::Unary(UnaryExpr { expr: Box::new(self.walk(&unary.expr, groupings)) })
             }
             Expr::Binary(binary) => self.walk_binary(binary, groupings),
             Expr::Paren(paren) => Expr::Paren(ParenExpr { expr: Box::new(self.walk(&paren.expr, groupings)) }),
             Expr::Subquery(subquery) => {
-                let mut copy = subquery.clone();
-                copy.expr = Box::new(self.walk(&subquery.expr, groupings));
-                Expr::Subquery(copy)
+                Expr::Subquery(SubqueryExpr {
+                    expr: Box::new(self.walk(&subquery.expr, groupings)),
+                    offset: subquery.offset.clone(),
+                    at: subquery.at.clone(),
+                    range: subquery.range,
+                    step: subquery.step,
+                })
             }
             Expr::Call(call) => Expr::Call(Call {
                 func: call.func.clone(),
@@ -96,10 +103,10 @@ impl Walker<'_> {
         let lhs = self.walk(&binary.lhs, groupings);
         let rhs = self.walk(&binary.rhs, groupings);
         match self.classify(binary, groupings) {
-            Join::None => Expr::Binary(BinaryExpr { lhs: Box::new(lhs), rhs: Box::new(rhs), ..binary.clone() }),
+            Join::None => Expr::Binary(with_operands(binary, lhs, rhs)),
             Join::Skip(reason, text) => {
                 self.note(reason, text);
-                Expr::Binary(BinaryExpr { lhs: Box::new(lhs), rhs: Box::new(rhs), ..binary.clone() })
+                Expr::Binary(with_operands(binary, lhs, rhs))
             }
             Join::Fragile { info_on_rhs, info_metric, copied, keys } => {
                 let (data, info) = if info_on_rhs { (lhs, rhs) } else { (rhs, lhs) };

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde::Deserialize;
 
-use super::{InfoObservation, Observations, PgssObservation, StackRules, Target, PATRONI_METRICS, PGSS_CALLS_METRICS, POSTGRES_METRICS, REQUEST_TIMEOUT};
+use super::{InfoObservation, Observations, PgssObservation, StackRules, Target, PATRONI_METRICS, PGSS_CALLS_METRICS, POSTGRES_METRICS, GATHER_DEADLINE, REQUEST_TIMEOUT};
 use crate::frame::Labels;
 use crate::prom::client::PromClient;
 use crate::prom::read::{parse_matrix, parse_names, parse_vector, success_data, Sample};
@@ -164,12 +164,31 @@ impl<S: Source> Source for Recorder<'_, S> {
     }
 }
 
+/// A source whose asks all end by one instant.
+struct Deadline<'a, S> {
+    inner: &'a S,
+    at: tokio::time::Instant,
+}
+
+impl<S: Source> Source for Deadline<'_, S> {
+    async fn ask(&self, ask: &Ask, span: Span) -> Option<Vec<u8>> {
+        tokio::time::timeout_at(self.at, self.inner.ask(ask, span)).await.ok().flatten()
+    }
+}
+
 /// The most info metrics checked (configured ones first, then those the TSDB holds).
 const MAX_INFO_METRICS: usize = 8;
 
 /// Asks the TSDB everything the checks need, concurrently. `start..at` is the history shown in
 /// sparklines and searched for "down since"; it is at least the rules' window.
 pub async fn gather<S: Source>(source: &S, rules: &StackRules, at: f64, start: f64) -> Observations {
+    gather_within(source, rules, at, start, GATHER_DEADLINE).await
+}
+
+/// `gather` with its overall deadline given: every ask still pending when it passes counts as
+/// failed (the checks say "unknown"), however many rounds remain.
+pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, start: f64, deadline: Duration) -> Observations {
+    let source = &Deadline { inner: source, at: tokio::time::Instant::now() + deadline };
     let window = rules.window.as_secs_f64();
     let start = start.min(at - window);
     let step = ((at - start) / 120.0).max(rules.scrape_interval.as_secs_f64()).ceil();
@@ -265,3 +284,43 @@ pub async fn gather<S: Source>(source: &S, rules: &StackRules, at: f64, start: f
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Never answers: a TSDB that accepted the connection and went silent.
+    struct Silent;
+    impl Source for Silent {
+        async fn ask(&self, _ask: &Ask, _span: Span) -> Option<Vec<u8>> {
+            std::future::pending().await
+        }
+    }
+
+    /// Answers the first round at once (one info metric name per ask, as a TSDB holding many
+    /// would) and never answers the second: both rounds together stay within the deadline.
+    struct SilentSecondRound;
+    impl Source for SilentSecondRound {
+        async fn ask(&self, ask: &Ask, _span: Span) -> Option<Vec<u8>> {
+            match ask {
+                Ask::Names(pattern) if pattern.contains("query_info") => Some(br#"{"status":"success","data":["a_query_info"]}"#.to_vec()),
+                Ask::Names(_) => Some(br#"{"status":"success","data":["pg_stat_statements_calls_total"]}"#.to_vec()),
+                _ => std::future::pending().await,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_tsdb_ends_the_gathering_at_its_deadline_with_everything_unknown() {
+        let rules = StackRules::default();
+        let gathered = tokio::time::timeout(Duration::from_secs(30), gather_within(&Silent, &rules, 1_000_000.0, 990_000.0, Duration::from_millis(200))).await;
+        let observations = gathered.expect("gather waited past its deadline");
+        assert!(observations.targets.is_none() && observations.up.is_none() && observations.info.is_empty());
+        let gathered = tokio::time::timeout(Duration::from_secs(30), gather_within(&SilentSecondRound, &rules, 1_000_000.0, 990_000.0, Duration::from_millis(200))).await;
+        let observations = gathered.expect("the second round waited past the deadline");
+        assert_eq!(observations.info.len(), 1, "the info metric found in round one is reported (unknown), not dropped");
+        assert!(observations.info[0].count_now.is_none());
+        assert_eq!(observations.pgss.len(), 1);
+        assert!(observations.pgss[0].age.is_none());
+    }
+}

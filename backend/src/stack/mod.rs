@@ -30,11 +30,16 @@ use crate::settings::Settings;
 
 pub use evaluate::evaluate;
 pub use frames::frames;
-pub use gather::{gather, parse_targets, Ask, Recorder, Recording, Source, Span};
+pub use gather::{gather, gather_within, parse_targets, Ask, Recorder, Recording, Source, Span};
 pub use text::{human_duration, summary_line, verbose_lines};
 
 /// How long one stack request may take: a slow answer is reported as unknown, not waited for.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one whole gathering may take (two rounds of requests: the names, then per metric).
+/// An ask still waiting at the deadline is answered "unknown", so Save & test and the
+/// `stackHealth` query end within it whatever the TSDB does.
+pub const GATHER_DEADLINE: Duration = Duration::from_secs(8);
 
 /// Calls counters of the pgss schemas we know (postgres_exporter >= 0.13 and our custom
 /// queries, older custom files, pgwatch v3, postgres_ai's pgwatch).
