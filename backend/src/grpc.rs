@@ -78,7 +78,9 @@ impl Diagnostics for PluginServices {
         Ok(Response::new(pluginv2::CheckHealthResponse {
             status: if report.ok { HealthStatus::Ok } else { HealthStatus::Error } as i32,
             message: report.message,
-            json_details: serde_json::to_vec(&report.details).unwrap_or_default(),
+            // Grafana unmarshals the details into a map and answers 500 for anything else
+            // (pkg/api/datasources.go): only an object is sent; no details is fine.
+            json_details: if report.details.is_object() { serde_json::to_vec(&report.details).unwrap_or_default() } else { Vec::new() },
         }))
     }
 
