@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: zip/unzip/file for packaging checks; openssl for the TLS test; the e2e stack (PostgreSQL 15 with
-# pg_stat_statements and pgbench, postgres_exporter, node-exporter, VictoriaMetrics, Prometheus,
+# pg_stat_statements and pgbench; pg_stat_kcache, pg_wait_sampling, pg_qualstats and hypopg for
+# CPU/I/O, wait events and index advice (issue 21), postgres_exporter, node-exporter, VictoriaMetrics, Prometheus,
 # curl; Patroni with etcd for the Patroni checks); chromium for the browser specs (playwright-core drives it: browser downloads do not
 # work here); nodejs/npm for the JS builds (present on these machines, listed for fresh ones); binaryen for
 # wasm-opt, which shrinks the panel's wasm (Makefile, wasm).
 APT_PACKAGES=(zip unzip file curl openssl postgresql-15 prometheus-postgres-exporter prometheus-node-exporter
+  postgresql-15-pg-stat-kcache postgresql-15-pg-wait-sampling postgresql-15-pg-qualstats postgresql-15-hypopg
   victoria-metrics prometheus patroni etcd-server chromium nodejs npm binaryen)
 
 missing=()

@@ -136,7 +136,9 @@ start_postgres() {
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$STATE'
-shared_preload_libraries = 'pg_stat_statements'
+shared_preload_libraries = 'pg_stat_statements,pg_stat_kcache,pg_wait_sampling,pg_qualstats'
+pg_qualstats.sample_rate = 1
+pg_wait_sampling.profile_queries = on
 track_io_timing = on
 fsync = off
 synchronous_commit = off
@@ -155,6 +157,12 @@ CONF
     fi
   done
   psql_pg -d postgres -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+  # Issue 21: CPU/I/O and wait events per statement (read by the exporter in `postgres`),
+  # predicates and hypothetical indexes for index advice (in the databases queried).
+  psql_pg -d postgres -c "CREATE EXTENSION IF NOT EXISTS pg_stat_kcache" -c "CREATE EXTENSION IF NOT EXISTS pg_wait_sampling"
+  for db in app shop; do
+    psql_pg -d "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_qualstats" -c "CREATE EXTENSION IF NOT EXISTS hypopg"
+  done
   # The read-only role pgscope names statements with (README: names from PostgreSQL).
   psql_pg -d postgres -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pgscope_reader')
     THEN CREATE ROLE pgscope_reader LOGIN; END IF; END \$\$; ALTER ROLE pgscope_reader PASSWORD 'demo-reader-pw';
@@ -274,6 +282,18 @@ start_tsdb() {
   still_running tsdb
 }
 
+# The queries file the exporter reads: ours, or with PGSS_EXPORT_LIMIT=N the statements cut at
+# the N with the most execution time, as postgres_exporter's own collector does (LIMIT 100).
+queries_file() {
+  if [ -n "${PGSS_EXPORT_LIMIT:-}" ]; then
+    [[ $PGSS_EXPORT_LIMIT =~ ^[0-9]+$ ]] || { log "PGSS_EXPORT_LIMIT must be a number, not $PGSS_EXPORT_LIMIT"; exit 2; }
+    sed "s/-- pgscope:limit.*/ORDER BY seconds_total DESC LIMIT $PGSS_EXPORT_LIMIT/" "$HERE/queries.yaml" >"$STATE/queries.yaml"
+    echo "$STATE/queries.yaml"
+  else
+    echo "$HERE/queries.yaml"
+  fi
+}
+
 start() {
   local started=$SECONDS
   if running tsdb; then
@@ -284,7 +304,7 @@ start() {
   start_workload
   DATA_SOURCE_NAME="postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
     spawn postgres-exporter prometheus-postgres-exporter --web.listen-address="127.0.0.1:$EXPORTER_PORT" \
-      --extend.query-path="$HERE/queries.yaml" --disable-settings-metrics
+      --extend.query-path="$(queries_file)" --disable-settings-metrics
   start_info
   start_node
   start_patroni
@@ -292,6 +312,7 @@ start() {
   start_tsdb
   wait_for postgres-exporter "its pgss metrics" 30 metrics_have "$EXPORTER_PORT" '^pg_stat_statements_calls_total{'
   wait_for tsdb "pgss series in $TSDB" 30 tsdb_has 'pg_stat_statements_calls_total'
+  wait_for tsdb "pg_stat_kcache and pg_stat_statements_info series in $TSDB" 30 tsdb_has 'pg_stat_kcache_exec_user_seconds_total and on() pg_stat_statements_info_dealloc_total'
   wait_for tsdb "query names in $TSDB" 30 tsdb_has 'pgss_query_info'
   wait_for tsdb "node-exporter in $TSDB" 30 tsdb_has 'up{job="node"} == 1'
   for name in postgres-exporter info-exporter pgbench-app pgbench-shop; do still_running "$name"; done
@@ -336,6 +357,7 @@ case ${1:-} in
   restore-info) rm -f "$STATE/info-collapsed" ;;
   start-tsdb) start_tsdb ;;
   env) echo "PGSCOPE_TSDB_URL=$TSDB_URL"; echo "PGSCOPE_STACK_DIR=$STATE"; echo "PG_PORT=$PG_PORT"
-    echo "PGSCOPE_PG_NAMES='host=127.0.0.1 port=$PG_PORT user=pgscope_reader password=demo-reader-pw dbname=postgres'" ;;
+    # host=localhost, not an address: the plugin (a static musl binary) resolves the name itself.
+    echo "PGSCOPE_PG_NAMES='host=localhost port=$PG_PORT user=pgscope_reader password=demo-reader-pw dbname=postgres'" ;;
   *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb|stop-node|start-node|collapse-info|restore-info|patroni-pause|patroni-resume|stop-etcd|start-etcd" >&2; exit 2 ;;
 esac
