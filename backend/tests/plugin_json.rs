@@ -110,3 +110,27 @@ fn no_dashboard_uid_is_delivered_twice() {
         }
     }
 }
+
+/// What the catalog reads beside the ids (scripts/check-validator.sh holds the built package to
+/// it too): the nested plugins are includes of the app by their path in the package
+/// (`includesnested`), and every screenshot plugin.json names is a committed file the e2e specs
+/// write (docs/img/), a PNG under 300 KB.
+#[test]
+fn the_app_declares_its_nested_plugins_by_path_and_names_committed_screenshots() {
+    let app = read(&root().join("plugin.json"));
+    let includes = app["includes"].as_array().unwrap();
+    for (path, plugin_type) in [("datasource/plugin.json", "datasource"), ("panel/plugin.json", "panel")] {
+        assert!(
+            includes.iter().any(|i| i["path"] == path && i["type"] == plugin_type),
+            "the app does not include {path} as a {plugin_type}: {includes:#?}"
+        );
+    }
+    let screenshots = app["info"]["screenshots"].as_array().expect("info.screenshots");
+    assert!(screenshots.len() >= 4, "{screenshots:?}");
+    for shot in screenshots {
+        let file = root().join(shot["path"].as_str().unwrap());
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{} is not a PNG", file.display());
+        assert!(bytes.len() < 300 * 1024, "{} is {} bytes", file.display(), bytes.len());
+    }
+}
