@@ -17,8 +17,18 @@ check "exactly one content-hashed wasm in panel/" test "$(ls "$app"/panel/pgscop
 wasm=$(ls "$app"/panel/pgscope_panel_bg.*.wasm 2>/dev/null | head -1)
 check "wasm name carries its content hash" bash -c "[ \"\$(sha256sum '$wasm' | cut -c1-16)\" = \"\$(basename '$wasm' | cut -d. -f2)\" ]"
 check "panel module.js names the hashed wasm" grep -q "$(basename "$wasm")" "$app/panel/module.js"
-check "the plugin binary is statically linked" bash -c "file -L '$app/datasource/gpx_pgscope_linux_amd64' | grep -Eq 'static(-pie)? linked'"
-check "the plugin binary is executable" test -x "$app/datasource/gpx_pgscope_linux_amd64"
+# Grafana starts datasource/<executable>_linux_<GOARCH>: one static musl binary per arch, so it
+# runs on glibc hosts and on Grafana's Alpine image, amd64 and arm64 alike.
+for arch in amd64 arm64; do
+  bin="$app/datasource/gpx_pgscope_linux_$arch"
+  machine=$([ "$arch" = amd64 ] && echo 'x86-64' || echo 'ARM aarch64')
+  check "gpx_pgscope_linux_$arch exists" test -s "$bin"
+  check "gpx_pgscope_linux_$arch is an ELF for $machine" bash -c "file -L '$bin' | grep -q 'ELF 64-bit LSB .*, $machine,'"
+  check "gpx_pgscope_linux_$arch is statically linked (no interpreter, no libc to find)" bash -c "file -L '$bin' | grep -Eq '(static-pie|statically) linked'"
+  check "gpx_pgscope_linux_$arch is stripped" bash -c "file -L '$bin' | grep -q ', stripped'"
+  check "gpx_pgscope_linux_$arch is executable" test -x "$bin"
+  check "zip keeps gpx_pgscope_linux_$arch executable" bash -c "unzip -Z '$zip' pgscope-app/datasource/gpx_pgscope_linux_$arch | grep -q '^-rwx'"
+done
 for f in module.js datasource/module.js panel/module.js; do
   check "$f is an AMD module" grep -q '^define(\[' "$app/$f"
 done
@@ -38,20 +48,22 @@ check "every dashboard is an include of the app, each uid once" node -e '
   const uids = files.map((f) => JSON.parse(fs.readFileSync(path.join(app, f), "utf8")).uid);
   if (JSON.stringify(included) !== JSON.stringify(files) || new Set(uids).size !== uids.length) process.exit(1);' "$app"
 check "zip unpacks to pgscope-app/" bash -c "unzip -Z1 '$zip' | grep -qx 'pgscope-app/datasource/gpx_pgscope_linux_amd64'"
-check "zip keeps the binary executable" bash -c "unzip -Z '$zip' pgscope-app/datasource/gpx_pgscope_linux_amd64 | grep -q '^-rwx'"
 # The static binary starts as Grafana starts it (no arguments, go-plugin's environment) and
 # prints the handshake line.
-handshake() {
-  local out pid
+handshake() { # handshake binary [runner...]
+  local out pid bin=$1; shift
   out=$(mktemp)
-  env -i grafana_plugin_type=datasource PLUGIN_PROTOCOL_VERSIONS=2 "$1" >"$out" 2>/dev/null &
+  env -i grafana_plugin_type=datasource PLUGIN_PROTOCOL_VERSIONS=2 "$@" "$bin" >"$out" 2>/dev/null &
   pid=$!
   for _ in $(seq 200); do [ -s "$out" ] && break; sleep 0.1; done
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
   grep -Eq '^1\|2\|tcp\|127\.0\.0\.1:[0-9]+\|grpc$' "$out"; local status=$?
   rm -f "$out"; return $status
 }
-check "the static binary answers the go-plugin handshake" handshake "$app/datasource/gpx_pgscope_linux_amd64"
+check "gpx_pgscope_linux_amd64 answers the go-plugin handshake" handshake "$app/datasource/gpx_pgscope_linux_amd64"
+# The arm64 binary under user-mode emulation (Debian's qemu-user): it starts, binds its gRPC port
+# and prints the same line, so the cross build is a working program, not only an aarch64 ELF.
+check "gpx_pgscope_linux_arm64 answers the go-plugin handshake under qemu-aarch64" handshake "$app/datasource/gpx_pgscope_linux_arm64" qemu-aarch64
 # The panel's wasm size, printed (targets <= 500 KB raw, <= 180 KB gzip, issue 19); only a file far
 # above them fails, as a guard against losing wasm-opt or the size profile.
 if [ -n "$wasm" ]; then

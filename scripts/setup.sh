@@ -10,10 +10,13 @@ cd "$(dirname "$0")/.."
 # CPU/I/O, wait events and index advice (issue 21), postgres_exporter, node-exporter, VictoriaMetrics, Prometheus,
 # curl; Patroni with etcd for the Patroni checks); chromium for the browser specs (playwright-core drives it: browser downloads do not
 # work here); nodejs/npm for the JS builds (present on these machines, listed for fresh ones); binaryen for
-# wasm-opt, which shrinks the panel's wasm (Makefile, wasm).
+# wasm-opt, which shrinks the panel's wasm (Makefile, wasm); musl-tools and gcc-aarch64-linux-gnu
+# (with its binutils) build the static plugin binaries for linux amd64 and arm64, and qemu-user
+# runs the arm64 one in check-dist (the go-plugin handshake).
 APT_PACKAGES=(zip unzip file curl openssl postgresql-15 prometheus-postgres-exporter prometheus-node-exporter
   postgresql-15-pg-stat-kcache postgresql-15-pg-wait-sampling postgresql-15-pg-qualstats postgresql-15-hypopg
-  victoria-metrics prometheus patroni etcd-server chromium nodejs npm binaryen)
+  victoria-metrics prometheus patroni etcd-server chromium nodejs npm binaryen
+  musl-tools gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -31,10 +34,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
 fi
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  echo "setup: rustup target add wasm32-unknown-unknown"
-  rustup target add wasm32-unknown-unknown
-fi
+for target in wasm32-unknown-unknown x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+  if ! rustup target list --installed | grep -qx "$target"; then
+    echo "setup: rustup target add $target"
+    rustup target add "$target"
+  fi
+done
 
 # The wasm-bindgen CLI must equal the wasm-bindgen crate version in Cargo.lock.
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
