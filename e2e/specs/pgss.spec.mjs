@@ -123,7 +123,7 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   await page.goto('/connections/datasources/edit/pgscope-pg');
   const pgHealth = page.waitForResponse((r) => r.url().includes('/api/datasources/uid/pgscope-pg/health'));
   await page.getByTestId(selectors.pages.DataSource.saveAndTest).click();
-  assert.match((await (await pgHealth).json()).details.message, /names from PostgreSQL: pgscope_reader@127\.0\.0\.1:\d+\/postgres · \d+ statements · reads every user's statements/);
+  assert.match((await (await pgHealth).json()).details.message, /names from PostgreSQL: pgscope_reader@localhost:\d+\/postgres · \d+ statements · reads every user's statements/);
   stack('start-info');
   assert.deepEqual(problems, []);
 });
