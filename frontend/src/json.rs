@@ -182,47 +182,65 @@ impl Reader<'_> {
         }
     }
 
-    /// A number: an integer literal exactly (when it fits), anything else as the nearest f64.
+    /// A number: an integer literal exactly (when it fits), anything else as a float
+    /// (`decimal`).
     fn number(&mut self) -> Result<Value, String> {
         let start = self.at;
-        let digits = |reader: &mut Self| {
+        let negative = self.bytes.get(self.at) == Some(&b'-');
+        self.at += usize::from(negative);
+        // The first 19 significant digits and the power of ten they are scaled by.
+        let (mut mantissa, mut scale) = (0u64, 0i32);
+        let mut digits = |reader: &mut Self, fraction: bool| {
             let from = reader.at;
-            while let Some(b'0'..=b'9') = reader.bytes.get(reader.at) {
+            while let Some(&b @ b'0'..=b'9') = reader.bytes.get(reader.at) {
                 reader.at += 1;
+                if mantissa < 1_000_000_000_000_000_000 {
+                    mantissa = mantissa * 10 + u64::from(b - b'0');
+                    scale -= i32::from(fraction);
+                } else {
+                    scale += i32::from(!fraction);
+                }
             }
             reader.at > from
         };
-        if self.bytes.get(self.at) == Some(&b'-') {
-            self.at += 1;
-        }
-        if !digits(self) {
+        if !digits(self, false) {
             return Err(self.error("invalid number"));
         }
         let mut integer = true;
         if self.bytes.get(self.at) == Some(&b'.') {
             self.at += 1;
             integer = false;
-            if !digits(self) {
+            if !digits(self, true) {
                 return Err(self.error("invalid number"));
             }
         }
         if let Some(b'e' | b'E') = self.bytes.get(self.at) {
             self.at += 1;
             integer = false;
-            if let Some(b'+' | b'-') = self.bytes.get(self.at) {
+            let sign = match self.bytes.get(self.at) {
+                Some(b'-') => -1,
+                Some(b'+') => 1,
+                _ => 0,
+            };
+            self.at += usize::from(sign != 0);
+            let from = self.at;
+            let mut exponent = 0i32;
+            while let Some(&b @ b'0'..=b'9') = self.bytes.get(self.at) {
                 self.at += 1;
+                exponent = exponent.saturating_mul(10).saturating_add(i32::from(b - b'0'));
             }
-            if !digits(self) {
+            if self.at == from {
                 return Err(self.error("invalid number"));
             }
+            scale = scale.saturating_add(if sign < 0 { -exponent } else { exponent });
         }
-        let literal = &self.text[start..self.at];
         if integer {
-            if let Ok(i) = literal.parse::<i128>() {
+            if let Ok(i) = self.text[start..self.at].parse::<i128>() {
                 return Ok(Value::Int(i));
             }
         }
-        literal.parse::<f64>().map(Value::Float).map_err(|_| self.error("invalid number"))
+        let magnitude = decimal(mantissa, scale);
+        Ok(Value::Float(if negative { -magnitude } else { magnitude }))
     }
 
     /// A string (the reader is at its opening quote), escapes decoded; a lone surrogate
@@ -290,6 +308,36 @@ impl Reader<'_> {
     }
 }
 
+/// The whole of `text` as a JSON number (table.rs compares label values by it), None for
+/// anything else.
+pub fn number(text: &str) -> Option<f64> {
+    let mut reader = Reader { text, bytes: text.as_bytes(), at: 0 };
+    match reader.bytes.first() {
+        Some(b'-' | b'0'..=b'9') => reader.number().ok().filter(|_| reader.at == text.len())?.as_f64(),
+        _ => None,
+    }
+}
+
+/// `mantissa` x 10^`scale` as an f64: correctly rounded when the mantissa is below 2^53 and
+/// |scale| <= 22 (one exact product or quotient: every figure JSON.stringify writes for the
+/// props), within a few units in the last place beyond (the very largest doubles, within
+/// those units of f64::MAX, may read as infinity). The panel's own reader instead of
+/// `str::parse::<f64>`, whose tables are ~15 KB of the wasm.
+fn decimal(mantissa: u64, scale: i32) -> f64 {
+    const POW10: [f64; 23] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+    let m = mantissa as f64;
+    if mantissa == 0 {
+        return 0.0;
+    }
+    match usize::try_from(scale.unsigned_abs()).unwrap_or(usize::MAX) {
+        n if n < POW10.len() && scale >= 0 => m * POW10[n],
+        n if n < POW10.len() => m / POW10[n],
+        _ if scale > 0 => m * 10f64.powi(scale.min(400)),
+        // Divided in two steps, so 10^-scale itself never overflows before a subnormal result.
+        _ => m / 1e22 / 10f64.powi((-22 - scale).min(400)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +352,25 @@ mod tests {
         assert_eq!(v.get("o"), Some(&Value::Object(Vec::new())));
         assert_eq!((v.get("missing"), a[0].get("a"), a[0].as_f64(), a[1].as_str()), (None, None, Some(1.0), None));
         assert_eq!(parse("\"\\ud800\\u0041\"").unwrap(), Value::String("\u{FFFD}A".into()));
+    }
+
+    #[test]
+    fn floats_read_as_rust_reads_them() {
+        // Exact (one correctly rounded product or quotient) in the usual range; a few units in
+        // the last place at most beyond it.
+        let exact = ["0.1", "1.5", "-2.5e3", "0.000123", "123456.789", "1e22", "9007199254740991.5", "3.14159265358979", "-0.0", "1E-7", "0.30000000000000004"];
+        for text in exact {
+            assert_eq!(number(text), Some(text.parse::<f64>().unwrap()), "{text}");
+        }
+        for text in ["1.5e308", "2.2250738585072014e-308", "1e-320", "123456789012345678901234567890.5", "1.00000000000000000000000001", "4.9e-324"] {
+            let (ours, rust) = (number(text).unwrap(), text.parse::<f64>().unwrap());
+            assert!((ours - rust).abs() <= rust.abs() * 1e-14 || (ours - rust).abs() < 1e-320, "{text}: {ours} vs {rust}");
+        }
+        assert_eq!((number("1e999"), number("-1e999"), number("1e-999")), (Some(f64::INFINITY), Some(f64::NEG_INFINITY), Some(0.0)));
+        assert_eq!((number("12"), number("-7")), (Some(12.0), Some(-7.0)));
+        for text in ["", "x", "1x", " 1", "1 ", "+1", ".5", "1.", "--1", "1e", "inf", "NaN"] {
+            assert_eq!(number(text), None, "{text:?}");
+        }
     }
 
     #[test]

@@ -146,10 +146,13 @@ pub fn sort_rows(rows: &mut [SeriesRow], sort: &Sort) {
     });
 }
 
-/// Numbers compare as numbers (queryids, ports), everything else as text.
+/// Numbers compare as numbers (queryids exactly, ports), everything else as text.
 fn compare_text(a: &str, b: &str) -> Ordering {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) if x.is_finite() && y.is_finite() => x.total_cmp(&y),
+    if let (Ok(x), Ok(y)) = (a.parse::<i128>(), b.parse::<i128>()) {
+        return x.cmp(&y);
+    }
+    match (crate::json::number(a), crate::json::number(b)) {
+        (Some(x), Some(y)) if x.is_finite() && y.is_finite() => x.total_cmp(&y),
         _ => a.cmp(b),
     }
 }
