@@ -327,6 +327,8 @@ fn sample(title: &str) -> (BTreeMap<String, String>, f64) {
         "QueryInfoEndpointDown" => (labels(&[("job", "query-info"), ("instance", "db1:9188")]), 0.0),
         "ScrapeSampleCollapse" => (target, 1234.0),
         "PgssDataStale" => (labels(&[]), 412.5),
+        "PgssStatementsEvicted" => (labels(&[("job", "postgres"), ("instance", "db1:9187"), ("server", "db1:5432")]), 29.0),
+        "PgssStatementsNotExported" => (target, 20.0),
         "PatroniNoPrimary" => (labels(&[("scope", "main")]), 2.0),
         "PatroniTimelineChanged" => (labels(&[("job", "patroni"), ("instance", "db1:8008"), ("scope", "main")]), 1.0),
         "PatroniPaused" => (labels(&[("scope", "main")]), 1.0),

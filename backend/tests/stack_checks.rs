@@ -21,7 +21,7 @@ fn rules() -> StackRules {
 }
 
 fn replay(recording: &Recording, rules: &StackRules) -> (stack::Observations, Vec<Check>) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let observations = runtime.block_on(stack::gather(recording, rules, recording.at, recording.start));
     let checks = stack::evaluate(&observations, rules);
     (observations, checks)
@@ -68,6 +68,21 @@ fn a_healthy_stack_has_only_its_dead_targets_failing() {
     assert!(find(&checks, "Patroni", "demo").reason.contains("primary"));
     let summary = stack::summary_line(&checks);
     assert!(summary.starts_with("5 of 7 targets up · grafana-pgscope down > ") && summary.contains("· self-cadvisor down > "), "{summary}");
+}
+
+#[test]
+fn pgss_evictions_and_an_exporter_limit_are_reported_from_a_real_stack() {
+    // Recorded from e2e/stack/stack.sh started with PGSS_MAX=100 PGSS_EXPORT_LIMIT=20, after
+    // `stack.sh many-statements 300`: `pgscope stack --window 10m --record`.
+    let ten_minutes = StackRules { window: Duration::from_secs(600), ..rules() };
+    let (_, checks) = replay(&recorded("vm-pgss-evicting-export-limit"), &ten_minutes);
+    let coverage = find(&checks, "pgss coverage", "postgres ");
+    assert_eq!(coverage.status, Status::Warning, "{coverage:#?}");
+    assert_eq!(coverage.summary, "postgres: pgss evicting");
+    assert!(coverage.reason.contains("entries 29 times in the last 10 min (pg_stat_statements_info.dealloc; pg_stat_statements.max = 100)"), "{}", coverage.reason);
+    assert!(coverage.reason.contains("exports 20 statements but PostgreSQL holds 95"), "{}", coverage.reason);
+    let (_, healthy) = replay(&recorded("vm-healthy"), &rules());
+    assert!(!healthy.iter().any(|c| c.component == "pgss coverage"), "a stack without pg_stat_statements_info gets no coverage check");
 }
 
 #[test]

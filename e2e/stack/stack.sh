@@ -17,6 +17,9 @@
 #        stack.sh stop-info | start-info | stop-tsdb | start-tsdb   (failure tests)
 #        stack.sh stop-node | start-node | collapse-info | restore-info
 #        stack.sh patroni-pause | patroni-resume | stop-etcd | start-etcd
+#        stack.sh many-statements N   (N statements of distinct shapes: evictions)
+# Settings: PGSS_MAX (pg_stat_statements.max, default 1000; a new state directory only),
+# PGSS_EXPORT_LIMIT (statements the exporter exports, default all).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -143,7 +146,7 @@ track_io_timing = on
 fsync = off
 synchronous_commit = off
 full_page_writes = on
-pg_stat_statements.max = 1000
+pg_stat_statements.max = ${PGSS_MAX:-1000}
 shared_buffers = 64MB
 CONF
   fi
@@ -353,11 +356,14 @@ case ${1:-} in
   patroni-resume) patronictl_demo resume --wait ;;
   stop-etcd) stop_pid etcd ;;
   start-etcd) start_etcd ;;
+  many-statements) # N statements of distinct shapes (SELECT 1 AS c1, .., 1 AS ck) in database app
+    n=${2:-300}; [[ $n =~ ^[0-9]+$ ]] || { echo "many-statements N: N must be a number" >&2; exit 2; }
+    for k in $(seq 1 "$n"); do printf 'SELECT %s;\n' "$(seq -s, -f '1 AS c%g' 1 "$k")"; done | psql_pg -d app -o /dev/null ;;
   collapse-info) touch "$STATE/info-collapsed" ;;
   restore-info) rm -f "$STATE/info-collapsed" ;;
   start-tsdb) start_tsdb ;;
   env) echo "PGSCOPE_TSDB_URL=$TSDB_URL"; echo "PGSCOPE_STACK_DIR=$STATE"; echo "PG_PORT=$PG_PORT"
     # host=localhost, not an address: the plugin (a static musl binary) resolves the name itself.
     echo "PGSCOPE_PG_NAMES='host=localhost port=$PG_PORT user=pgscope_reader password=demo-reader-pw dbname=postgres'" ;;
-  *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb|stop-node|start-node|collapse-info|restore-info|patroni-pause|patroni-resume|stop-etcd|start-etcd" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb|stop-node|start-node|collapse-info|restore-info|patroni-pause|patroni-resume|stop-etcd|start-etcd|many-statements N" >&2; exit 2 ;;
 esac

@@ -208,7 +208,25 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
     let postgres = format!("{{__name__=~\"{}\"}}", POSTGRES_METRICS.join("|"));
     let patroni = format!("{{__name__=~\"{}\"}}", PATRONI_METRICS.join("|"));
 
-    let (targets, up, samples, samples_now, samples_max, durations, timeouts, churn, postgres, patroni, timeline_min, seen_info, seen_pgss) = futures_util::join!(
+    let coverage = async {
+        use super::coverage_checks::{DEALLOC_METRIC, EXPORTED_METRIC, HELD_METRIC, MAX_METRIC};
+        let answers = futures_util::join!(
+            instant(format!("increase({DEALLOC_METRIC}[{w}])")),
+            instant(HELD_METRIC.to_string()),
+            instant(MAX_METRIC.to_string()),
+            instant(format!("count by (job, instance) ({EXPORTED_METRIC})")),
+        );
+        let named = [(DEALLOC_METRIC, answers.0), (HELD_METRIC, answers.1), (MAX_METRIC, answers.2), (EXPORTED_METRIC, answers.3)];
+        let mut samples: Option<Vec<Sample>> = None;
+        for (name, answer) in named {
+            for (mut labels, value) in answer.into_iter().flatten() {
+                labels.insert("__name__".into(), name.into());
+                samples.get_or_insert_with(Vec::new).push((labels, value));
+            }
+        }
+        samples
+    };
+    let (targets, up, samples, samples_now, samples_max, durations, timeouts, churn, postgres, patroni, timeline_min, seen_info, seen_pgss, pgss_coverage) = futures_util::join!(
         targets,
         range("up".into()),
         range("scrape_samples_scraped".into()),
@@ -222,6 +240,7 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
         instant(format!("min_over_time(patroni_postgres_timeline[{w}])")),
         names(info_pattern),
         names(pgss_pattern),
+        coverage,
     );
     for name in seen_info.unwrap_or_default() {
         if !info_names.contains(&name) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
@@ -281,6 +300,7 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
         postgres,
         patroni,
         patroni_timeline_min: timeline_min,
+        pgss_coverage,
     }
 }
 

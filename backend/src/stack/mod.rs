@@ -16,6 +16,7 @@
 //! `datasource::health`).
 
 mod checks;
+mod coverage_checks;
 mod database_checks;
 mod evaluate;
 mod frames;
@@ -207,6 +208,9 @@ pub struct Observations {
     pub postgres: Option<Vec<Sample>>,
     pub patroni: Option<Vec<Sample>>,
     pub patroni_timeline_min: Option<Vec<Sample>>,
+    /// pg_stat_statements evictions in the window, statements held, its max and statements
+    /// exported, per exporter target, each sample named by `__name__` (`coverage_checks`).
+    pub pgss_coverage: Option<Vec<Sample>>,
 }
 
 #[cfg(test)]
