@@ -11,6 +11,7 @@
 
 mod analysis;
 pub mod catalog;
+pub mod coverage;
 mod fetch;
 mod frames;
 mod names;
