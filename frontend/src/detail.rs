@@ -12,6 +12,7 @@ use crate::json::Value;
 
 use crate::frame::kind;
 use crate::model::{InputFrame, PanelInput};
+use crate::number::push_fixed;
 use crate::pgss::{format_unit, Unit};
 
 /// The statement's first frame; its other frames (`pgss.series`) are read by their measure.
@@ -144,7 +145,10 @@ impl Chart {
             if !path.is_empty() {
                 path.push(' ');
             }
-            path.push_str(&format!("{}{x:.1},{y:.1}", if pen_down { 'L' } else { 'M' }));
+            path.push(if pen_down { 'L' } else { 'M' });
+            push_fixed(&mut path, x, 1);
+            path.push(',');
+            push_fixed(&mut path, y, 1);
             pen_down = true;
         }
         path

@@ -16,6 +16,7 @@ mod json;
 #[cfg(test)]
 mod layers;
 mod model;
+mod number;
 mod pgss;
 mod stack;
 mod table;

@@ -130,10 +130,10 @@ impl Values {
             Values::Json(values) => match values.get(i)? {
                 Value::String(s) => Some(s.clone()),
                 Value::Int(i) => Some(i.to_string()),
-                Value::Float(x) => Some(x.to_string()),
+                Value::Float(x) => Some(crate::number::shortest(*x)),
                 _ => None,
             },
-            Values::Numbers(..) => self.number(i).map(|x| if x.fract() == 0.0 && x.abs() < 9.0e15 { format!("{}", x as i64) } else { x.to_string() }),
+            Values::Numbers(..) => self.number(i).map(crate::number::shortest),
         }
     }
 }

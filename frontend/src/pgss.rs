@@ -15,6 +15,7 @@ use crate::json::Value;
 
 use crate::frame::{column, kind, series_points};
 use crate::model::{PanelInput, Values};
+use crate::number::fixed;
 use crate::table::format_value;
 
 const FRAME_KIND_TOP: &str = "pgss.top";
@@ -176,13 +177,13 @@ impl TopModel {
 pub fn format_unit(value: Option<f64>, unit: Unit) -> String {
     let Some(v) = value else { return "–".into() };
     match unit {
-        Unit::Percent => format!("{:.1} %", v * 100.0),
-        Unit::Seconds if v.abs() >= 1.0 => format!("{v:.2} s"),
-        Unit::Seconds if v.abs() >= 0.001 => format!("{:.2} ms", v * 1e3),
-        Unit::Seconds => format!("{:.0} µs", v * 1e6),
+        Unit::Percent => format!("{} %", fixed(v * 100.0, 1)),
+        Unit::Seconds if v.abs() >= 1.0 => format!("{} s", fixed(v, 2)),
+        Unit::Seconds if v.abs() >= 0.001 => format!("{} ms", fixed(v * 1e3, 2)),
+        Unit::Seconds => format!("{} µs", fixed(v * 1e6, 0)),
         Unit::Bytes => {
             let (scaled, suffix) = [(1e9, "GB"), (1e6, "MB"), (1e3, "kB")].iter().find(|(d, _)| v.abs() >= *d).map(|(d, s)| (v / d, *s)).unwrap_or((v, "B"));
-            format!("{scaled:.1} {suffix}")
+            format!("{} {suffix}", fixed(scaled, 1))
         }
         Unit::Count => format_value(Some(v)),
     }

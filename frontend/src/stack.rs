@@ -12,6 +12,7 @@ use crate::json::Value;
 
 use crate::frame::{column, kind, number_at, series_points, text_at};
 use crate::model::{sort_by, PanelInput};
+use crate::number::push_fixed;
 
 const FRAME_KIND_CHECKS: &str = "stackHealth";
 const FRAME_KIND_SPARKLINE: &str = "stackHealth.sparkline";
@@ -152,12 +153,14 @@ pub fn spark_path(points: &[(f64, f64)]) -> String {
     let (lo, hi) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
     let x = |t: f64| if t1 > t0 { (t - t0) / (t1 - t0) * SPARK_WIDTH } else { SPARK_WIDTH / 2.0 };
     let y = |v: f64| if hi > lo { SPARK_HEIGHT - 1.0 - (v - lo) / (hi - lo) * (SPARK_HEIGHT - 2.0) } else { SPARK_HEIGHT / 2.0 };
-    points
-        .iter()
-        .enumerate()
-        .map(|(i, &(t, v))| format!("{}{:.1},{:.1}", if i == 0 { "M" } else { "L" }, x(t), y(v)))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut path = String::new();
+    for (i, &(t, v)) in points.iter().enumerate() {
+        path.push_str(if i == 0 { "M" } else { " L" });
+        push_fixed(&mut path, x(t), 1);
+        path.push(',');
+        push_fixed(&mut path, y(v), 1);
+    }
+    path
 }
 
 /// "45 s", "12 min", "3 h", "2 d".

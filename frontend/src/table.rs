@@ -170,7 +170,7 @@ pub fn format_value(value: Option<f64>) -> String {
     } else {
         (v, "")
     };
-    let text = format!("{scaled:.3}");
+    let text = crate::number::fixed(scaled, 3);
     let text = text.trim_end_matches('0').trim_end_matches('.');
     let text = if text == "-0" { "0" } else { text };
     format!("{text}{suffix}")

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use super::style::BADGE_STYLE;
 use super::widgets::{messages, CopyButton};
 use crate::detail::{Charts, DetailModel, CHART_HEIGHT, CHART_WIDTH};
+use crate::number::{fixed, shortest};
 
 /// "14:05", "14:05:30" under 5 minutes, "11-21 14:05" over 2 days; the browser's time zone
 /// (as Grafana's default).
@@ -74,15 +75,16 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
                 }
             };
             let top = chart.format(Some(chart.y_max()));
-            let grid_lines = ticks.iter().map(|(x, _)| view! {
-                <line x1=*x x2=*x y1=0 y2=CHART_HEIGHT style="stroke: var(--pgscope-border, #2c3235); stroke-width: 1; vector-effect: non-scaling-stroke;" />
+            // Coordinates as text: an f64 attribute would bring in core's float formatting.
+            let grid_lines = ticks.iter().map(|(x, _)| (fixed(*x, 2), shortest(CHART_HEIGHT))).map(|(x, bottom)| view! {
+                <line x1=x.clone() x2=x y1="0" y2=bottom style="stroke: var(--pgscope-border, #2c3235); stroke-width: 1; vector-effect: non-scaling-stroke;" />
             }).collect_view();
             let tick_labels = ticks.iter().map(|(x, t)| view! {
-                <span style=format!("position: absolute; left: {:.2}%; transform: translateX(-50%); white-space: nowrap;", x / CHART_WIDTH * 100.0)>{time_label(*t, span)}</span>
+                <span style=format!("position: absolute; left: {}%; transform: translateX(-50%); white-space: nowrap;", fixed(x / CHART_WIDTH * 100.0, 2))>{time_label(*t, span)}</span>
             }).collect_view();
             let cursor = move || hover.get().filter(|t| *t >= from && *t <= to).map(|t| {
-                let x = (t - from) / span.max(1.0) * CHART_WIDTH;
-                view! { <line class="pgscope-detail-cursor" x1=x x2=x y1=0 y2=CHART_HEIGHT style="stroke: var(--pgscope-text, #ccccdc); stroke-width: 1; stroke-dasharray: 3 3; vector-effect: non-scaling-stroke;" /> }
+                let x = fixed((t - from) / span.max(1.0) * CHART_WIDTH, 2);
+                view! { <line class="pgscope-detail-cursor" x1=x.clone() x2=x y1="0" y2=shortest(CHART_HEIGHT) style="stroke: var(--pgscope-text, #ccccdc); stroke-width: 1; stroke-dasharray: 3 3; vector-effect: non-scaling-stroke;" /> }
             });
             let on_move = move |ev: leptos::ev::MouseEvent| {
                 use wasm_bindgen::JsCast;
@@ -104,7 +106,7 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
                             <span>{top}</span><span>"0"</span>
                         </div>
                         <div style="flex: 1; min-width: 0;">
-                            <svg width="100%" height="80" viewBox=format!("0 0 {CHART_WIDTH} {CHART_HEIGHT}") preserveAspectRatio="none" role="img"
+                            <svg width="100%" height="80" viewBox=format!("0 0 {} {}", shortest(CHART_WIDTH), shortest(CHART_HEIGHT)) preserveAspectRatio="none" role="img"
                                  aria-label=chart.title.clone() on:mousemove=on_move on:mouseleave=move |_| hover.set(None)
                                  style="display: block; border-bottom: 1px solid var(--pgscope-border, #2c3235);">
                                 {grid_lines}

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::style::{SPARK_VIEWBOX, TOP_CSS};
+use super::style::{SPARK_SIZE, SPARK_VIEWBOX, TOP_CSS};
 use super::widgets::{activates, messages, sort_aria, sort_indicator, CopyButton};
 use crate::pgss::{self, TopModel, TopSort, COLUMNS};
-use crate::stack::{spark_path, SPARK_HEIGHT, SPARK_WIDTH};
+use crate::number::shortest;
+use crate::stack::spark_path;
 use crate::viewport;
 
 /// pgss top queries: a search box, sortable columns, % of time as a bar, a sparkline per row,
@@ -43,7 +44,7 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
             .collect_view()
     };
     let footer = move || {
-        model.with(|m| format!("{} of {} statements · {}", m.rows.len(), m.statements.map(|n| n.to_string()).unwrap_or_else(|| "?".into()), m.schema))
+        model.with(|m| format!("{} of {} statements · {}", m.rows.len(), m.statements.map(shortest).unwrap_or_else(|| "?".into()), m.schema))
     };
     // Search and sort touch every statement; the DOM only the rows in view.
     let shown = Memo::new(move |_| search.with(|needle| model.with(|m| m.visible(needle, sort.get()))));
@@ -111,14 +112,14 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
                     let (field, _, unit) = COLUMNS[c];
                     let value = move || row.with(|r| r.as_ref().and_then(|r| r.values.get(k).copied().flatten()));
                     let bar = (field == "share_of_time").then(|| {
-                        view! { <div class="pgscope-share-bar" style:width=move || format!("{}%", (value().unwrap_or(0.0).clamp(0.0, 1.0) * 100.0).round())></div> }
+                        view! { <div class="pgscope-share-bar" style:width=move || format!("{}%", shortest((value().unwrap_or(0.0).clamp(0.0, 1.0) * 100.0).round()))></div> }
                     });
                     view! { <div class="pgscope-top-cell" role="cell" data-column=field>{move || pgss::format_unit(value(), unit)}{bar}</div> }
                 })
                 .collect_view()
         };
         view! {
-            <div class="pgscope-top-row" role="row" aria-rowindex=move || index.get().map(|i| i + 2) style:top=move || format!("{}px", index.get().unwrap_or(0) as f64 * viewport::ROW_HEIGHT)
+            <div class="pgscope-top-row" role="row" aria-rowindex=move || index.get().map(|i| i + 2) style:top=move || format!("{}px", shortest(index.get().unwrap_or(0) as f64 * viewport::ROW_HEIGHT))
                  data-queryid=text(|r| r.queryid.clone()) data-database=text(|r| r.database.clone())>
                 <div class="pgscope-top-statement" role="cell">
                     <a class="pgscope-top-name" href=text(pgss::detail_link) title=move || full_text.get()>{text(|r| r.name.clone())}</a>
@@ -132,7 +133,7 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
                 </div>
                 {cells}
                 <div class="pgscope-top-trend" role="cell">
-                    <svg class="pgscope-top-sparkline" width=SPARK_WIDTH height=SPARK_HEIGHT viewBox=SPARK_VIEWBOX.as_str() role="img" aria-label="over the time range">
+                    <svg class="pgscope-top-sparkline" width=SPARK_SIZE.0.as_str() height=SPARK_SIZE.1.as_str() viewBox=SPARK_VIEWBOX.as_str() role="img" aria-label="over the time range">
                         <path d=text(|r| spark_path(&r.spark)) />
                     </svg>
                 </div>
@@ -154,7 +155,7 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
                 {headers}
                 <div class="pgscope-top-trend" role="columnheader">"trend"</div>
             </div>
-            <div class="pgscope-top-body" node_ref=body role="rowgroup" style:height=move || format!("{}px", total.get() as f64 * viewport::ROW_HEIGHT)>
+            <div class="pgscope-top-body" node_ref=body role="rowgroup" style:height=move || format!("{}px", shortest(total.get() as f64 * viewport::ROW_HEIGHT))>
                 <For each=keys key=|slot| *slot children=slot_view />
             </div>
             {move || (total.get() == 0).then(|| view! {

@@ -4,9 +4,9 @@
 
 use leptos::prelude::*;
 
-use super::style::{GROUP_TITLE_STYLE, SPARK_VIEWBOX, TILE_STYLE};
+use super::style::{GROUP_TITLE_STYLE, SPARK_SIZE, SPARK_VIEWBOX, TILE_STYLE};
 use super::widgets::messages;
-use crate::stack::{StackModel, Tile, SPARK_HEIGHT, SPARK_WIDTH};
+use crate::stack::{StackModel, Tile};
 use crate::table::format_value;
 
 fn status_colour(severity: u8) -> &'static str {
@@ -62,7 +62,7 @@ fn StackTile(tile: Tile) -> impl IntoView {
             {sparklines.into_iter().map(|line| view! {
                 <div class="pgscope-sparkline" data-measure=line.measure.clone() style="display: flex; align-items: center; gap: 6px; margin-top: 4px; font-size: 11px; opacity: 0.85;">
                     <span style="width: 52px;">{line.measure.clone()}</span>
-                    <svg width=SPARK_WIDTH height=SPARK_HEIGHT viewBox=SPARK_VIEWBOX.as_str() role="img"
+                    <svg width=SPARK_SIZE.0.as_str() height=SPARK_SIZE.1.as_str() viewBox=SPARK_VIEWBOX.as_str() role="img"
                          aria-label=format!("{} over the time range", line.measure)>
                         <path d=line.path style=format!("fill: none; stroke: {colour}; stroke-width: 1.5;") />
                     </svg>

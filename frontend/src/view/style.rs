@@ -3,13 +3,17 @@
 //! glue sets on the container (`--pgscope-*`), each with a dark-theme fallback. Uses the model
 //! only for the sparkline box's size (stack.rs).
 
+use crate::number::shortest;
 use crate::stack::{SPARK_HEIGHT, SPARK_WIDTH};
 
 pub(super) const CONTAINER_STYLE: &str = "position: relative; width: 100%; height: 100%; overflow: auto; overflow-anchor: none; box-sizing: border-box; \
     color: var(--pgscope-text, #ccccdc); font-family: var(--pgscope-font, sans-serif); font-size: 13px;";
 pub(super) const BADGE_STYLE: &str = "margin-left: 6px; padding: 0 4px; border-radius: 2px; font-size: 11px; \
     background: var(--pgscope-warning, #ff9830); color: #000;";
-pub(super) static SPARK_VIEWBOX: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("0 0 {SPARK_WIDTH} {SPARK_HEIGHT}"));
+pub(super) static SPARK_VIEWBOX: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("0 0 {} {}", shortest(SPARK_WIDTH), shortest(SPARK_HEIGHT)));
+/// The sparkline box's width and height as attribute text (an f64 attribute would bring in
+/// core's float formatting, issue 19).
+pub(super) static SPARK_SIZE: std::sync::LazyLock<(String, String)> = std::sync::LazyLock::new(|| (shortest(SPARK_WIDTH), shortest(SPARK_HEIGHT)));
 /// The top-queries table by class, not inline styles: a style attribute is parsed per element.
 /// Rows are flex boxes of one height, placed absolutely in a body as tall as all of them, each
 /// with `contain: strict` so a change inside one lays out that row only. A row's copy button
