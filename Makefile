@@ -16,7 +16,7 @@ WASM_OUT := target/wasm-bindgen
 PGSCOPE_TSDB_URL ?= http://127.0.0.1:8428
 export PGSCOPE_TSDB_URL
 
-.PHONY: help setup dist test e2e bench demo backend-static wasm fuzz soak
+.PHONY: help setup dist test e2e bench bench-fleet demo backend-static wasm fuzz soak
 
 help:
 	@echo "make demo   build the plugin and start the demo stack (see README)"
@@ -26,6 +26,7 @@ help:
 	@echo "make fuzz   the fuzz targets of make test, 200,000 cases each with a new seed (FUZZ_CASES=, FUZZ_SEED= to set)"
 	@echo "make soak   every dashboard query under load with injected faults, 5 min, 8 refreshers (SOAK_SECONDS=, SOAK_REFRESHERS=)"
 	@echo "make bench  benchmarks that print figures (rewrite, QueryData, pgssTopQueries, the panel with 1,000 statements, the panel vs Grafana's Table)"
+	@echo "make bench-fleet  pgssTopQueries, pgssQuery and Save & test at 10k and 100k statements (~20 min)"
 
 setup:
 	@bash scripts/setup.sh
@@ -81,6 +82,11 @@ bench: setup wasm
 	cargo bench --locked -p pgscope-backend --bench rewrite --bench datasource --bench pgss
 	node frontend/bench/panel.mjs
 	node frontend/bench/grafana-table.mjs
+
+# pgss at fleet scale (issue 19): 10k and 100k statements in VictoriaMetrics, 10k in Prometheus;
+# ~20 min on 2 cores. PGSCOPE_FLEET_SIZES=, PGSCOPE_FLEET_PROMETHEUS=, PGSCOPE_FLEET_RUNS= to set.
+bench-fleet: setup
+	cargo bench --locked -p pgscope-backend --bench pgss_fleet
 
 demo: dist
 	bash scripts/demo.sh $(APP_DIR)

@@ -1,0 +1,237 @@
+//! `make bench-fleet` (issue 19): pgss analysis at fleet scale, figures measured side by side in
+//! one run against real TSDBs on 127.0.0.1 holding the fleet fixture (tests/support/fleet.rs:
+//! postgres_exporter names, 15 measures, 41 points 15 s apart, resets, statements appearing and
+//! vanishing). For each size: `pgssTopQueries` top 20 and 500 by time, calls and time per call
+//! through the plugin's gRPC versus the TSDB answering the single `topk` query for the order
+//! directly (targets: <= 1.5x on VictoriaMetrics, <= 2x on Prometheus); the answer's bytes and
+//! what the plugin read from the TSDB; the in-plugin ranking (the reference) once; `pgssQuery`
+//! versus its sub-queries fetched directly at once; the plugin's peak RSS (target <= 256 MB);
+//! and Save & test with 1,000 scrape targets (target <= 2 s) with the requests it made.
+//! Prints figures; asserts nothing about time.
+//!
+//! PGSCOPE_FLEET_SIZES (default 10000,100000) for VictoriaMetrics, PGSCOPE_FLEET_PROMETHEUS
+//! (default 10000) the sizes for Prometheus, PGSCOPE_FLEET_RUNS (default 5) runs per figure.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+#[path = "../tests/support/fleet.rs"]
+mod fleet;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use fleet::{CountingProxy, Fleet, PrometheusFleet};
+use pgscope::pgss::{plan_top, PgssState, Ranking, Span, POSTGRES_EXPORTER};
+use pgscope::pluginv2::{self, data_client::DataClient, diagnostics_client::DiagnosticsClient};
+use pgscope::prom::client::PromClient;
+use pgscope::settings::Settings;
+use pgscope::telemetry::Telemetry;
+use support::{ms, p50};
+
+const POINTS: usize = 41;
+const RANGE_S: i64 = 600;
+const ORDERS: [(&str, usize); 6] = [("exec_time", 20), ("exec_time", 500), ("calls", 20), ("calls", 500), ("exec_time_per_call", 20), ("exec_time_per_call", 500)];
+
+fn sizes(var: &str, default: &str) -> Vec<usize> {
+    std::env::var(var).unwrap_or_else(|_| default.into()).split(',').filter_map(|s| s.trim().parse().ok()).filter(|n| *n > 0).collect()
+}
+
+fn runs() -> usize {
+    std::env::var("PGSCOPE_FLEET_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5).max(1)
+}
+
+fn instance(uid: &str, url: &str) -> pluginv2::DataSourceInstanceSettings {
+    support::instance(uid, url, r#"{"timeInterval":"15s","pgssSchema":"postgres_exporter"}"#)
+}
+
+/// The plugin's peak resident memory so far (VmHWM), MB.
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).unwrap_or(f64::NAN) / 1024.0
+}
+
+struct Tsdb<'a> {
+    name: &'a str,
+    url: String,
+    addr: String,
+    target: f64,
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let end = support::now_s() / 15 * 15 - 60;
+    println!("pgss at fleet scale (make bench-fleet): {} cores, {} runs per figure, p50; postgres_exporter names, 15 measures, {POINTS} points 15 s apart", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), runs());
+    for statements in sizes("PGSCOPE_FLEET_SIZES", "10000,100000") {
+        let fleet = Fleet::new(&POSTGRES_EXPORTER, statements, POINTS, end);
+        let vm = support::VictoriaMetrics::start();
+        let started = Instant::now();
+        fleet.import_vm(&vm.addr);
+        println!("\nVictoriaMetrics, {statements} statements ({} series) imported in {:.1} s", fleet.series(), started.elapsed().as_secs_f64());
+        let tsdb = Tsdb { name: "VictoriaMetrics", url: vm.url(), addr: vm.addr.clone(), target: 1.5 };
+        runtime.block_on(bench(&tsdb, &fleet));
+        runtime.block_on(health(&vm, end));
+    }
+    for statements in sizes("PGSCOPE_FLEET_PROMETHEUS", "10000") {
+        let fleet = Fleet::new(&POSTGRES_EXPORTER, statements, POINTS, end);
+        let started = Instant::now();
+        let prometheus = PrometheusFleet::start(|out| fleet.write_openmetrics(out));
+        println!("\nPrometheus, {statements} statements ({} series) backfilled by promtool in {:.1} s", fleet.series(), started.elapsed().as_secs_f64());
+        let tsdb = Tsdb { name: "Prometheus", url: prometheus.url(), addr: prometheus.addr.clone(), target: 2.0 };
+        runtime.block_on(bench(&tsdb, &fleet));
+    }
+}
+
+async fn bench(tsdb: &Tsdb<'_>, fleet: &Fleet) {
+    let plugin = support::PluginProcess::start();
+    let channel = tonic::transport::Endpoint::from_shared(plugin.endpoint()).unwrap().connect().await.unwrap();
+    let mut data = DataClient::new(channel).max_decoding_message_size(1 << 30);
+    let http = reqwest::Client::new();
+    let (from, to) = (fleet.end_s - RANGE_S, fleet.end_s);
+    let span = Span { from: from as f64, to: to as f64, interval_ms: 15_000, max_points: 100 };
+    let settings = Settings::from_instance(Some(&instance("fleet", &tsdb.url))).unwrap();
+    let client = PromClient::new(settings.clone(), Telemetry::default()).unwrap();
+    let state = PgssState::default();
+    let request = |uid: &str, url: &str, query_type: &str, json: &str| pluginv2::QueryDataRequest {
+        plugin_context: Some(support::plugin_context(instance(uid, url))),
+        headers: HashMap::new(),
+        queries: vec![pluginv2::DataQuery { query_type: query_type.into(), ..support::data_query("A", json, from * 1000, to * 1000) }],
+    };
+    // One query through the plugin: (time, answer bytes, rows or the error).
+    let mut ask = |req: pluginv2::QueryDataRequest| {
+        let mut data = data.clone();
+        async move {
+            let started = Instant::now();
+            let answer = data.query_data(req).await.unwrap().into_inner();
+            let elapsed = started.elapsed();
+            let response = &answer.responses["A"];
+            let bytes: usize = response.frames.iter().map(Vec::len).sum();
+            (elapsed, bytes, if response.error.is_empty() { Ok(response.frames.len()) } else { Err(response.error.clone()) })
+        }
+    };
+    let direct = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let (http, url) = (http.clone(), format!("{}/{path}", tsdb.url));
+        async move {
+            let started = Instant::now();
+            let body = http.post(&url).form(&form).send().await.unwrap().bytes().await.unwrap();
+            assert!(body.starts_with(br#"{"status":"success""#), "{}", String::from_utf8_lossy(&body[..body.len().min(300)]));
+            (started.elapsed(), body.len())
+        }
+    };
+    let proxy = CountingProxy::start(&tsdb.addr);
+
+    println!("  pgssTopQueries on {:<8} plugin ms   topk alone ms   ratio (target <= {}x)   answer bytes   read from the TSDB", tsdb.name, tsdb.target);
+    for (order, limit) in ORDERS {
+        let json = format!(r#"{{"orderBy":"{order}","limit":{limit}}}"#);
+        let plan = plan_top(&client, &state, json.as_bytes(), &span).await.unwrap_or_else(|e| panic!("{e:?}"));
+        let topk = Ranking::new(&plan, &settings).top_expr(limit).expect("the order has a value");
+        let form = vec![("query", topk), ("time", to.to_string())];
+        let (_, bytes, outcome) = ask(request("fleet", &tsdb.url, "pgssTopQueries", &json)).await;
+        if let Err(error) = outcome {
+            println!("  {order:<19} top {limit:<4} failed: {error}");
+            continue;
+        }
+        direct("api/v1/query", form.clone()).await;
+        let before = proxy.received();
+        let _ = ask(request("fleet-counted", &proxy.url(), "pgssTopQueries", &json)).await;
+        let read = proxy.received() - before;
+        let (mut plugin_times, mut direct_times) = (Vec::new(), Vec::new());
+        for _ in 0..runs() {
+            plugin_times.push(ask(request("fleet", &tsdb.url, "pgssTopQueries", &json)).await.0);
+            direct_times.push(direct("api/v1/query", form.clone()).await.0);
+        }
+        let (plugin_p50, direct_p50) = (p50(plugin_times), p50(direct_times));
+        let ratio = ms(plugin_p50) / ms(direct_p50);
+        let verdict = if ratio <= tsdb.target { "met" } else { "NOT met" };
+        println!("  {order:<19} top {limit:<4} {:9.1}   {:13.1}   {ratio:5.2}x {verdict:<17}   {bytes:12}   {read:10}", ms(plugin_p50), ms(direct_p50));
+    }
+
+    // The reference (ranked in the plugin), once, in this process: its answer grows with the fleet.
+    let started = Instant::now();
+    let json = br#"{"orderBy":"exec_time","limit":20}"#;
+    let before = proxy.received();
+    let counted = PromClient::new(Settings::from_instance(Some(&instance("fleet-counted", &proxy.url()))).unwrap(), Telemetry::default()).unwrap();
+    let reference = pgscope::pgss::top_queries_in_plugin(&counted, &state, json, span).await;
+    let read = proxy.received() - before;
+    match reference {
+        Ok(_) => println!("  ranked in the plugin (the reference), top 20 by time: {:.1} ms, {read} bytes read from the TSDB", ms(started.elapsed())),
+        Err(e) => println!("  ranked in the plugin (the reference), top 20 by time: fails after {:.1} ms, {read} bytes read: {}", ms(started.elapsed()), e.message),
+    }
+
+    // pgssQuery on the busiest statement versus its sub-queries fetched directly at once.
+    let queryid = Fleet::queryid(0);
+    let json = format!(r#"{{"queryid":"{queryid}"}}"#);
+    let step = 15;
+    let subqueries: Vec<Vec<(&'static str, String)>> = POSTGRES_EXPORTER
+        .sources
+        .iter()
+        .map(|s| vec![("query", format!("sum(rate({}{{queryid=\"{queryid}\"}}[1m0s]))", s.metric)), ("start", from.to_string()), ("end", to.to_string()), ("step", step.to_string())])
+        .collect();
+    let (_, bytes, outcome) = ask(request("fleet", &tsdb.url, "pgssQuery", &json)).await;
+    match outcome {
+        Err(error) => println!("  pgssQuery failed: {error}"),
+        Ok(frames) => {
+            let (mut plugin_times, mut direct_times) = (Vec::new(), Vec::new());
+            for _ in 0..runs() {
+                plugin_times.push(ask(request("fleet", &tsdb.url, "pgssQuery", &json)).await.0);
+                let started = Instant::now();
+                futures_util::future::join_all(subqueries.iter().map(|form| direct("api/v1/query_range", form.clone()))).await;
+                direct_times.push(started.elapsed());
+            }
+            let (plugin_p50, direct_p50) = (p50(plugin_times), p50(direct_times));
+            println!(
+                "  pgssQuery (one statement, {frames} frames): plugin {:.1} ms, its 15 range queries fetched directly at once {:.1} ms, ratio {:.2}x, answer {bytes} bytes",
+                ms(plugin_p50),
+                ms(direct_p50),
+                ms(plugin_p50) / ms(direct_p50)
+            );
+        }
+    }
+    let rss = peak_rss_mb(plugin.pid());
+    println!("  plugin peak RSS during the run: {rss:.1} MB (target <= 256 MB: {})", if rss <= 256.0 { "met" } else { "NOT met" });
+}
+
+/// The number of HTTP requests VictoriaMetrics served so far, this one to its /metrics not
+/// counted.
+fn vm_requests(addr: &str) -> f64 {
+    let (_, text) = support::http("GET", addr, "/metrics", b"").unwrap_or_default();
+    let at = text.find("vm_http_requests_all_total ").map(|i| i + "vm_http_requests_all_total ".len()).unwrap_or(text.len());
+    text[at..].split_whitespace().next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN) - 1.0
+}
+
+/// Save & test against a VictoriaMetrics that also holds 1,000 scrape targets' series.
+async fn health(vm: &support::VictoriaMetrics, end: i64) {
+    let mut lines = String::new();
+    for target in 0..1000 {
+        let labels = format!("job=\"job{}\",instance=\"host{target}:9100\"", target % 20);
+        for i in 0..POINTS as i64 {
+            let t = (end - (POINTS as i64 - 1 - i) * 15) * 1000;
+            let up = if target % 97 == 0 { 0 } else { 1 };
+            lines.push_str(&format!("up{{{labels}}} {up} {t}\nscrape_duration_seconds{{{labels}}} 0.{} {t}\nscrape_samples_scraped{{{labels}}} {} {t}\nscrape_timeout_seconds{{{labels}}} 10 {t}\nscrape_series_added{{{labels}}} 0 {t}\n", 10 + target % 80, 500 + target % 300));
+        }
+    }
+    let (status, body) = support::http("POST", &vm.addr, "/api/v1/import/prometheus", lines.as_bytes()).unwrap();
+    assert!(status == 204 || status == 200, "{status} {body}");
+    let _ = support::http("GET", &vm.addr, "/internal/force_flush", b"");
+    support::wait_for("the scrape targets' series", Duration::from_secs(60), || {
+        matches!(support::instant(&vm.addr, "count(up)", end as f64), Ok(v) if v.first().map(|s| s.1) == Some(1000.0))
+    });
+    let plugin = support::PluginProcess::start();
+    let mut diagnostics = DiagnosticsClient::connect(plugin.endpoint()).await.unwrap();
+    let check = || pluginv2::CheckHealthRequest { plugin_context: Some(support::plugin_context(instance("health", &vm.url()))), headers: Default::default() };
+    let before = vm_requests(&vm.addr);
+    let first = diagnostics.check_health(check()).await.unwrap().into_inner();
+    let requests = vm_requests(&vm.addr) - before;
+    let mut times = Vec::new();
+    for _ in 0..runs() {
+        let started = Instant::now();
+        diagnostics.check_health(check()).await.unwrap();
+        times.push(started.elapsed());
+    }
+    let p = p50(times);
+    println!(
+        "  Save & test with 1,000 scrape targets (and the fleet): {:.1} ms (target <= 2 s: {}), {requests} requests to the TSDB, status {}",
+        ms(p),
+        if p <= Duration::from_secs(2) { "met" } else { "NOT met" },
+        first.status
+    );
+}
