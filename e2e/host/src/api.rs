@@ -126,7 +126,7 @@ async fn run_group(host: &Host, uid: &str, queries: Vec<pluginv2::DataQuery>) ->
         headers: HashMap::new(),
         queries: queries.clone(),
     };
-    let response = match backend.data.clone().query_data(request).await {
+    let response = match backend.clients().data.query_data(request).await {
         Ok(response) => response.into_inner(),
         Err(status) => return fail(&queries, 500, format!("plugin error: {}", status.message())),
     };
@@ -195,7 +195,7 @@ async fn health(State(host): State<Shared>, Path(uid): Path<String>) -> Response
         plugin_context: Some(host.plugin_context(&plugin_id, Some(settings))),
         headers: HashMap::new(),
     };
-    let mut client = host.backends[&plugin_id].diagnostics.clone();
+    let mut client = host.backends[&plugin_id].clients().diagnostics;
     match client.check_health(request).await {
         Ok(response) => {
             let response = response.into_inner();
@@ -269,7 +269,7 @@ async fn call_resource(State(host): State<Shared>, uid: String, path: String, me
         headers: grpc_headers,
         body,
     };
-    let mut client = host.backends[&plugin_id].resource.clone();
+    let mut client = host.backends[&plugin_id].clients().resource;
     let mut stream = match client.call_resource(request).await {
         Ok(stream) => stream.into_inner(),
         Err(status) if status.code() == tonic::Code::Unimplemented => return error(StatusCode::NOT_FOUND, "Not found"),
@@ -344,7 +344,7 @@ async fn plugin_metrics(State(host): State<Shared>, Path(id): Path<String>) -> R
         return error(StatusCode::NOT_FOUND, "Plugin not found, no installed plugin with that id");
     };
     let request = pluginv2::CollectMetricsRequest { plugin_context: Some(host.plugin_context(&id, None)) };
-    match backend.diagnostics.clone().collect_metrics(request).await {
+    match backend.clients().diagnostics.collect_metrics(request).await {
         Ok(response) => {
             let text = response.into_inner().metrics.map(|m| m.prometheus).unwrap_or_default();
             ([("content-type", "text/plain; version=0.0.4")], text).into_response()

@@ -1,11 +1,13 @@
 //! Runs a backend plugin as Grafana does (pkg/plugins/backendplugin/grpcplugin): the executable
 //! with no arguments and go-plugin's environment plus Grafana's own variables, the handshake line
 //! `1|2|tcp|127.0.0.1:PORT|grpc` read from stdout (core protocol 1, app protocol 2), stderr
-//! (hclog JSON) passed through, gRPC over that address, and the process killed when the host
-//! stops. Not for: HTTP (see `api`).
+//! (hclog JSON) passed through, gRPC over that address, the process started again when it exits
+//! (as Grafana's process manager does) and killed when the host stops. Not for: HTTP (see `api`).
 
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pgscope::pluginv2::{
@@ -20,17 +22,83 @@ pub const GRAFANA_VERSION: &str = "12.3.0";
 /// The largest gRPC message the host accepts from a plugin.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 30;
 
-pub struct Backend {
-    pub plugin_id: String,
-    /// The plugin process, killed when the `Backend` is dropped (none for `connect`).
-    _child: Option<Child>,
+/// A plugin's gRPC clients (cheap to clone: they share one channel).
+#[derive(Clone)]
+pub struct Clients {
     pub data: DataClient<Channel>,
     pub diagnostics: DiagnosticsClient<Channel>,
     pub resource: ResourceClient<Channel>,
 }
 
-/// Starts `executable` and connects to it. The process dies with the returned `Backend`.
-pub async fn start(plugin_id: &str, plugin_version: &str, executable: &Path) -> Result<Backend, String> {
+pub struct Backend {
+    pub plugin_id: String,
+    /// The clients of the process serving now: replaced when a killed plugin is restarted.
+    clients: std::sync::RwLock<Clients>,
+    /// How many times the process was restarted after it exited.
+    restarts: AtomicU64,
+    /// The serving process's id (0 for a plugin the host did not start).
+    pid: AtomicU32,
+}
+
+impl Backend {
+    fn new(plugin_id: &str, clients: Clients) -> Backend {
+        Backend { plugin_id: plugin_id.to_string(), clients: std::sync::RwLock::new(clients), restarts: AtomicU64::new(0), pid: AtomicU32::new(0) }
+    }
+
+    /// The clients of the process serving now.
+    pub fn clients(&self) -> Clients {
+        self.clients.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid.load(Ordering::Relaxed)
+    }
+}
+
+/// Grafana's process manager looks for exited plugins once a second and starts them again
+/// (pkg/plugins/backendplugin/grpcplugin, restartKilledProcess); requests in flight when the
+/// process dies fail, the next ones reach the new process.
+const RESTART_CHECK: Duration = Duration::from_secs(1);
+
+/// Starts `executable` and connects to it; a process that exits is started again, as Grafana
+/// does. The process dies with the host (its supervisor task owns it, `kill_on_drop`).
+pub async fn start(plugin_id: &str, plugin_version: &str, executable: &Path) -> Result<Arc<Backend>, String> {
+    let (child, clients) = spawn(plugin_id, plugin_version, executable).await?;
+    let backend = Arc::new(Backend::new(plugin_id, clients));
+    backend.pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
+    let supervised = Arc::downgrade(&backend);
+    let (plugin_id, plugin_version, executable) = (plugin_id.to_string(), plugin_version.to_string(), executable.to_path_buf());
+    tokio::spawn(async move {
+        let mut child = child;
+        loop {
+            let status = child.wait().await;
+            let Some(backend) = supervised.upgrade() else { return };
+            eprintln!("pgscope-host: plugin {plugin_id} exited ({status:?}); restarting it as Grafana does");
+            loop {
+                tokio::time::sleep(RESTART_CHECK).await;
+                match spawn(&plugin_id, &plugin_version, &executable).await {
+                    Ok((next, clients)) => {
+                        *backend.clients.write().unwrap_or_else(|p| p.into_inner()) = clients;
+                        backend.pid.store(next.id().unwrap_or(0), Ordering::Relaxed);
+                        backend.restarts.fetch_add(1, Ordering::Relaxed);
+                        eprintln!("pgscope-host: plugin {plugin_id} restarted");
+                        child = next;
+                        break;
+                    }
+                    Err(e) => eprintln!("pgscope-host: restarting plugin {plugin_id}: {e}"),
+                }
+            }
+        }
+    });
+    Ok(backend)
+}
+
+/// Starts the process, reads its handshake and connects.
+async fn spawn(plugin_id: &str, plugin_version: &str, executable: &Path) -> Result<(Child, Clients), String> {
     let mut command = Command::new(executable);
     command
         .env("grafana_plugin_type", "datasource")
@@ -61,14 +129,17 @@ pub async fn start(plugin_id: &str, plugin_version: &str, executable: &Path) -> 
         .map_err(|e| format!("{plugin_id}: reading the handshake: {e}"))?
         .ok_or_else(|| format!("{plugin_id}: exited before the handshake"))?;
     let address = parse_handshake(&line).map_err(|e| format!("{plugin_id}: {e}"))?;
-    let mut backend = connect(plugin_id, &address).await?;
-    backend._child = Some(child);
-    Ok(backend)
+    Ok((child, clients(plugin_id, &address).await?))
 }
 
 /// Connects to a plugin already serving pluginv2 gRPC at `address` (host:port): what `start`
-/// does after the handshake; the host's tests also use it for in-process fake plugins.
-pub async fn connect(plugin_id: &str, address: &str) -> Result<Backend, String> {
+/// does after the handshake; the host's tests also use it for in-process fake plugins (not
+/// restarted: the host did not start them).
+pub async fn connect(plugin_id: &str, address: &str) -> Result<Arc<Backend>, String> {
+    Ok(Arc::new(Backend::new(plugin_id, clients(plugin_id, address).await?)))
+}
+
+async fn clients(plugin_id: &str, address: &str) -> Result<Clients, String> {
     // Flow control like grpc-go's (BDP-based) rather than fixed 64 KiB windows.
     let channel = Channel::from_shared(format!("http://{address}"))
         .map_err(|e| e.to_string())?
@@ -78,9 +149,7 @@ pub async fn connect(plugin_id: &str, address: &str) -> Result<Backend, String> 
         .map_err(|e| format!("{plugin_id}: gRPC connect to {address}: {e}"))?;
     // tonic's default 4 MiB limit would refuse the frames of a large answer; Grafana's host
     // accepts messages far larger.
-    Ok(Backend {
-        plugin_id: plugin_id.to_string(),
-        _child: None,
+    Ok(Clients {
         data: DataClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
         diagnostics: DiagnosticsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
         resource: ResourceClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use pgscope::pluginv2;
 use serde_json::{json, Value};
@@ -62,7 +63,7 @@ impl Datasource {
 
 pub struct Host {
     pub plugins: Vec<Plugin>,
-    pub backends: HashMap<String, Backend>,
+    pub backends: HashMap<String, Arc<Backend>>,
     pub datasources: RwLock<Vec<Datasource>>,
     pub dashboards: Vec<Dashboard>,
     /// App plugins enabled by provisioning/plugins (Grafana serves their pages only then).
