@@ -6,12 +6,11 @@
 //! Uses the props' types (crate::model), the frame helpers (crate::frame) and pgss's units
 //! (crate::pgss); view/detail.rs draws it, and nothing here reaches back into the view.
 
-use std::collections::BTreeMap;
 
 use crate::json::Value;
 
 use crate::frame::kind;
-use crate::model::{InputFrame, PanelInput};
+use crate::model::{InputFrame, Lookup, PanelInput};
 use crate::number::push_fixed;
 use crate::pgss::{format_unit, Unit};
 
@@ -183,7 +182,7 @@ pub struct DetailModel {
     pub absent: Vec<String>,
     pub notices: Vec<String>,
     /// Every chart the frames allow, keyed "measure/per"; `charts()` picks and orders them.
-    series: BTreeMap<String, Chart>,
+    series: Vec<Chart>,
     /// The time axis every chart shares (ms): the dashboard's range, else the data's.
     pub range: (f64, f64),
 }
@@ -253,14 +252,11 @@ impl DetailModel {
             let title = format!("{} {}", measure.replace('_', " "), if per_second { "per second" } else { "per call" });
             let key = format!("{measure}/{per}");
             let suffix = if per_second { "/s" } else { "" };
-            model.series.insert(key.clone(), Chart { key, title, unit, suffix, points: points_with_gaps(frame) });
+            model.series.retain(|c| c.key != key); // one chart per key: the last frame's
+            model.series.push(Chart { key, title, unit, suffix, points: points_with_gaps(frame) });
         }
-        if let (Some(hit), Some(read)) = (model.series.get("shared_hit/s"), model.series.get("shared_read/s")) {
-            // Inserted one by one: collecting into a BTreeMap sorts with a sort of its own (wasm size).
-            let mut reads: BTreeMap<i64, Option<f64>> = BTreeMap::new();
-            for &(t, v) in &read.points {
-                reads.insert(t as i64, v);
-            }
+        if let (Some(hit), Some(read)) = (model.chart("shared_hit/s"), model.chart("shared_read/s")) {
+            let reads = Lookup::new(read.points.iter().map(|&(t, v)| (t as i64, v)).collect());
             let points = hit
                 .points
                 .iter()
@@ -272,9 +268,10 @@ impl DetailModel {
                     (t, ratio)
                 })
                 .collect();
-            model.series.insert("hit_ratio".into(), Chart { key: "hit_ratio".into(), title: "shared buffer hit ratio".into(), unit: Unit::Percent, suffix: "", points });
+            model.series.retain(|c| c.key != "hit_ratio");
+            model.series.push(Chart { key: "hit_ratio".into(), title: "shared buffer hit ratio".into(), unit: Unit::Percent, suffix: "", points });
         }
-        let data_range = model.series.values().flat_map(|c| c.points.iter().map(|p| p.0)).fold(None, |acc: Option<(f64, f64)>, t| {
+        let data_range = model.series.iter().flat_map(|c| c.points.iter().map(|p| p.0)).fold(None, |acc: Option<(f64, f64)>, t| {
             Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
         });
         model.range = match (input.time_range, data_range) {
@@ -287,7 +284,12 @@ impl DetailModel {
 
     /// The charts to draw, in order.
     pub fn charts(&self, which: Charts) -> Vec<Chart> {
-        which.wanted().iter().filter_map(|key| self.series.get(key).cloned()).collect()
+        which.wanted().iter().filter_map(|key| self.chart(key).cloned()).collect()
+    }
+
+    /// The chart for `key` ("measure/per"): a handful, looked through.
+    fn chart(&self, key: &str) -> Option<&Chart> {
+        self.series.iter().find(|c| c.key == key)
     }
 
     /// Time ticks for the shared axis: (x in chart units, ms), 4–8 of them at round steps.

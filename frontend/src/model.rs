@@ -276,6 +276,29 @@ pub fn sort_by<T>(items: &mut [T], mut compare: impl FnMut(&T, &T) -> Ordering) 
     }
 }
 
+/// A map built once and then read: its entries sorted by key (stably, so of equal keys the
+/// last given is found), looked up by binary search. The panel's maps instead of a BTreeMap
+/// per key and value type, each ~5 KB of wasm (issue 19, the wasm diet).
+pub struct Lookup<K, V>(Vec<(K, V)>);
+
+impl<K: Ord, V> Lookup<K, V> {
+    pub fn new(mut entries: Vec<(K, V)>) -> Self {
+        sort_by(&mut entries, |a, b| a.0.cmp(&b.0));
+        Lookup(entries)
+    }
+
+    /// Every value given for `key`, in the order given.
+    pub fn all(&self, key: &K) -> impl Iterator<Item = &V> {
+        let (start, end) = (self.0.partition_point(|e| e.0 < *key), self.0.partition_point(|e| e.0 <= *key));
+        self.0[start..end].iter().map(|e| &e.1)
+    }
+
+    /// The value last given for `key`.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.all(key).last()
+    }
+}
+
 /// 0..n sorted stably by `compare` on indices.
 pub fn sorted_indices(n: usize, compare: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
@@ -298,6 +321,9 @@ mod tests {
             sort_by(&mut items, |a, b| a.0.cmp(&b.0));
             assert_eq!(items, expected);
         }
+        let lookup = Lookup::new(vec![(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd')]);
+        assert_eq!((lookup.get(&3), lookup.get(&1), lookup.get(&0), lookup.get(&4)), (Some(&'c'), Some(&'b'), None, None));
+        assert_eq!(lookup.all(&3).collect::<String>(), "ac");
         let mut empty: Vec<u8> = Vec::new();
         sort_by(&mut empty, |a, b| a.cmp(b));
         assert_eq!(sorted_indices(3, &mut |a, b| b.cmp(&a)), [2, 1, 0]);

@@ -8,13 +8,12 @@
 //! crate::viewport, and nothing here reaches back into the view.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use crate::json::Value;
 
 use crate::frame::{column, kind, series_points};
-use crate::model::{PanelInput, Values};
+use crate::model::{Lookup, PanelInput, Values};
 use crate::number::fixed;
 use crate::table::format_value;
 
@@ -96,12 +95,13 @@ impl Default for TopSort {
 
 impl TopModel {
     pub fn from_input(input: &PanelInput) -> Self {
-        let mut sparks: BTreeMap<(String, String), Arc<[(f64, f64)]>> = BTreeMap::new();
+        let mut sparks: Vec<((String, String), Arc<[(f64, f64)]>)> = Vec::new();
         for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_SPARKLINE)) {
             let Some((field, points)) = series_points(frame) else { continue };
             let key = (field.label("database"), field.label("queryid"));
-            sparks.insert(key, points.into());
+            sparks.push((key, points.into()));
         }
+        let sparks = Lookup::new(sparks);
         let mut model = TopModel::default();
         for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_TOP)) {
             let custom = frame.meta.as_ref().and_then(|m| m.custom.as_ref());

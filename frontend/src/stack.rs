@@ -6,12 +6,11 @@
 //! Uses the props' types (crate::model) and the frame helpers (crate::frame); view/stack.rs
 //! draws it, and nothing here reaches back into the view.
 
-use std::collections::BTreeMap;
 
 use crate::json::Value;
 
 use crate::frame::{column, kind, number_at, series_points, text_at};
-use crate::model::{sort_by, PanelInput};
+use crate::model::{sort_by, Lookup, PanelInput};
 use crate::number::push_fixed;
 
 const FRAME_KIND_CHECKS: &str = "stackHealth";
@@ -67,7 +66,7 @@ pub fn is_stack_health(input: &PanelInput) -> bool {
 
 impl StackModel {
     pub fn from_input(input: &PanelInput) -> Self {
-        let mut sparklines: BTreeMap<(String, String), Vec<Sparkline>> = BTreeMap::new();
+        let mut sparklines: Vec<((String, String), Sparkline)> = Vec::new();
         for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_SPARKLINE)) {
             let measure = frame
                 .meta
@@ -79,8 +78,9 @@ impl StackModel {
                 .to_string();
             let Some((field, points)) = series_points(frame) else { continue };
             let key = (field.label("job"), field.label("instance"));
-            sparklines.entry(key).or_default().push(Sparkline { path: spark_path(&points), last: points.last().map(|p| p.1), measure });
+            sparklines.push((key, Sparkline { path: spark_path(&points), last: points.last().map(|p| p.1), measure }));
         }
+        let sparklines = Lookup::new(sparklines);
         let mut model = StackModel::default();
         let mut groups: Vec<Group> = Vec::new();
         for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_CHECKS)) {
@@ -98,7 +98,7 @@ impl StackModel {
                 let status = text_at(frame, "status", row);
                 let severity = number_at(frame, "severity", row).map(|s| s.clamp(0.0, 3.0) as u8).unwrap_or_else(|| severity_of(&status));
                 let (job, instance) = (text_at(frame, "job", row), text_at(frame, "instance", row));
-                let mut lines = sparklines.get(&(job.clone(), instance.clone())).cloned().unwrap_or_default();
+                let mut lines: Vec<Sparkline> = sparklines.all(&(job.clone(), instance.clone())).cloned().collect();
                 if instance.is_empty() {
                     lines.clear();
                 }

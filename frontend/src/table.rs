@@ -4,7 +4,7 @@
 //! view/table.rs draws it, and nothing here reaches back into the view.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::model::{InputField, InputFrame, InputNotice, PanelInput};
 
@@ -45,11 +45,9 @@ impl TableModel {
                 });
             }
         }
-        // Inserted one by one: collecting into a BTreeSet sorts with a sort of its own (wasm size).
-        let mut names: BTreeSet<&String> = BTreeSet::new();
-        for name in rows.iter().flat_map(|r| r.labels.keys()) {
-            names.insert(name);
-        }
+        let mut names: Vec<&String> = rows.iter().flat_map(|r| r.labels.keys()).collect();
+        crate::model::sort_by(&mut names, |a, b| a.cmp(b));
+        names.dedup();
         // A label that only repeats the series name (the legend is `{{displayname}}`) would be
         // a second copy of the first column.
         let mut label_columns: Vec<String> = names
