@@ -10,7 +10,6 @@
 //! wasm a panic would abort the instance every panel on the page shares.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -69,7 +68,7 @@ pub struct InputNotice {
 pub struct InputField {
     pub name: String,
     pub field_type: String,
-    pub labels: Option<BTreeMap<String, String>>,
+    pub labels: Option<Labels>,
     pub config: Option<InputFieldConfig>,
     /// Any JSON (numbers, null for NaN and infinities, strings), or the numbers the glue
     /// packed for number and time fields.
@@ -222,14 +221,7 @@ impl InputField {
             Value::Object(members) => Some(members.into_iter().filter_map(|(k, v)| Some((k, v.into_string()?))).collect::<Vec<_>>()),
             _ => None,
         };
-        // Inserted one by one: collecting into a BTreeMap sorts with a sort of its own (wasm size).
-        let labels = labels.map(|pairs| {
-            let mut map = BTreeMap::new();
-            for (k, v) in pairs {
-                map.entry(k).or_insert(v);
-            }
-            map
-        });
+        let labels = labels.map(Labels::new);
         let config = match value.take("config") {
             mut config @ Value::Object(_) => Some(InputFieldConfig {
                 display_name: string(config.take("displayName")),
@@ -273,6 +265,41 @@ pub fn sort_by<T>(items: &mut [T], mut compare: impl FnMut(&T, &T) -> Ordering) 
             at = from;
         }
         order[at] = at;
+    }
+}
+
+/// A series' labels, sorted by name, one value per name (the first given). A sorted Vec
+/// rather than a BTreeMap: the panel's last B-tree, ~5 KB of wasm (issue 19, the wasm diet).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Labels(Vec<(String, String)>);
+
+impl Labels {
+    pub fn new(mut pairs: Vec<(String, String)>) -> Self {
+        sort_by(&mut pairs, |a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, first| later.0 == first.0);
+        Labels(pairs)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&String> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<const N: usize> From<[(String, String); N]> for Labels {
+    fn from(pairs: [(String, String); N]) -> Self {
+        Labels::new(pairs.into())
     }
 }
 
@@ -324,6 +351,9 @@ mod tests {
         let lookup = Lookup::new(vec![(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd')]);
         assert_eq!((lookup.get(&3), lookup.get(&1), lookup.get(&0), lookup.get(&4)), (Some(&'c'), Some(&'b'), None, None));
         assert_eq!(lookup.all(&3).collect::<String>(), "ac");
+        let labels = Labels::new(["b", "a", "b", "c"].iter().zip(["1", "2", "3", "4"]).map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        assert_eq!(labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(), ["a=2", "b=1", "c=4"], "sorted, the first value of a name kept");
+        assert_eq!((labels.get("b").map(String::as_str), labels.get("x"), labels.is_empty()), (Some("1"), None, false));
         let mut empty: Vec<u8> = Vec::new();
         sort_by(&mut empty, |a, b| a.cmp(b));
         assert_eq!(sorted_indices(3, &mut |a, b| b.cmp(&a)), [2, 1, 0]);

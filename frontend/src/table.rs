@@ -4,15 +4,14 @@
 //! view/table.rs draws it, and nothing here reaches back into the view.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
-use crate::model::{InputField, InputFrame, InputNotice, PanelInput};
+use crate::model::{InputField, InputFrame, InputNotice, Labels, PanelInput};
 
 /// One table row: a numeric field of a frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesRow {
     pub name: String,
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     /// The last finite value, if any.
     pub last: Option<f64>,
 }
