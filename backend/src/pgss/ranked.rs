@@ -237,3 +237,47 @@ pub fn id_batches<'s>(ids: impl IntoIterator<Item = &'s str>) -> Vec<Vec<&'s str
     ids.dedup();
     ids.chunks(ID_BATCH).map(<[&str]>::to_vec).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pgss::plan::{Span, TopQuery};
+    use crate::pgss::schema::detect;
+
+    fn plan(json: &str, names: &[&str]) -> (TopPlan, Settings) {
+        let instance = crate::pluginv2::DataSourceInstanceSettings { url: "http://127.0.0.1:9".into(), json_data: b"{}".to_vec(), ..Default::default() };
+        let settings = Settings::from_instance(Some(&instance)).unwrap();
+        let query = TopQuery::parse(json.as_bytes(), &Span { from: 0.0, to: 600.0, interval_ms: 15_000, max_points: 100 }).unwrap();
+        let schema = detect(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>(), None).unwrap();
+        (TopPlan::build(query, schema, &settings), settings)
+    }
+
+    const EXPORTER: &[&str] = &["pg_stat_statements_calls_total", "pg_stat_statements_seconds_total", "pg_stat_statements_shared_blks_hit_total", "pg_stat_statements_shared_blks_read_total"];
+
+    #[test]
+    fn orders_rank_one_value_per_statement() {
+        let top = |json: &str| {
+            let (plan, settings) = plan(json, EXPORTER);
+            Ranking::new(&plan, &settings).top_expr(21)
+        };
+        let calls = r#"sum by (datname, queryid) (increase(pg_stat_statements_calls_total{queryid!=""}[10m0s]))"#;
+        let time = r#"sum by (datname, queryid) (increase(pg_stat_statements_seconds_total{queryid!=""}[10m0s]))"#;
+        assert_eq!(top(r#"{"orderBy":"calls"}"#).unwrap(), format!("topk(21, {calls})"));
+        assert_eq!(top(r#"{"orderBy":"exec_time_per_call","database":"app"}"#).unwrap(), format!("topk(21, {} / ({} > 0))", time.replace("{queryid", "{datname=~\"app\",queryid"), calls.replace("{queryid", "{datname=~\"app\",queryid")));
+        assert!(top(r#"{"orderBy":"hit_ratio"}"#).unwrap().starts_with("bottomk(21, "), "lowest ratio first");
+        assert_eq!(top(r#"{"orderBy":"wal_bytes"}"#), None, "an absent measure: no statement has a value");
+        assert_eq!(top(r#"{"orderBy":"calls_per_call"}"#), None, "calls per call is no column");
+        let searched = top(r#"{"orderBy":"calls","search":"Orders (x)"}"#).unwrap();
+        assert!(searched.contains(r#"queryid=~"(?i).*Orders \\(x\\).*""#) && searched.contains("displayname=~"), "{searched}");
+    }
+
+    #[test]
+    fn searches_escape_punctuation_only_and_ids_batch() {
+        assert_eq!(contains_regex("a.b é"), r"(?i).*a\.b é.*");
+        let ids: Vec<String> = (0..1201).map(|i| format!("{}", i - 600)).collect();
+        let batches = id_batches(ids.iter().map(String::as_str).chain(["1", "x1", ""]));
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [500, 500, 201], "each id once, letters dropped");
+        assert_eq!(promql_number(0.1), "0.1");
+        assert_eq!(promql_number(f64::INFINITY), "Inf");
+    }
+}
