@@ -24,17 +24,19 @@ fn each_exporter_is_recognised_with_its_measures() {
     let custom = pgss::detect(&names("postgres-exporter-custom-queries.json"), None).unwrap();
     assert_eq!(custom.def.id, "postgres_exporter");
     assert_eq!(custom.present.len(), 15);
-    assert!(custom.absent.is_empty());
-    assert_eq!(custom.describe(), "postgres_exporter (custom queries) · 15 of 15 measures");
+    // Recorded before the stack exported pg_stat_kcache: those four are absent, not zero.
+    assert_eq!(custom.absent, [Measure::CpuUserTime, Measure::CpuSystemTime, Measure::DiskRead, Measure::DiskWritten]);
+    assert_eq!(custom.describe(), "postgres_exporter (custom queries) · 15 of 19 measures");
 
     let collector = pgss::detect(&names("postgres-exporter-collector.json"), None).unwrap();
     assert_eq!(collector.def.id, "postgres_exporter");
-    assert_eq!(collector.describe(), "postgres_exporter >= 0.13 (stat_statements collector) · 5 of 15 measures");
+    assert_eq!(collector.describe(), "postgres_exporter >= 0.13 (stat_statements collector) · 5 of 19 measures");
     assert!(collector.absent.contains(&Measure::PlanTime) && collector.absent.contains(&Measure::SharedHit));
 
     let pgwatch = pgss::detect(&names("pgwatch-v3.json"), None).unwrap();
     assert_eq!(pgwatch.def.id, "pgwatch");
-    assert_eq!(pgwatch.absent, [Measure::WalRecords], "pgwatch v3 has no wal_records column");
+    assert_eq!(pgwatch.absent[0], Measure::WalRecords, "pgwatch v3 has no wal_records column");
+    assert_eq!(pgwatch.absent[1..], [Measure::CpuUserTime, Measure::CpuSystemTime, Measure::DiskRead, Measure::DiskWritten], "nor pg_stat_kcache");
     assert_eq!(pgwatch.def.database_label, "dbname");
     assert_eq!(pgwatch.def.text_label, Some("query"));
 

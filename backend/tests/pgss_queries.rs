@@ -137,7 +137,7 @@ fn check(url: &str, end: i64) {
     let top = frames(&datasource, request(url, "pgssTopQueries", r#"{"orderBy":"exec_time","limit":10}"#, from, to));
     let table = &top[0];
     assert_eq!(custom(table)["pgscope"], "pgss.top");
-    assert_eq!(custom(table)["schema"], "postgres_exporter (custom queries) · 5 of 15 measures");
+    assert_eq!(custom(table)["schema"], "postgres_exporter (custom queries) · 5 of 19 measures");
     assert_eq!(strings(table, "queryid"), ["222", "111"], "ordered by exec time");
     assert_eq!(strings(table, "name"), ["queryid 222", "hot path"]);
     assert_eq!(strings(table, "name_source"), ["queryid", "info"]);

@@ -26,6 +26,13 @@ pub enum Measure {
     WalRecords,
     WalFpi,
     WalBytes,
+    /// pg_stat_kcache (issue 21): CPU time the kernel charged to the statement's execution, in
+    /// user and system mode, and bytes it really read from and wrote to storage (below the
+    /// page cache, unlike shared blocks read).
+    CpuUserTime,
+    CpuSystemTime,
+    DiskRead,
+    DiskWritten,
 }
 
 /// How a measure is counted, for units and labels.
@@ -37,7 +44,7 @@ pub enum Kind {
 }
 
 impl Measure {
-    pub const ALL: [Measure; 15] = [
+    pub const ALL: [Measure; 19] = [
         Measure::Calls,
         Measure::ExecTime,
         Measure::PlanTime,
@@ -53,6 +60,10 @@ impl Measure {
         Measure::WalRecords,
         Measure::WalFpi,
         Measure::WalBytes,
+        Measure::CpuUserTime,
+        Measure::CpuSystemTime,
+        Measure::DiskRead,
+        Measure::DiskWritten,
     ];
 
     pub fn key(self) -> &'static str {
@@ -72,6 +83,10 @@ impl Measure {
             Measure::WalRecords => "wal_records",
             Measure::WalFpi => "wal_fpi",
             Measure::WalBytes => "wal_bytes",
+            Measure::CpuUserTime => "cpu_user_time",
+            Measure::CpuSystemTime => "cpu_system_time",
+            Measure::DiskRead => "disk_read",
+            Measure::DiskWritten => "disk_written",
         }
     }
 
@@ -86,14 +101,18 @@ impl Measure {
 
     pub fn kind(self) -> Kind {
         match self {
-            Measure::ExecTime | Measure::PlanTime | Measure::BlockReadTime | Measure::BlockWriteTime => Kind::Seconds,
+            Measure::ExecTime | Measure::PlanTime | Measure::BlockReadTime | Measure::BlockWriteTime | Measure::CpuUserTime | Measure::CpuSystemTime => {
+                Kind::Seconds
+            }
             Measure::SharedHit
             | Measure::SharedRead
             | Measure::SharedDirtied
             | Measure::SharedWritten
             | Measure::TempRead
             | Measure::TempWritten
-            | Measure::WalBytes => Kind::Bytes,
+            | Measure::WalBytes
+            | Measure::DiskRead
+            | Measure::DiskWritten => Kind::Bytes,
             Measure::Calls | Measure::Rows | Measure::WalRecords | Measure::WalFpi => Kind::Count,
         }
     }
@@ -167,6 +186,11 @@ pub static POSTGRES_EXPORTER: SchemaDef = SchemaDef {
         src(WalRecords, "pg_stat_statements_wal_records_total", 1.0),
         src(WalFpi, "pg_stat_statements_wal_fpi_total", 1.0),
         src(WalBytes, "pg_stat_statements_wal_bytes_total", 1.0),
+        // pg_stat_kcache through custom queries (e2e/stack/queries.yaml), same labels.
+        src(CpuUserTime, "pg_stat_kcache_exec_user_seconds_total", 1.0),
+        src(CpuSystemTime, "pg_stat_kcache_exec_system_seconds_total", 1.0),
+        src(DiskRead, "pg_stat_kcache_exec_reads_bytes_total", 1.0),
+        src(DiskWritten, "pg_stat_kcache_exec_writes_bytes_total", 1.0),
     ],
     builtin: &[Calls, ExecTime, Rows, BlockReadTime, BlockWriteTime],
 };
@@ -227,6 +251,60 @@ pub static POSTGRES_AI: SchemaDef = SchemaDef {
     builtin: &Measure::ALL,
 };
 
+/// How a wait-event series counts (issue 21).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WaitCount {
+    /// A counter of samples taken every `period` seconds (pg_wait_sampling's profile,
+    /// `pg_wait_sampling.profile_period`, 10 ms by default): its increase times the period is the
+    /// time waited, in seconds.
+    Samples { period: f64 },
+    /// A gauge of the sessions seen waiting at each collection (pgwatch's `wait_events` metric,
+    /// from pg_stat_activity): its sum over time times the collection interval is the time
+    /// waited, a coarse estimate (a wait shorter than the interval is mostly missed).
+    Sessions,
+}
+
+/// Where an exporter keeps wait events per statement: one series per queryid and event.
+#[derive(Debug, PartialEq)]
+pub struct WaitSource {
+    pub id: &'static str,
+    pub metric: &'static str,
+    pub queryid_label: &'static str,
+    pub event_type_label: &'static str,
+    pub event_label: &'static str,
+    /// pg_wait_sampling keeps no database: its series are per queryid only.
+    pub database_label: Option<&'static str>,
+    pub count: WaitCount,
+    /// The event value meaning "not waiting" (on CPU), left out of the waits.
+    pub running: Option<&'static str>,
+}
+
+/// pg_wait_sampling 1.1 through postgres_exporter custom queries (e2e/stack/queries.yaml), and
+/// postgres_ai's pgwatch `wait_events` (its metrics.yml: tags datname, query_id, wait_event,
+/// wait_event_type, gauge `total`, 'CPU*' when active without a wait event).
+pub static WAIT_SOURCES: [WaitSource; 2] = [
+    WaitSource {
+        id: "pg_wait_sampling",
+        metric: "pg_wait_sampling_samples_total",
+        queryid_label: "queryid",
+        event_type_label: "event_type",
+        event_label: "event",
+        database_label: None,
+        count: WaitCount::Samples { period: 0.01 },
+        running: None,
+    },
+    WaitSource {
+        id: "postgres_ai",
+        metric: "pgwatch_wait_events_total",
+        queryid_label: "query_id",
+        event_type_label: "wait_event_type",
+        event_label: "wait_event",
+        database_label: Some("datname"),
+        count: WaitCount::Sessions,
+        running: Some("CPU*"),
+    },
+];
+
 pub static SCHEMAS: [&SchemaDef; 3] = [&POSTGRES_EXPORTER, &PGWATCH, &POSTGRES_AI];
 
 /// Every metric name any schema uses, as one regex alternation (for a label-values request).
@@ -234,3 +312,35 @@ pub fn names_pattern() -> String {
     SCHEMAS.iter().flat_map(|s| s.sources.iter().map(|src| src.metric)).collect::<Vec<_>>().join("|")
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kcache_measures_have_their_units_and_only_the_custom_queries_schema_has_them() {
+        for (m, key, units) in [
+            (CpuUserTime, "cpu_user_time", ("s", "s")),
+            (CpuSystemTime, "cpu_system_time", ("s", "s")),
+            (DiskRead, "disk_read", ("Bps", "bytes")),
+            (DiskWritten, "disk_written", ("Bps", "bytes")),
+        ] {
+            assert_eq!((m.key(), m.units()), (key, units));
+            assert_eq!(Measure::from_key(key), Some(m));
+            let sources: Vec<&str> = SCHEMAS.iter().filter(|s| s.sources.iter().any(|src| src.measure == m)).map(|s| s.id).collect();
+            assert_eq!(sources, ["postgres_exporter"], "{key}: pgwatch and postgres_ai export no kcache series, so there it is absent");
+            assert!(!POSTGRES_EXPORTER.builtin.contains(&m), "the collector has no kcache: custom queries");
+        }
+        assert_eq!(CpuUserTime.label(), "cpu user time");
+        assert!(names_pattern().contains("pg_stat_kcache_exec_reads_bytes_total"));
+    }
+
+    #[test]
+    fn every_metric_name_is_used_once() {
+        let mut names: Vec<&str> = SCHEMAS.iter().flat_map(|s| s.sources.iter().map(|src| src.metric)).chain(WAIT_SOURCES.iter().map(|w| w.metric)).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
+    }
+}

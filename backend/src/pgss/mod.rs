@@ -20,6 +20,7 @@ pub mod postgres;
 mod ranked;
 mod schema;
 mod top;
+pub mod waits;
 
 pub use analysis::{analyse, rank, totals, Order, Statement, Totals};
 pub use catalog::{Kind, Measure, SchemaDef, Source, POSTGRES_EXPORTER, SCHEMAS};

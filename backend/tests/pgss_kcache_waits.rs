@@ -1,0 +1,197 @@
+//! CPU vs I/O and wait events per statement (issue 21) through the datasource against a real
+//! VictoriaMetrics holding exporter output recorded from the e2e stack
+//! (tests/data/pgss/e2e-kcache-wait-recorded.prom: five /metrics pages of postgres_exporter 0.11.1
+//! with e2e/stack/queries.yaml, PostgreSQL 15 with pg_stat_kcache and pg_wait_sampling, 20 s
+//! apart). The expected figures are computed here from the recorded counters.
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+
+use pgscope::datasource::{Datasource, QueryOutcome};
+use pgscope::frame::{Frame, Labels, Values};
+use pgscope::pgss::catalog::WAIT_SOURCES;
+use pgscope::pgss::waits;
+use pgscope::pluginv2;
+
+const FIXTURE: &str = include_str!("data/pgss/e2e-kcache-wait-recorded.prom");
+
+/// (page time s, metric name, labels text, value) for every recorded sample.
+fn recorded() -> Vec<(i64, String, String, f64)> {
+    let mut at = 0;
+    let mut out = Vec::new();
+    for line in FIXTURE.lines() {
+        if let Some(t) = line.strip_prefix("# at ") {
+            at = t.trim().parse().unwrap();
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let (name, labels) = match series.split_once('{') {
+                Some((name, rest)) => (name, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            out.push((at, name.to_string(), labels.to_string(), value.parse().unwrap()));
+        }
+    }
+    out
+}
+
+fn page_times() -> Vec<i64> {
+    let mut times: Vec<i64> = recorded().iter().map(|r| r.0).collect();
+    times.dedup();
+    times
+}
+
+/// Imports the recorded pages shifted so the last is at `end`, with the scrape's job and instance;
+/// `keep` picks the families.
+fn import(vm: &support::VictoriaMetrics, end: i64, keep: impl Fn(&str) -> bool) {
+    let shift = end - page_times().last().unwrap();
+    let mut lines = String::new();
+    let mut series = std::collections::BTreeSet::new();
+    for (at, name, labels, value) in recorded().into_iter().filter(|r| keep(&r.1)) {
+        let labels = if labels.is_empty() { String::new() } else { format!(",{labels}") };
+        let full = format!("{name}{{job=\"postgres\",instance=\"db1:9187\"{labels}}}");
+        lines.push_str(&format!("{full} {value} {}\n", (at + shift) * 1000));
+        series.insert(full);
+    }
+    vm.import(&lines, series.len());
+}
+
+/// The recorded increase of one series between the first and the last page.
+fn increase(name: &str, labels_contain: &[&str]) -> f64 {
+    let values: Vec<f64> = recorded().into_iter().filter(|r| r.1 == name && labels_contain.iter().all(|l| r.2.contains(l))).map(|r| r.3).collect();
+    assert_eq!(values.len(), 5, "{name} {labels_contain:?}: one sample per page");
+    values[4] - values[0]
+}
+
+fn request(url: &str, query_type: &str, json: &str, from_s: i64, to_s: i64) -> pluginv2::QueryDataRequest {
+    pluginv2::QueryDataRequest {
+        plugin_context: Some(support::plugin_context(support::instance("pgss", url, r#"{"timeInterval":"5s"}"#))),
+        headers: HashMap::new(),
+        queries: vec![pluginv2::DataQuery { query_type: query_type.into(), ..support::data_query("A", json, from_s * 1000, to_s * 1000) }],
+    }
+}
+
+fn frames(datasource: &Datasource, request: pluginv2::QueryDataRequest) -> Vec<Frame> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    match runtime.block_on(datasource.query_data(&request)).remove(0).1 {
+        QueryOutcome::Frames(frames) => frames,
+        QueryOutcome::Error { status, message, .. } => panic!("{status}: {message}"),
+    }
+}
+
+fn field<'a>(frame: &'a Frame, name: &str) -> Option<&'a pgscope::frame::Field> {
+    frame.fields.iter().find(|f| f.name == name)
+}
+
+fn numbers<'a>(frame: &'a Frame, name: &str) -> &'a [f64] {
+    match field(frame, name).map(|f| &f.values) {
+        Some(Values::Float64(v)) => v,
+        other => panic!("no number field {name}: {other:?}"),
+    }
+}
+
+fn strings<'a>(frame: &'a Frame, name: &str) -> &'a [String] {
+    match field(frame, name).map(|f| &f.values) {
+        Some(Values::String(v)) => v,
+        other => panic!("no string field {name}: {other:?}"),
+    }
+}
+
+fn close(actual: f64, expected: f64, what: &str) {
+    assert!((actual - expected).abs() <= expected.abs() * 0.01 + 1e-9, "{what}: {actual} is not {expected}");
+}
+
+fn schema_text(frame: &Frame) -> String {
+    frame.meta.as_ref().and_then(|m| m.custom.as_ref()).and_then(|c| c["schema"].as_str()).unwrap_or_default().to_string()
+}
+
+/// The range: from just after the first page to the last, so VictoriaMetrics' increase takes the
+/// first page as its base (its increase looks at the sample before the window) and the figures
+/// are exact differences of the recorded counters.
+fn range(end: i64) -> (i64, i64, f64) {
+    let times = page_times();
+    let from = end - (times[4] - times[0]) + 1;
+    (from, end, (end - from) as f64)
+}
+
+#[test]
+fn kcache_measures_come_per_statement_with_their_units() {
+    let vm = support::VictoriaMetrics::start();
+    let end = chrono::Utc::now().timestamp() - 30;
+    import(&vm, end, |name| name.starts_with("pg_stat_statements_") || name.starts_with("pg_stat_kcache_"));
+    let (from, to, window) = range(end);
+    let datasource = Datasource::new();
+
+    let table = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"cpu_user_time","limit":50}"#, from, to))[0];
+    assert_eq!(schema_text(table), "postgres_exporter (custom queries) · 19 of 19 measures");
+    let queryids = strings(table, "queryid");
+    let top = &queryids[0];
+    let key = format!("queryid=\"{top}\"");
+    let user = increase("pg_stat_kcache_exec_user_seconds_total", &[&key]);
+    assert!(user > 0.0, "the top statement by CPU used some");
+    close(numbers(table, "cpu_user_time_per_s")[0], user / window, "user CPU seconds per second");
+    close(numbers(table, "cpu_system_time_per_s")[0], increase("pg_stat_kcache_exec_system_seconds_total", &[&key]) / window, "system CPU");
+    let calls = increase("pg_stat_statements_calls_total", &[&key]);
+    close(numbers(table, "cpu_user_time_per_call")[0], user / calls, "user CPU per call");
+    close(numbers(table, "disk_read_per_s")[0], increase("pg_stat_kcache_exec_reads_bytes_total", &[&key]) / window, "bytes read from storage");
+    close(numbers(table, "disk_written_per_s")[0], increase("pg_stat_kcache_exec_writes_bytes_total", &[&key]) / window, "bytes written to storage");
+    let unit = |name: &str| field(table, name).and_then(|f| f.config.as_ref()).and_then(|c| c.unit.clone()).unwrap_or_default();
+    assert_eq!((unit("cpu_user_time_per_s"), unit("cpu_user_time_per_call")), ("s".to_string(), "s".to_string()));
+    assert_eq!((unit("disk_read_per_s"), unit("disk_written_per_call")), ("Bps".to_string(), "bytes".to_string()));
+    // Ordered by CPU: every row at or below the first.
+    let cpu = numbers(table, "cpu_user_time_per_s");
+    assert!(cpu.windows(2).all(|w| w[0] >= w[1] || w[1].is_nan()), "{cpu:?}");
+
+    // The detail view's series of the same statement.
+    let one = frames(&datasource, request(&vm.url(), "pgssQuery", &format!(r#"{{"queryid":"{top}"}}"#), from, to));
+    let measures: Vec<String> = one.iter().filter_map(|f| f.meta.as_ref()?.custom.as_ref()?.get("measure")?.as_str().map(String::from)).collect();
+    for key in ["cpu_user_time", "cpu_system_time", "disk_read", "disk_written"] {
+        assert!(measures.iter().any(|m| m == key), "{key} missing from the detail view's series: {measures:?}");
+    }
+}
+
+#[test]
+fn without_kcache_series_the_measures_are_absent_not_zero() {
+    let vm = support::VictoriaMetrics::start();
+    let end = chrono::Utc::now().timestamp() - 30;
+    import(&vm, end, |name| name.starts_with("pg_stat_statements_") && !name.starts_with("pg_stat_statements_info"));
+    let (from, to, _) = range(end);
+    let datasource = Datasource::new();
+    let table = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"exec_time","limit":5}"#, from, to))[0];
+    assert_eq!(schema_text(table), "postgres_exporter (custom queries) · 15 of 19 measures");
+    assert!(table.fields.iter().all(|f| !f.name.starts_with("cpu_") && !f.name.starts_with("disk_")), "no kcache column: {:?}", table.fields.iter().map(|f| &f.name).collect::<Vec<_>>());
+}
+
+fn labels_of(text: &str) -> Labels {
+    text.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[test]
+fn wait_events_per_statement_read_from_victoriametrics() {
+    let vm = support::VictoriaMetrics::start();
+    let end = chrono::Utc::now().timestamp() - 30;
+    import(&vm, end, |name| name.starts_with("pg_wait_sampling_"));
+    let (_, to, window) = range(end);
+    let source = waits::detect(&["pg_wait_sampling_samples_total".to_string()]).unwrap();
+    assert_eq!(source, &WAIT_SOURCES[0]);
+
+    let answer = support::instant(&vm.addr, &waits::seconds_expr(source, window, &[], 5.0), to as f64).unwrap();
+    let samples: Vec<(Labels, f64)> = answer.iter().map(|(l, v)| (labels_of(l), *v)).collect();
+    let by_statement: BTreeMap<String, waits::Waits> = waits::read(source, &samples);
+    // pg_sleep(0.02) in sleep.sql: its statement waits on Timeout:PgSleep only.
+    let sleep = "2920803561901199087";
+    let (top, share) = by_statement[sleep].top().unwrap();
+    assert_eq!((top.name().as_str(), share), ("Timeout:PgSleep", 1.0));
+    close(top.seconds, increase("pg_wait_sampling_samples_total", &["event=\"PgSleep\"", sleep]) * 0.01, "seconds asleep (samples x 10 ms)");
+    // Some pgbench statement waited on another's row lock (tpcb-like updates contend).
+    assert!(by_statement.values().any(|w| w.events.iter().any(|e| e.event_type == "Lock")), "{by_statement:#?}");
+
+    // One statement only, and the stacked chart's rate over time.
+    let one = support::instant(&vm.addr, &waits::seconds_expr(source, window, &[sleep], 5.0), to as f64).unwrap();
+    assert_eq!(one.len(), 1, "{one:?}");
+    let rate = support::instant(&vm.addr, &waits::rate_expr(source, window, &[sleep]), to as f64).unwrap();
+    // VictoriaMetrics' rate divides by the time between the samples it uses (81 s here), not by
+    // the window (80 s): within a few per cent.
+    let (actual, expected) = (rate[0].1, top.seconds / window);
+    assert!((actual - expected).abs() <= expected * 0.03, "sessions asleep on average: {actual} vs {expected}");
+}
