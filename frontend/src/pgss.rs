@@ -144,11 +144,11 @@ impl TopModel {
     /// The rows whose name, text, queryid, database or user contain `search` (any case),
     /// sorted; missing values always last.
     pub fn visible(&self, search: &str, sort: TopSort) -> Vec<Arc<Row>> {
-        let needle = search.trim().to_lowercase();
+        let needle = lowercase(search.trim());
         let mut rows: Vec<Arc<Row>> = if needle.is_empty() {
             self.rows.clone()
         } else {
-            let haystacks = self.haystacks.get_or_init(|| self.rows.iter().map(|r| [&r.name, &r.text, &r.queryid, &r.database, &r.user].map(|f| f.to_lowercase())).collect());
+            let haystacks = self.haystacks.get_or_init(|| self.rows.iter().map(|r| [&r.name, &r.text, &r.queryid, &r.database, &r.user].map(|f| lowercase(f))).collect());
             self.rows.iter().zip(haystacks).filter(|(_, fields)| fields.iter().any(|f| f.contains(&needle))).map(|(r, _)| r.clone()).collect()
         };
         if let Some(column) = sort.column {
@@ -195,8 +195,50 @@ pub fn detail_link(row: &Row) -> String {
     format!("/d/pgscope-pgss-query?var-queryid={}&var-database={}", encode(&row.queryid), encode(&row.database))
 }
 
+/// `text` in lower case for the search, as `str::to_lowercase` writes it for the scripts
+/// statements and names are written in here: ASCII, Latin-1, Latin Extended-A, basic Greek and
+/// Cyrillic (İ becomes a plain i); letters of other scripts are kept as they are, so their
+/// case matters in a search. Unicode's whole table was ~15 KB of the wasm (issue 19).
+pub fn lowercase(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    text.chars().map(lower_char).collect()
+}
+
+fn lower_char(c: char) -> char {
+    let code = c as u32;
+    let pair = |even_upper: bool| if (code % 2 == 0) == even_upper { code + 1 } else { code };
+    let lower = match code {
+        0x41..=0x5A | 0xC0..=0xD6 | 0xD8..=0xDE | 0x391..=0x3A1 | 0x3A3..=0x3AB | 0x410..=0x42F => code + 32,
+        0x130 => 0x69,
+        0x178 => 0xFF,
+        0x100..=0x12F | 0x132..=0x137 | 0x14A..=0x177 | 0x460..=0x481 | 0x48A..=0x4BF | 0x4D0..=0x52F => pair(true),
+        0x139..=0x148 | 0x179..=0x17E | 0x4C1..=0x4CE => pair(false),
+        0x386 => 0x3AC,
+        0x388..=0x38A => code + 37,
+        0x38C => 0x3CC,
+        0x38E | 0x38F => code + 63,
+        0x400..=0x40F => code + 80,
+        0x4C0 => 0x4CF,
+        _ => code,
+    };
+    char::from_u32(lower).unwrap_or(c)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lowercase_is_unicode_s_for_the_scripts_it_covers() {
+        use super::{lower_char, lowercase};
+        let ranges = [0x00..0x180u32, 0x386..0x3CF, 0x400..0x530];
+        for c in ranges.into_iter().flatten().filter_map(char::from_u32).filter(|&c| c != 'İ') {
+            let expected: String = c.to_lowercase().collect();
+            assert_eq!(lower_char(c).to_string(), expected, "U+{:04X}", c as u32);
+        }
+        assert_eq!(lowercase("SELECT Ünïcode ΣΊΣΥΦΟΣ Привет İ 漢字 ǅ"), "select ünïcode σίσυφοσ привет i 漢字 ǅ");
+    }
+
     use super::*;
     use crate::model::parse_input;
 
