@@ -195,7 +195,8 @@ perms() {
   local bad
   bad=$(unzip -Z "$zip" | awk '$NF ~ /\/gpx_pgscope_/ && $1 != "-rwxr-xr-x" {print $1, $NF}')
   [ -z "$bad" ] || { echo "$bad"; return 1; }
-  unzip -Z1 "$zip" | grep -q '/gpx_pgscope_'
+  # (grep without -q reads to the end: with pipefail, -q's early exit would fail unzip on SIGPIPE)
+  unzip -Z1 "$zip" | grep '/gpx_pgscope_' >/dev/null || { echo "no backend binary in the zip"; return 1; }
 }
 check "binarypermissions: every backend binary is 0755 in the zip" perms
 check "backenddebug: no standalone.txt or pid.txt" js '
