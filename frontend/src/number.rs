@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn fixed_writes_what_core_writes_but_at_ties() {
-        let values = [0.0, -0.0, 1.0, -1.0, 0.04, -0.04, 1.25e-7, 3.14159, 42.0, 99.95, 123456.789, -7.5e-4, 0.1, 1e15, 9.87654321e17, 1e20, 4.2e30];
+        let values = [0.0, -0.0, 1.0, -1.0, 0.04, -0.04, 1.25e-7, 3.25159, 42.0, 99.95, 123456.789, -7.5e-4, 0.1, 1e15, 9.87654321e17, 1e20, 4.2e30];
         for x in values {
             for decimals in [0u32, 1, 2, 3] {
                 let core = format!("{x:.prec$}", prec = decimals as usize);

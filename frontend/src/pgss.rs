@@ -208,7 +208,7 @@ pub fn lowercase(text: &str) -> String {
 
 fn lower_char(c: char) -> char {
     let code = c as u32;
-    let pair = |even_upper: bool| if (code % 2 == 0) == even_upper { code + 1 } else { code };
+    let pair = |even_upper: bool| if code.is_multiple_of(2) == even_upper { code + 1 } else { code };
     let lower = match code {
         0x41..=0x5A | 0xC0..=0xD6 | 0xD8..=0xDE | 0x391..=0x3A1 | 0x3A3..=0x3AB | 0x410..=0x42F => code + 32,
         0x130 => 0x69,
