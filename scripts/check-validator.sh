@@ -177,8 +177,8 @@ check "grafanadependency: set, an open range (not X.Y.x or one exact version)" j
   }'
 
 # backendbinary / binarypermissions / backenddebug: a plugin with an executable is a backend
-# plugin, and its binaries carry platform suffixes, mode 0755 in the zip. linux_amd64 is required;
-# once a linux_arm64 binary is present, both must be.
+# plugin, and its binaries carry platform suffixes, mode 0755 in the zip. pgscope ships
+# linux_amd64 and linux_arm64 (Grafana on Graviton, Raspberry Pi, Apple silicon Docker): both required.
 check "backendbinary: executable ⇔ backend, alerting ⇒ backend, a binary per declared executable" js '
   const suffixes = ["_linux_amd64", "_linux_arm64", "_darwin_amd64", "_darwin_arm64", "_windows_amd64.exe"];
   for (const [f, p] of Object.entries(plugins())) {
@@ -189,7 +189,7 @@ check "backendbinary: executable ⇔ backend, alerting ⇒ backend, a binary per
     const named = files.filter((x) => x.startsWith(base));
     for (const x of named) if (!suffixes.some((s) => x === base + s)) fail(`${x}: not a known platform suffix`);
     if (!named.includes(base + "_linux_amd64")) fail(`${base}_linux_amd64 is missing`);
-    if (named.includes(base + "_linux_arm64") && !named.includes(base + "_linux_amd64")) fail("arm64 without amd64");
+    if (!named.includes(base + "_linux_arm64")) fail(`${base}_linux_arm64 is missing`);
   }'
 perms() {
   local bad
