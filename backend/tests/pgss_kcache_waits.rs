@@ -195,3 +195,37 @@ fn wait_events_per_statement_read_from_victoriametrics() {
     let (actual, expected) = (rate[0].1, top.seconds / window);
     assert!((actual - expected).abs() <= expected * 0.03, "sessions asleep on average: {actual} vs {expected}");
 }
+
+fn notices(frame: &Frame) -> Vec<String> {
+    frame.meta.as_ref().map(|m| m.notices.iter().map(|n| n.text.clone()).collect()).unwrap_or_default()
+}
+
+#[test]
+fn the_rows_shown_are_measured_against_the_time_postgresql_recorded() {
+    let vm = support::VictoriaMetrics::start();
+    let end = chrono::Utc::now().timestamp() - 30;
+    // The recording holds database app's statements only, and PostgreSQL's totals over all three
+    // databases: what a TSDB fed by an exporter that leaves statements out looks like.
+    import(&vm, end, |name| name.starts_with("pg_stat_statements_"));
+    let (from, to, _) = range(end);
+    let datasource = Datasource::new();
+    let table = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"exec_time","limit":3}"#, from, to))[0];
+    let shown: f64 = strings(table, "queryid").iter().map(|q| increase("pg_stat_statements_seconds_total", &[&format!("queryid=\"{q}\"")])).sum();
+    let recorded_time = increase("pg_stat_statements_info_exec_seconds_total", &[]);
+    let expected = format!("The 3 statements shown cover {:.1} % of the execution time PostgreSQL recorded in this range.", shown / recorded_time * 100.0);
+    assert!(shown < 0.9 * recorded_time, "the recording must leave time out for this test: {shown} of {recorded_time}");
+    assert!(notices(table).iter().any(|n| n.starts_with(&expected)), "{expected:?} not in {:?}", notices(table));
+    let last_page = page_times()[4];
+    let exported = recorded().iter().filter(|r| r.0 == last_page && r.1 == "pg_stat_statements_calls_total").count();
+    assert!(notices(table).iter().any(|n| n.contains(&format!("The exporter exports {exported} of the 85 statements pg_stat_statements holds"))), "{:?}", notices(table));
+
+    // Narrowed to one database, PostgreSQL's server-wide totals do not compare: no figure.
+    let narrowed = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"exec_time","limit":3,"database":"app"}"#, from, to))[0];
+    assert!(!notices(narrowed).iter().any(|n| n.contains("PostgreSQL recorded")), "{:?}", notices(narrowed));
+
+    // Without pg_stat_statements_info series nothing is known: no figure, not 100 %.
+    let bare = support::VictoriaMetrics::start();
+    import(&bare, end, |name| name.starts_with("pg_stat_statements_") && !name.starts_with("pg_stat_statements_info"));
+    let table = &frames(&Datasource::new(), request(&bare.url(), "pgssTopQueries", r#"{"orderBy":"exec_time","limit":3}"#, from, to))[0];
+    assert!(!notices(table).iter().any(|n| n.contains("PostgreSQL recorded")), "{:?}", notices(table));
+}

@@ -1,10 +1,12 @@
 //! How much of the workload a pgss table shows (issue 21): the statements shown against the
 //! execution time PostgreSQL recorded over every statement in the same range
 //! (`pg_stat_statements_info_exec_seconds_total` from e2e/stack/queries.yaml), with the statements
-//! exported against those pg_stat_statements holds and its evictions. Pure: the figures in, the
-//! notice out; a total that is not known gives no figure rather than a guess.
+//! exported against those pg_stat_statements holds and its evictions. Pure: the PromQL out, the
+//! figures in, the notice out; a total that is not known gives no figure rather than a guess.
 
+use super::schema::Filters;
 use crate::frame::{Notice, Severity};
+use crate::prom::read::Sample;
 
 /// The metrics the totals come from (e2e/stack/queries.yaml's `pg_stat_statements_info` query).
 pub const RECORDED_SECONDS_METRIC: &str = "pg_stat_statements_info_exec_seconds_total";
@@ -65,6 +67,34 @@ pub fn notice(f: &Figures) -> Option<Notice> {
     (!parts.is_empty()).then(|| Notice { severity, text: parts.join(" ") })
 }
 
+/// One instant query for the range's totals, each answer marked by a `pgscope` label: the
+/// execution time recorded (`recorded`), statements held (`held`) and exported (`exported`, series
+/// of the calls metric, one per user, database and queryid as `held` counts them) and
+/// deallocations (`dealloc`). `window` is a PromQL duration.
+pub fn figures_expr(calls_metric: &str, window: &str) -> String {
+    let mark = |expr: String, what: &str| format!("label_replace({expr}, \"pgscope\", \"{what}\", \"\", \"\")");
+    [
+        mark(format!("sum(increase({RECORDED_SECONDS_METRIC}[{window}]))"), "recorded"),
+        mark(format!("sum({HELD_STATEMENTS_METRIC})"), "held"),
+        mark(format!("count({calls_metric})"), "exported"),
+        mark(format!("sum(increase({DEALLOC_METRIC}[{window}]))"), "dealloc"),
+    ]
+    .join(" or ")
+}
+
+/// `figures_expr`'s answer; the rows shown are the caller's to fill in.
+pub fn read_figures(samples: &[Sample]) -> Figures {
+    let figure = |what: &str| samples.iter().find(|(l, _)| l.get("pgscope").map(String::as_str) == Some(what)).map(|(_, v)| *v).filter(|v| v.is_finite());
+    Figures { recorded_seconds: figure("recorded"), held: figure("held"), exported: figure("exported"), dealloc: figure("dealloc"), ..Default::default() }
+}
+
+/// PostgreSQL's totals are per server: a table narrowed to a database, a role, an instance or a
+/// cluster cannot be compared with them.
+pub fn applies(filters: &Filters) -> bool {
+    let open = |v: &str| matches!(v.trim(), "" | ".*" | ".+" | "$__all" | "All");
+    open(&filters.database) && open(&filters.user) && open(&filters.instance) && open(&filters.cluster)
+}
+
 fn percent(share: f64) -> String {
     let p = share * 100.0;
     if p > 0.0 && p < 0.1 {
@@ -106,6 +136,19 @@ mod tests {
         assert_eq!(share(&figures(20, 10.0, Some(0.0))), None, "nothing recorded: nothing to cover");
         assert_eq!(share(&figures(20, f64::NAN, Some(10.0))), None);
         assert_eq!(share(&figures(20, 1.0, Some(f64::INFINITY))), None);
+    }
+
+    #[test]
+    fn the_totals_query_and_its_answer() {
+        let expr = figures_expr("pg_stat_statements_calls_total", "10m0s");
+        assert!(expr.starts_with("label_replace(sum(increase(pg_stat_statements_info_exec_seconds_total[10m0s])), \"pgscope\", \"recorded\", \"\", \"\") or "), "{expr}");
+        assert!(expr.contains("count(pg_stat_statements_calls_total)"), "{expr}");
+        let mark = |what: &str, v: f64| ([("pgscope".to_string(), what.to_string())].into_iter().collect(), v);
+        let f = read_figures(&[mark("recorded", 100.0), mark("held", 95.0), mark("exported", 20.0), mark("dealloc", f64::NAN)]);
+        assert_eq!((f.recorded_seconds, f.held, f.exported, f.dealloc), (Some(100.0), Some(95.0), Some(20.0), None));
+        assert_eq!(read_figures(&[]), Figures::default(), "no series: nothing known");
+        assert!(applies(&Filters::default()) && applies(&Filters { database: "$__all".into(), ..Default::default() }));
+        assert!(!applies(&Filters { database: "app".into(), ..Default::default() }));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use futures_util::future::join_all;
 
 use super::analysis::{self, Order};
 use super::catalog::Measure;
+use super::coverage;
 use super::fetch::{by_measure, increases, instant, plan_top, postgres_names, range, read, PgssState};
 use super::frames::{self, TopTable};
 use super::names::Names;
@@ -119,7 +120,16 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
         }
     };
     let totals_expr = ranking.totals_expr();
-    let (top, totals, info_known) = tokio::join!(top, instant(client, &totals_expr, at), info_known(client, &span));
+    // Coverage against PostgreSQL's own totals (issue 21): best effort, absent when unknown.
+    let calls_metric = schema.source(Measure::Calls).map(|s| s.metric).filter(|_| coverage::applies(&query.model.filters));
+    let coverage_expr = calls_metric.map(|calls| coverage::figures_expr(calls, &crate::duration::format_go(super::plan::seconds(query.window))));
+    let coverage = async {
+        match &coverage_expr {
+            Some(expr) => instant(client, expr, at).await.ok(),
+            None => None,
+        }
+    };
+    let (top, totals, info_known, coverage) = tokio::join!(top, instant(client, &totals_expr, at), info_known(client, &span), coverage);
     let (rows, mut extra_notices) = pick(client, &ranking, query.order, query.limit, top?, at).await?;
     let totals = totals?;
     let figure = |what: &str| totals.iter().find(|(l, _)| l.get("pgscope").map(String::as_str) == Some(what)).map(|(_, v)| *v).filter(|v| v.is_finite());
@@ -164,6 +174,10 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
     }
     let statements = analysis::analyse_with_total(totals, query.window, total_time, &names, &from_postgres);
     let ranked = analysis::rank(statements, query.order, &query.model.search, query.limit);
+    if let Some(samples) = coverage {
+        let shown_seconds = ranked.iter().filter_map(|s| s.per_second.get(&Measure::ExecTime)).sum::<f64>() * query.window;
+        extra_notices.extend(coverage::notice(&coverage::Figures { shown: ranked.len(), shown_seconds, ..coverage::read_figures(&samples) }));
+    }
 
     let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, info_known: info_known || !names.is_empty(), extra_notices, names_error, postgres_error };
     let mut frames = vec![table.frame()];
