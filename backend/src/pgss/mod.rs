@@ -9,6 +9,7 @@
 //! `datasource`). A facade: the submodules are private but `catalog` (a leaf `settings` reads)
 //! and `postgres`; the items below are the API.
 
+pub mod advice;
 mod analysis;
 pub mod catalog;
 pub mod coverage;
