@@ -23,7 +23,7 @@ help:
 	@echo "make test   set up and run every test"
 	@echo "make dist   build $(APP_DIR)/ and $(ZIP)"
 	@echo "make e2e    browser specs against the stand-in host and a real stack"
-	@echo "make fuzz   the fuzz targets of make test, 200,000 cases each with a new seed (FUZZ_CASES=, FUZZ_SEED= to set)"
+	@echo "make fuzz   the fuzz targets of make test (backend and panel), 200,000 cases each with a new seed (FUZZ_CASES=, FUZZ_SEED= to set)"
 	@echo "make soak   every dashboard query under load with injected faults, 5 min, 8 refreshers (SOAK_SECONDS=, SOAK_REFRESHERS=)"
 	@echo "make bench  benchmarks that print figures (rewrite, QueryData, pgssTopQueries, the panel with 1,000 statements, the panel vs Grafana's Table)"
 	@echo "make bench-fleet  pgssTopQueries, pgssQuery and Save & test at 10k and 100k statements (~20 min)"
@@ -71,7 +71,8 @@ e2e: dist
 FUZZ_CASES ?= 200000
 fuzz: setup
 	seed=$${FUZZ_SEED:-$$(date +%s)}; echo "fuzz: seed $$seed, $(FUZZ_CASES) cases per target (PGSCOPE_FUZZ_SEED=$$seed replays)"; \
-	PGSCOPE_FUZZ_SEED=$$seed PGSCOPE_FUZZ_CASES=$(FUZZ_CASES) cargo test --locked --release -p pgscope-backend --test fuzz -- --nocapture
+	PGSCOPE_FUZZ_SEED=$$seed PGSCOPE_FUZZ_CASES=$(FUZZ_CASES) cargo test --locked --release -p pgscope-backend --test fuzz -- --nocapture; \
+	PGSCOPE_FUZZ_SEED=$$seed PGSCOPE_FUZZ_CASES=$(FUZZ_CASES) cargo test --locked --release -p pgscope-panel fuzz -- --nocapture
 
 SOAK_SECONDS ?= 300
 SOAK_REFRESHERS ?= 8

@@ -12,6 +12,8 @@
 
 mod detail;
 mod frame;
+#[cfg(test)]
+mod fuzz;
 mod json;
 #[cfg(test)]
 mod layers;
