@@ -106,4 +106,24 @@ fn an_unindexed_filter_gets_a_hypothetical_index_that_lowers_its_cost() {
     assert!(refused.contains("needs the extensions pg_qualstats and hypopg in database bare"), "{refused}");
     let unknown = runtime.block_on(advice::advise(&config, "shop", 12345)).unwrap_err();
     assert!(unknown.contains("no example of queryid 12345"), "{unknown}");
+
+    // The same through the datasource's resource route, with the connection from secureJsonData.
+    let datasource = pgscope::datasource::Datasource::new();
+    let mut settings = support::instance("advice", "http://127.0.0.1:9", "{}");
+    settings.decrypted_secure_json_data.insert("pgssConnection".into(), format!("host=127.0.0.1 port={} user=reader password=never-shown dbname=postgres", pg.port));
+    let context = support::plugin_context(settings);
+    let call = |url: &str| runtime.block_on(datasource.call_resource(Some(&context), "advice", url));
+    let (code, body) = call(&format!("advice?queryid={queryid}&database=shop"));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["candidates"][0]["createIndex"], "CREATE INDEX ON public.orders (customer)");
+    assert!(body["candidates"][0]["costAfter"].as_f64().unwrap() < body["candidates"][0]["costBefore"].as_f64().unwrap());
+    let (code, body) = call(&format!("advice?queryid={queryid}&database=bare"));
+    assert_eq!(code, 422);
+    assert!(body["message"].as_str().unwrap().contains("pg_qualstats and hypopg"), "{body}");
+    assert_eq!(call("advice?queryid=x&database=shop").0, 400);
+    let without = support::plugin_context(support::instance("plain", "http://127.0.0.1:9", "{}"));
+    let (code, body) = runtime.block_on(datasource.call_resource(Some(&without), "advice", &format!("advice?queryid={queryid}&database=shop")));
+    assert_eq!(code, 400);
+    assert!(body["message"].as_str().unwrap().contains("needs the PostgreSQL connection"), "{body}");
+    assert!(!body.to_string().contains("never-shown"));
 }

@@ -160,7 +160,10 @@ impl Datasource {
     pub async fn call_resource(&self, context: Option<&pluginv2::PluginContext>, path: &str, url: &str) -> (u16, serde_json::Value) {
         match self.instance(context) {
             Ok(instance) => {
-                let (code, mut body) = resources::handle(path, url, &instance.client).await;
+                let (code, mut body) = match path.trim_matches('/') {
+                    "advice" => resources::advice(url, instance.pgss.pg_names()).await,
+                    _ => resources::handle(path, url, &instance.client).await,
+                };
                 let settings = instance.client.settings();
                 scrub_json(&mut body, &|text| settings.scrub(text));
                 (code, body)

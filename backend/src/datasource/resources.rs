@@ -5,7 +5,9 @@
 //!   engine (no TSDB call);
 //! - `labels`, `label/<name>/values`, `metrics`, `series` (each with optional `match[]`,
 //!   `start`, `end`) — the TSDB's label and series APIs, answered as plain JSON arrays;
-//! - `query?expr=&time=` — an instant query's series (`query_result(...)` variables).
+//! - `query?expr=&time=` — an instant query's series (`query_result(...)` variables);
+//! - `advice?queryid=&database=` — index advice for one statement through the PostgreSQL
+//!   connection (`pgss::advice`; served by `advice`, which needs the connection).
 //!
 //! Routes never take a host, URL or path from the request: they call fixed API paths under the
 //! configured TSDB; a label name must be a label name, so `..` and `/` cannot travel.
@@ -41,7 +43,28 @@ pub async fn handle(path: &str, url: &str, client: &PromClient) -> (u16, Value) 
             tsdb_list(client, "api/v1/series", &selectors).await
         }
         ["query"] => instant_series(client, &params).await,
-        _ => (404, json!({ "message": format!("no resource {path:?}: pgscope serves rewrite, labels, label/<name>/values, metrics, series, query") })),
+        _ => (404, json!({ "message": format!("no resource {path:?}: pgscope serves rewrite, labels, label/<name>/values, metrics, series, query, advice") })),
+    }
+}
+
+/// `advice?queryid=&database=`: hypothetical indexes for one statement (`pgss::advice`), or why
+/// not, in PostgreSQL's words.
+pub async fn advice(url: &str, pg: Option<&crate::pgss::postgres::PgNames>) -> (u16, Value) {
+    let params = query_params(url);
+    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let Ok(queryid) = get("queryid").parse::<i64>() else {
+        return (400, json!({ "message": format!("advice needs a queryid (a number as pg_stat_statements shows it), not {:?}", get("queryid")) }));
+    };
+    let database = get("database");
+    if database.is_empty() || database.len() > 63 || database.contains('\0') {
+        return (400, json!({ "message": "advice needs the statement's database (its name, at most 63 bytes)" }));
+    }
+    let Some(pg) = pg else {
+        return (400, json!({ "message": format!("index advice needs the PostgreSQL connection (pgssConnection in the datasource's secure settings): {}", crate::pgss::advice::PRIVILEGES) }));
+    };
+    match crate::pgss::advice::advise(pg.config(), &database, queryid).await {
+        Ok(advice) => (200, serde_json::to_value(advice).unwrap_or(Value::Null)),
+        Err(message) => (422, json!({ "message": message, "needs": crate::pgss::advice::PRIVILEGES })),
     }
 }
 

@@ -67,6 +67,11 @@ impl PgNames {
         self.connection.describe()
     }
 
+    /// The connection's settings (index advice connects to a statement's own database with them).
+    pub fn config(&self) -> &tokio_postgres::Config {
+        self.connection.config()
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
