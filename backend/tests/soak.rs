@@ -155,6 +155,17 @@ async fn every_dashboard_query_under_load_with_faults() {
             })
         })
         .collect();
+    // RSS over the run, ten samples: growth that stops after the first minutes is the allocator
+    // and the connection pools warming up; growth that goes on to the end is a leak.
+    let sampler = tokio::spawn(async move {
+        let every = Duration::from_secs_f64((seconds as f64 / 10.0).max(0.5));
+        let mut samples = Vec::new();
+        while Instant::now() + every / 2 < deadline {
+            tokio::time::sleep(every).await;
+            samples.push(usage(pid).0 / 1024);
+        }
+        samples
+    });
     let (mut latencies, mut outcomes, mut sent) = (Vec::new(), BTreeMap::<String, usize>::new(), 0);
     for task in tasks {
         let (l, e, s) = task.await.unwrap();
@@ -166,6 +177,7 @@ async fn every_dashboard_query_under_load_with_faults() {
     }
     let elapsed = started.elapsed();
     let (rss_end, cpu_end) = usage(pid);
+    let rss_samples = sampler.await.unwrap();
     latencies.sort();
     let counted = queries_counted(&plugin).await - counted_before;
     println!(
@@ -180,6 +192,14 @@ async fn every_dashboard_query_under_load_with_faults() {
         cpu_end - cpu_start,
         (cpu_end - cpu_start) / elapsed.as_secs_f64() * 100.0,
     );
+    if let Some(&middle) = rss_samples.get(rss_samples.len().saturating_sub(1) / 2) {
+        println!(
+            "soak: plugin RSS every {:.0} s (MB): {rss_samples:?}; first half {:+.1} %, second half {:+.1} %",
+            (seconds as f64 / 10.0).max(0.5),
+            (middle as f64 / (rss_start / 1024).max(1) as f64 - 1.0) * 100.0,
+            ((rss_end / 1024) as f64 / middle.max(1) as f64 - 1.0) * 100.0,
+        );
+    }
     let unexpected: Vec<&String> = outcomes.keys().filter(|k| k.starts_with("UNEXPECTED")).collect();
     assert!(unexpected.is_empty(), "{unexpected:?}");
     assert!(outcomes.keys().any(|k| k.starts_with("injected")), "no fault was injected");
