@@ -166,10 +166,11 @@ CONF
   for db in app shop; do
     psql_pg -d "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_qualstats" -c "CREATE EXTENSION IF NOT EXISTS hypopg"
   done
-  # The read-only role pgscope names statements with (README: names from PostgreSQL).
+  # The read-only role pgscope names statements with (README: names from PostgreSQL);
+  # pg_read_all_data lets index advice EXPLAIN the statements (docs/workload.md).
   psql_pg -d postgres -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pgscope_reader')
     THEN CREATE ROLE pgscope_reader LOGIN; END IF; END \$\$; ALTER ROLE pgscope_reader PASSWORD 'demo-reader-pw';
-    GRANT pg_read_all_stats TO pgscope_reader"
+    GRANT pg_read_all_stats, pg_read_all_data TO pgscope_reader"
 }
 
 start_workload() {
