@@ -1,6 +1,6 @@
 //! `make bench-fleet` (issue 19): pgss analysis at fleet scale, figures measured side by side in
 //! one run against real TSDBs on 127.0.0.1 holding the fleet fixture (tests/support/fleet.rs:
-//! postgres_exporter names, 15 measures, 41 points 15 s apart, resets, statements appearing and
+//! postgres_exporter names, every measure, 41 points 15 s apart, resets, statements appearing and
 //! vanishing). For each size: `pgssTopQueries` top 20 and 500 by time, calls and time per call
 //! through the plugin's gRPC versus the TSDB answering the single `topk` query for the order
 //! directly (targets: <= 1.5x on VictoriaMetrics, <= 2x on Prometheus); the answer's bytes and
@@ -60,7 +60,12 @@ struct Tsdb<'a> {
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let end = support::now_s() / 15 * 15 - 60;
-    println!("pgss at fleet scale (make bench-fleet): {} cores, {} runs per figure, p50; postgres_exporter names, 15 measures, {POINTS} points 15 s apart", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), runs());
+    println!(
+        "pgss at fleet scale (make bench-fleet): {} cores, {} runs per figure, p50; postgres_exporter names, {} measures, {POINTS} points 15 s apart",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        runs(),
+        POSTGRES_EXPORTER.sources.len()
+    );
     for statements in sizes("PGSCOPE_FLEET_SIZES", "10000,100000") {
         let fleet = Fleet::new(&POSTGRES_EXPORTER, statements, POINTS, end);
         let vm = support::VictoriaMetrics::start();
@@ -84,7 +89,7 @@ fn main() {
 async fn bench(tsdb: &Tsdb<'_>, fleet: &Fleet) {
     let plugin = support::PluginProcess::start();
     let channel = tonic::transport::Endpoint::from_shared(plugin.endpoint()).unwrap().connect().await.unwrap();
-    let mut data = DataClient::new(channel).max_decoding_message_size(1 << 30);
+    let data = DataClient::new(channel).max_decoding_message_size(1 << 30);
     let http = reqwest::Client::new();
     let (from, to) = (fleet.end_s - RANGE_S, fleet.end_s);
     let span = Span { from: from as f64, to: to as f64, interval_ms: 15_000, max_points: 100 };
@@ -97,7 +102,7 @@ async fn bench(tsdb: &Tsdb<'_>, fleet: &Fleet) {
         queries: vec![pluginv2::DataQuery { query_type: query_type.into(), ..support::data_query("A", json, from * 1000, to * 1000) }],
     };
     // One query through the plugin: (time, answer bytes, rows or the error).
-    let mut ask = |req: pluginv2::QueryDataRequest| {
+    let ask = |req: pluginv2::QueryDataRequest| {
         let mut data = data.clone();
         async move {
             let started = Instant::now();
@@ -179,8 +184,9 @@ async fn bench(tsdb: &Tsdb<'_>, fleet: &Fleet) {
             }
             let (plugin_p50, direct_p50) = (p50(plugin_times), p50(direct_times));
             println!(
-                "  pgssQuery (one statement, {frames} frames): plugin {:.1} ms, its 15 range queries fetched directly at once {:.1} ms, ratio {:.2}x, answer {bytes} bytes",
+                "  pgssQuery (one statement, {frames} frames): plugin {:.1} ms, its {} range queries fetched directly at once {:.1} ms, ratio {:.2}x, answer {bytes} bytes",
                 ms(plugin_p50),
+                subqueries.len(),
                 ms(direct_p50),
                 ms(plugin_p50) / ms(direct_p50)
             );

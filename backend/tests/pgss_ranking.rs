@@ -31,9 +31,21 @@ fn orders() -> Vec<String> {
     orders
 }
 
-/// The query JSONs compared: every ordering at `limit`, a few at 1 and 500, searches, a filter.
+/// Every ordering at `limit`.
+fn every_order(limit: usize) -> Vec<String> {
+    orders().iter().map(|o| format!(r#"{{"orderBy":"{o}","limit":{limit}}}"#)).collect()
+}
+
+/// The query JSONs compared: every ordering at `limit`, and `extras`.
 fn cases(limit: usize, searches: &[&str]) -> Vec<String> {
-    let mut cases: Vec<String> = orders().iter().map(|o| format!(r#"{{"orderBy":"{o}","limit":{limit}}}"#)).collect();
+    let mut cases = every_order(limit);
+    cases.extend(extras(limit, searches));
+    cases
+}
+
+/// A few orderings at limits 1 and 500, searches, a filter.
+fn extras(limit: usize, searches: &[&str]) -> Vec<String> {
+    let mut cases = Vec::new();
     for order in ["exec_time", "calls", "exec_time_per_call", "hit_ratio", "temp_written"] {
         for limit in [1, 500] {
             cases.push(format!(r#"{{"orderBy":"{order}","limit":{limit}}}"#));
@@ -140,9 +152,9 @@ fn victoriametrics_ranks_like_the_plugin() {
         assert!(compare(&vm.url(), schema.id, span(end - 1800, end), &cases(3, SMALL_SEARCHES)) > 0, "{}", schema.id);
     }
     drop(vm);
-    // The fleet: every case with postgres_exporter's names, every ordering with postgres_ai's.
-    let every_order: Vec<String> = orders().iter().map(|o| format!(r#"{{"orderBy":"{o}","limit":20}}"#)).collect();
-    for (schema, cases) in [(&POSTGRES_EXPORTER, cases(20, FLEET_SEARCHES)), (&POSTGRES_AI, every_order)] {
+    // The fleet: limits, searches and a filter with postgres_exporter's names (every ordering on
+    // Prometheus), every ordering with postgres_ai's.
+    for (schema, cases) in [(&POSTGRES_EXPORTER, extras(20, FLEET_SEARCHES)), (&POSTGRES_AI, every_order(20))] {
         let vm = support::VictoriaMetrics::start();
         Fleet::new(schema, 1000, 21, end).import_vm(&vm.addr);
         assert!(compare(&vm.url(), schema.id, span(end - 240, end), &cases) > 500, "{}", schema.id);
