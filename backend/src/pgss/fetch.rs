@@ -70,13 +70,14 @@ pub async fn schema(client: &PromClient, state: &PgssState, at: f64, window: f64
             return Ok(schema);
         }
     }
-    let params = [
-        ("match[]", format!("{{__name__=~\"{}\"}}", names_pattern())),
-        ("start", format!("{}", (at - window).floor())),
-        ("end", format!("{}", at.ceil())),
-    ];
+    // Every metric name in the range, without a `match[]`: an index lookup however many series
+    // there are. With one, a fleet's 100,000 statements x 19 measures pass VictoriaMetrics'
+    // 300,000-series limit (-search.maxUniqueTimeseries) and detection fails.
+    let params = [("start", format!("{}", (at - window).floor())), ("end", format!("{}", at.ceil()))];
     let answer = client.get_json("api/v1/label/__name__/values", &params, None).await?;
-    let names = read("label names", &answer, parse_names)?;
+    let known = names_pattern();
+    let known: std::collections::HashSet<&str> = known.split('|').collect();
+    let names: Vec<String> = read("label names", &answer, parse_names)?.into_iter().filter(|n| known.contains(n.as_str())).collect();
     let schema = detect(&names, client.settings().pgss_schema.as_deref()).map_err(|e| QueryFailure::new("no_data", 404, e))?;
     if let Ok(mut cache) = state.schema.lock() {
         *cache = Some((Instant::now(), schema.clone()));
