@@ -12,15 +12,15 @@ use futures_util::future::join_all;
 use super::analysis::{self, Order};
 use super::catalog::Measure;
 use super::coverage;
-use super::fetch::{by_measure, increases, instant, plan_top, postgres_names, range, read, PgssState};
+use super::fetch::{by_measure, increases, instant, plan_top, postgres_names, range, PgssState};
 use super::frames::{self, TopTable};
 use super::names::Names;
-use super::plan::{info_selector, Span};
+use super::plan::{info_selector, seconds, Span};
 use super::ranked::{id_batches, Ranking, MAX_EXTRA};
 use crate::failure::QueryFailure;
 use crate::frame::{Frame, Notice, Severity};
 use crate::prom::client::PromClient;
-use crate::prom::read::{parse_names, LabelSet, Sample, SampleRef};
+use crate::prom::read::{LabelSet, Sample, SampleRef};
 
 /// A statement's key: (database, queryid).
 type Key = (String, String);
@@ -96,12 +96,15 @@ async fn pick(client: &PromClient, ranking: &Ranking<'_>, order: Order, limit: u
     Ok((rows, notices))
 }
 
-/// Whether any info metric with a queryid has series in the range (an index lookup): says
-/// whether names are missing everywhere or only for some statements. Unknown counts as yes.
+/// Whether any info metric with a queryid has samples in the range: says whether names are
+/// missing everywhere or only for some statements. A query over the samples, not the names
+/// index: VictoriaMetrics' index answers by day, so a dead info exporter's metric would still be
+/// "known" for the rest of the day. Unknown counts as yes.
 async fn info_known(client: &PromClient, span: &Span) -> bool {
-    let params = [("match[]", info_selector(client.settings(), None)), ("start", format!("{}", span.from.floor())), ("end", format!("{}", span.to.ceil()))];
-    match client.get_json("api/v1/label/__name__/values", &params, None).await {
-        Ok(answer) => read("info metric names", &answer, parse_names).map(|names| !names.is_empty()).unwrap_or(true),
+    let range = crate::duration::format_go(seconds(span.to - span.from));
+    let expr = format!("count(last_over_time({}[{range}]))", info_selector(client.settings(), None));
+    match instant(client, &expr, span.to).await {
+        Ok(samples) => samples.iter().any(|s| s.1 > 0.0),
         Err(_) => true,
     }
 }
