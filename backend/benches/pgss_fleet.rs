@@ -20,7 +20,7 @@ mod fleet;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use fleet::{CountingProxy, Fleet, PrometheusFleet};
+use fleet::{CountingProxy, Fleet};
 use pgscope::pgss::{plan_top, PgssState, Ranking, Span, POSTGRES_EXPORTER};
 use pgscope::pluginv2::{self, data_client::DataClient, diagnostics_client::DiagnosticsClient};
 use pgscope::prom::client::PromClient;
@@ -79,7 +79,7 @@ fn main() {
     for statements in sizes("PGSCOPE_FLEET_PROMETHEUS", "10000") {
         let fleet = Fleet::new(&POSTGRES_EXPORTER, statements, POINTS, end);
         let started = Instant::now();
-        let prometheus = PrometheusFleet::start(|out| fleet.write_openmetrics(out));
+        let prometheus = support::Prometheus::start_from(|out| fleet.write_openmetrics(out), Duration::from_secs(300));
         println!("\nPrometheus, {statements} statements ({} series) backfilled by promtool in {:.1} s", fleet.series(), started.elapsed().as_secs_f64());
         let tsdb = Tsdb { name: "Prometheus", url: prometheus.url(), addr: prometheus.addr.clone(), target: 2.0 };
         runtime.block_on(bench(&tsdb, &fleet));

@@ -9,7 +9,8 @@ mod support;
 #[path = "support/fleet.rs"]
 mod fleet;
 
-use fleet::{CountingProxy, Fleet, PrometheusFleet};
+use std::time::Duration;
+use fleet::{CountingProxy, Fleet};
 use pgscope::frame::{Frame, Values};
 use pgscope::pgss::catalog::{POSTGRES_AI, POSTGRES_EXPORTER, SCHEMAS};
 use pgscope::pgss::{Measure, PgssState, Span};
@@ -175,7 +176,7 @@ fn prometheus_ranks_like_the_plugin() {
     }
     drop(prometheus);
     let fleet = Fleet::new(&POSTGRES_EXPORTER, 1000, 21, end);
-    let prometheus = PrometheusFleet::start(|out| fleet.write_openmetrics(out));
+    let prometheus = support::Prometheus::start_from(|out| fleet.write_openmetrics(out), Duration::from_secs(300));
     assert!(compare(&prometheus.url(), "postgres_exporter", span(end - 240, end), &cases(20, FLEET_SEARCHES)) > 1000);
 }
 

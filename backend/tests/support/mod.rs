@@ -289,9 +289,20 @@ pub struct Prometheus {
 impl Prometheus {
     /// `openmetrics`: series grouped by metric family, timestamps in seconds, ending in `# EOF`.
     pub fn start_with(openmetrics: &str) -> Self {
+        Self::start_from(|out| out.write_all(openmetrics.as_bytes()), Duration::from_secs(30))
+    }
+
+    /// Backfills the OpenMetrics that `write` streams into a file (a fleet's is never held in
+    /// memory whole) and starts Prometheus on it; large blocks take minutes to open, hence
+    /// `ready_within`. Killed by PID when dropped.
+    pub fn start_from(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>, ready_within: Duration) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("input.om");
-        std::fs::write(&input, openmetrics).unwrap();
+        {
+            let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&input).unwrap());
+            write(&mut file).unwrap();
+            file.flush().unwrap();
+        }
         let data = dir.path().join("data");
         let output = Command::new("promtool")
             .args(["tsdb", "create-blocks-from", "openmetrics"])
@@ -300,6 +311,7 @@ impl Prometheus {
             .output()
             .expect("promtool is not installed: run `make test`, which installs the prometheus package");
         assert!(output.status.success(), "promtool failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let _ = std::fs::remove_file(&input);
         let config = dir.path().join("prometheus.yml");
         std::fs::write(&config, "global:\n  scrape_interval: 15s\n").unwrap();
         let addr = format!("127.0.0.1:{}", free_port());
@@ -313,8 +325,16 @@ impl Prometheus {
             .spawn()
             .expect("prometheus is not installed");
         let prometheus = Prometheus { child, addr, _dir: dir };
-        wait_for("Prometheus /-/ready", Duration::from_secs(30), || matches!(http("GET", &prometheus.addr, "/-/ready", b""), Ok((200, _))));
+        wait_for("Prometheus /-/ready", ready_within, || matches!(http("GET", &prometheus.addr, "/-/ready", b""), Ok((200, _))));
         prometheus
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
