@@ -322,6 +322,7 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 /// and its value. Every rule must have an entry, so a new rule cannot go unrendered.
 fn sample(title: &str) -> (BTreeMap<String, String>, f64) {
     let target = labels(&[("job", "postgres"), ("instance", "db1:9187")]);
+    let citus_node = labels(&[("job", "postgres"), ("instance", "coordinator:9187"), ("node", "w1:5432"), ("datname", "app")]);
     match title {
         "TargetDown" => (target, 0.0),
         "QueryInfoEndpointDown" => (labels(&[("job", "query-info"), ("instance", "db1:9188")]), 0.0),
@@ -333,6 +334,8 @@ fn sample(title: &str) -> (BTreeMap<String, String>, f64) {
         "PatroniTimelineChanged" => (labels(&[("job", "patroni"), ("instance", "db1:8008"), ("scope", "main")]), 1.0),
         "PatroniPaused" => (labels(&[("scope", "main")]), 1.0),
         "PgscopePluginErrors" => (labels(&[]), 0.0734),
+        "CitusNodeInactive" | "CitusMetadataNotSynced" => (citus_node, 0.0),
+        "CitusPlacementsInactive" => (citus_node, 2.0),
         other => panic!("rule {other} has no sample evaluation in this test: add one"),
     }
 }
@@ -414,6 +417,8 @@ fn grafana_managed_rules_render_as_ngalert_renders_them() {
     assert_eq!(rendered["PatroniNoPrimary annotations.summary"], "Patroni cluster main has 2 primaries");
     assert!(rendered["ScrapeSampleCollapse annotations.description"].contains("returned 1.234k samples"), "{rendered:#?}");
     assert_eq!(rendered["TargetDown annotations.summary"], "postgres target db1:9187 is down");
+    assert_eq!(rendered["CitusPlacementsInactive annotations.summary"], "2 inactive shard placements on Citus node w1:5432");
+    assert!(rendered["CitusNodeInactive annotations.description"].contains("marks w1:5432 (database app) inactive"), "{rendered:#?}");
 }
 
 #[test]
@@ -436,6 +441,7 @@ fn prometheus_rules_render_with_a_numeric_value() {
     }
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(rendered["PgscopePluginErrors annotations.summary"], "pgscope: 7.34% of queries fail");
+    assert_eq!(rendered["CitusPlacementsInactive annotations.summary"], "2 inactive shard placements on Citus node w1:5432");
     assert_eq!(rendered["PatroniNoPrimary annotations.summary"], "Patroni cluster main has 2 primaries");
 }
 

@@ -228,3 +228,104 @@ fn pgscopes_pgss_dashboard_against_every_schemas_data_asks_nothing_in_vain() {
     }
     assert!(!find(&reports, "panel 2 ", "no-series").is_empty(), "{reports:#?}");
 }
+
+/// Series for the "empty over the last hour" hint, sampled every minute over
+/// `(from_min, to_min)` minutes before `end_s`: a{k="1"} all along; b{k="1"} 50 to 40 minutes
+/// ago, c{k="1"} 100 to 90 minutes ago, so a's join with b matched inside the last hour only
+/// and with c only before it; b{k="2"} and c{k="2"} now, so every metric has series. A scalar
+/// expression always has a value: it is not asked (Prometheus refuses `count` of one).
+fn join_history(end_s: i64) -> Vec<(&'static str, &'static str, Vec<i64>)> {
+    let minutes = |from: i64, to: i64| (to..=from).rev().map(|m| end_s - 60 * m).collect::<Vec<i64>>();
+    vec![
+        ("pgscope_lint_a", "1", minutes(120, 0)),
+        ("pgscope_lint_b", "1", minutes(50, 40)),
+        ("pgscope_lint_b", "2", minutes(120, 0)),
+        ("pgscope_lint_c", "1", minutes(100, 90)),
+        ("pgscope_lint_c", "2", minutes(120, 0)),
+    ]
+}
+
+const JOIN_RULES: &str = "groups:\n  - name: g\n    rules:\n      \
+    - record: joined:inside_the_hour\n        expr: pgscope_lint_a and on(k) pgscope_lint_b\n      \
+    - record: joined:before_the_hour\n        expr: pgscope_lint_a and on(k) pgscope_lint_c\n      \
+    - alert: JoinedNow\n        expr: count(pgscope_lint_a and on(k) pgscope_lint_b) > 0\n      \
+    - record: sum:as_scalar\n        expr: scalar(sum(pgscope_lint_a))\n";
+
+/// The empty-rule hints of JOIN_RULES against a TSDB holding `join_history`.
+fn join_hints(url: &str, dir: &std::path::Path) -> Vec<String> {
+    let rules = dir.join("joins.yml");
+    std::fs::write(&rules, JOIN_RULES).unwrap();
+    let (code, reports) = lint_json(&["--tsdb", url, rules.to_str().unwrap()]);
+    assert!(reports.iter().all(|r| r.1 == "empty-rule"), "{reports:#?}");
+    assert_eq!(code, 0, "hints only: {reports:#?}");
+    reports.iter().map(|r| r.0.clone()).collect()
+}
+
+#[test]
+fn the_empty_rule_hint_covers_the_whole_last_hour_on_victoriametrics() {
+    let vm = support::VictoriaMetrics::start();
+    let history = join_history(support::now_s() - 5);
+    let mut lines = String::new();
+    for (name, k, times) in &history {
+        for t in times {
+            lines.push_str(&format!("{name}{{job=\"j\",instance=\"i\",k=\"{k}\"}} 1 {}\n", t * 1000));
+        }
+    }
+    vm.import(&lines, history.len());
+    let dir = tempfile::tempdir().unwrap();
+    let hinted = join_hints(&vm.url(), dir.path());
+    // Matched 40 minutes ago: not empty over the hour, although empty now (the alert too).
+    assert_eq!(hinted, ["group g rule joined:before_the_hour"]);
+}
+
+#[test]
+fn the_empty_rule_hint_covers_the_whole_last_hour_on_prometheus() {
+    let history = join_history(support::now_s() - 5);
+    let mut text = String::new();
+    for name in ["pgscope_lint_a", "pgscope_lint_b", "pgscope_lint_c"] {
+        text.push_str(&format!("# TYPE {name} gauge\n"));
+        for (_, k, times) in history.iter().filter(|h| h.0 == name) {
+            for t in times {
+                text.push_str(&format!("{name}{{job=\"j\",instance=\"i\",k=\"{k}\"}} 1 {t}\n"));
+            }
+        }
+    }
+    text.push_str("# EOF\n");
+    let prometheus = support::Prometheus::start_with(&text);
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(join_hints(&prometheus.url(), dir.path()), ["group g rule joined:before_the_hour"]);
+}
+
+#[test]
+fn citus_metrics_without_series_are_an_info_line_not_a_finding() {
+    let vm = support::VictoriaMetrics::start();
+    let now = support::now_s() - 5;
+    vm.import(&format!("up{{job=\"postgres\",instance=\"a:1\"}} 1 {}\n", now * 1000), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("citus.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: g\n    rules:\n      - alert: CitusNodeInactive\n        expr: pg_citus_node_is_active == 0\n      \
+         - alert: Missing\n        expr: pgscope_no_such_metric == 0\n",
+    )
+    .unwrap();
+    let (code, reports) = lint_json(&["--tsdb", &vm.url(), rules.to_str().unwrap()]);
+    assert_eq!(code, 1, "the other metric is still a finding: {reports:#?}");
+    let citus = find(&reports, "group g rule CitusNodeInactive", "optional-no-series");
+    assert_eq!(citus.len(), 1, "{reports:#?}");
+    assert_eq!(citus[0].2, "pg_citus_node_is_active has no series: Citus is not installed or not exported here");
+    assert!(find(&reports, "group g rule CitusNodeInactive", "no-series").is_empty(), "{reports:#?}");
+    assert_eq!(find(&reports, "group g rule Missing", "no-series").len(), 1, "{reports:#?}");
+    // pgscope's provisioned stack rules hold Citus rules: against a TSDB without Citus (and
+    // without most of the stack), the Citus lines are info, said on stdout, never findings.
+    let provisioning = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../provisioning");
+    let files = ["rules/pgscope-stack.rules.yml", "alerting/pgscope-stack.yaml"].map(|f| provisioning.join(f).display().to_string());
+    let (_, reports) = lint_json(&["--tsdb", &vm.url(), &files[0], &files[1]]);
+    let citus: Vec<&Reported> = reports.iter().filter(|r| r.2.starts_with("pg_citus_")).collect();
+    assert_eq!(citus.len(), 2 * 5, "3 rules reading 5 metric names, in both forms: {citus:#?}");
+    assert!(citus.iter().all(|r| r.1 == "optional-no-series"), "{citus:#?}");
+    // Where Citus is exported, nothing is said of it.
+    vm.import(&format!("pg_citus_node_is_active{{job=\"postgres\",instance=\"a:1\",node=\"w1:5432\",datname=\"app\"}} 1 {}\n", now * 1000), 2);
+    let (_, reports) = lint_json(&["--tsdb", &vm.url(), rules.to_str().unwrap()]);
+    assert!(reports.iter().all(|r| !r.0.starts_with("group g rule CitusNodeInactive")), "{reports:#?}");
+}

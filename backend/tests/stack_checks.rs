@@ -3,7 +3,8 @@
 //! name says (VictoriaMetrics 1.79.5 or Prometheus 2.42 from Debian, a real Patroni 3.0.2 on
 //! etcd). Replaying one runs the same requests (`stack::gather`) and checks (`stack::evaluate`)
 //! as Save & test and the `stackHealth` query. The cases Patroni cannot be driven into on one
-//! node (two primaries, a timeline change) use answers written by hand, marked as such.
+//! node (two primaries, a timeline change) and Citus clusters (Citus is not installable here) use
+//! answers written by hand, marked as such.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -285,4 +286,51 @@ fn frames_carry_every_check_and_the_sparklines() {
     for frame in &frames {
         frame.to_arrow().expect("every frame encodes");
     }
+}
+
+/// The key of the Citus ask in a recording.
+const CITUS_ASK: &str = "instant {__name__=~\"pg_citus_node_is_active|pg_citus_node_has_meta|pg_citus_node_meta_synced|pg_citus_placement_inactive|pg_citus_placement_total\"}";
+
+#[test]
+fn citus_nodes_inactive_placements_and_unsynced_metadata() {
+    // Hand-written (Citus is not installable here): the coordinator's exporter reports every node
+    // of pg_dist_node and pgscope's placement query, labelled as pg_exporter's pg_citus_node is.
+    let sample = |name: &str, node: &str, value: f64| {
+        (json!({"__name__": name, "node": node, "datname": "app", "job": "postgres", "instance": "coordinator:9187"}), value)
+    };
+    let answer = vector(
+        &[
+            sample("pg_citus_node_is_active", "w1:5432", 1.0),
+            sample("pg_citus_node_has_meta", "w1:5432", 1.0),
+            sample("pg_citus_node_meta_synced", "w1:5432", 1.0),
+            sample("pg_citus_placement_inactive", "w1:5432", 0.0),
+            sample("pg_citus_placement_total", "w1:5432", 32.0),
+            sample("pg_citus_node_is_active", "w2:5432", 0.0),
+            sample("pg_citus_placement_inactive", "w2:5432", 4.0),
+            sample("pg_citus_placement_total", "w2:5432", 32.0),
+            sample("pg_citus_node_is_active", "w3:5432", 1.0),
+            sample("pg_citus_node_has_meta", "w3:5432", 1.0),
+            sample("pg_citus_node_meta_synced", "w3:5432", 0.0),
+        ],
+        AT,
+    );
+    let (observations, checks) = replay(&recording(vec![(CITUS_ASK.into(), answer)]), &StackRules::default());
+    assert_eq!(observations.citus.as_ref().map(Vec::len), Some(11), "the ask's key is the one gather makes");
+    let citus: Vec<&Check> = checks.iter().filter(|c| c.component == "Citus").collect();
+    assert_eq!(citus.len(), 3, "{citus:#?}");
+    assert_eq!((citus[0].name.as_str(), citus[0].status, citus[0].summary.as_str()), ("w2:5432", Status::Failing, "Citus node w2:5432 inactive"));
+    assert!(citus[0].reason.contains("4 of 32 shard placements on w2:5432 (database app) are inactive"), "{}", citus[0].reason);
+    assert_eq!(find(&checks, "Citus", "w3:5432").status, Status::Warning);
+    assert_eq!(find(&checks, "Citus", "w1:5432").status, Status::Ok);
+    assert!(stack::summary_line(&checks).contains("Citus node w2:5432 inactive"), "{}", stack::summary_line(&checks));
+}
+
+#[test]
+fn a_stack_without_citus_gets_no_citus_check() {
+    let empty = vector(&[], AT);
+    let (observations, checks) = replay(&recording(vec![(CITUS_ASK.into(), empty)]), &StackRules::default());
+    assert_eq!(observations.citus, Some(vec![]));
+    assert!(!checks.iter().any(|c| c.component == "Citus"), "{checks:#?}");
+    let (_, recorded_checks) = replay(&recorded("vm-healthy"), &rules());
+    assert!(!recorded_checks.iter().any(|c| c.component == "Citus"));
 }

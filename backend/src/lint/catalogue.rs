@@ -20,6 +20,7 @@ const FILES: &[(&str, &str)] = &[
     ("patroni.yaml", include_str!("../../data/catalogue/patroni.yaml")),
     ("node_exporter.yaml", include_str!("../../data/catalogue/node_exporter.yaml")),
     ("prometheus.yaml", include_str!("../../data/catalogue/prometheus.yaml")),
+    ("citus.yaml", include_str!("../../data/catalogue/citus.yaml")),
 ];
 
 /// pgscope's demo stack's custom queries for postgres_exporter (they extend the
@@ -47,6 +48,8 @@ struct FamilyDef {
     extra_labels: Vec<String>,
     #[serde(default)]
     metrics: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    optional: Option<String>,
 }
 
 /// One exporter's family of metrics.
@@ -59,6 +62,8 @@ pub struct Family {
     pub labels_open: bool,
     pub extra_labels: Vec<String>,
     pub metrics: BTreeMap<String, Vec<String>>,
+    /// Why having no series is normal (the family exists only where an extension is), if so.
+    pub optional: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -108,6 +113,11 @@ impl Catalogue {
         self.families.iter().filter(move |f| name.starts_with(&f.prefix))
     }
 
+    /// Why `name` may have no series anywhere (its family is optional), or None.
+    pub fn optional(&self, name: &str) -> Option<&str> {
+        self.families.iter().filter(|f| name.starts_with(&f.prefix)).find_map(|f| f.optional.as_deref())
+    }
+
     pub fn verdict(&self, name: &str) -> Verdict {
         let mut labels: Option<BTreeSet<String>> = Some(BTreeSet::new());
         let mut known = false;
@@ -147,6 +157,7 @@ fn parse_file(text: &str, name: &str) -> Result<Vec<Family>, String> {
             labels_open: f.labels_open,
             extra_labels: f.extra_labels,
             metrics: f.metrics,
+            optional: f.optional,
         })
         .collect())
 }
@@ -179,6 +190,7 @@ fn parse_queries(text: &str, source: &str) -> Result<Vec<Family>, String> {
             labels_open: false,
             extra_labels: vec!["server".into()],
             metrics: values.into_iter().map(|v| (v, labels.clone())).collect(),
+            optional: None,
         });
     }
     Ok(out)
@@ -254,6 +266,19 @@ mod tests {
         assert_eq!(c.verdict("pgwatch_stat_statements_calls"), Verdict::Known(None));
         let Verdict::Unknown { suggestion, .. } = c.verdict("scrape_sample_scraped") else { panic!() };
         assert_eq!(suggestion.as_deref(), Some("scrape_samples_scraped"));
+        let Verdict::Known(Some(labels)) = c.verdict("pg_citus_node_is_active") else { panic!() };
+        assert!(labels.contains("node") && labels.contains("datname"), "{labels:?}");
+        let Verdict::Unknown { suggestion, .. } = c.verdict("pg_citus_node_isactive") else { panic!() };
+        assert_eq!(suggestion.as_deref(), Some("pg_citus_node_is_active"));
+    }
+
+    #[test]
+    fn only_optional_families_may_be_absent() {
+        let c = Catalogue::builtin();
+        assert_eq!(c.optional("pg_citus_placement_inactive"), Some("Citus is not installed or not exported here"));
+        assert_eq!(c.optional("pg_stat_statements_calls_total"), None);
+        assert_eq!(c.optional("patroni_primary"), None);
+        assert_eq!(c.optional("my_recording:rule"), None);
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub enum FindingKind {
     DuplicatingOr,
     Unparseable,
     NoSeries,
+    /// No series of a metric the catalogue marks optional (Citus's): absent where the extension is.
+    OptionalNoSeries,
     UnknownMetric,
     UnknownLabel,
     Template,
@@ -71,6 +73,7 @@ impl FindingKind {
             FindingKind::DuplicatingOr => "duplicating-or",
             FindingKind::Unparseable => "unparseable",
             FindingKind::NoSeries => "no-series",
+            FindingKind::OptionalNoSeries => "optional-no-series",
             FindingKind::UnknownMetric => "unknown-metric",
             FindingKind::UnknownLabel => "unknown-label",
             FindingKind::Template => "template",
@@ -85,7 +88,7 @@ impl FindingKind {
         match self {
             FindingKind::Unparseable | FindingKind::UnknownMetric | FindingKind::UnknownLabel | FindingKind::Template => Severity::Error,
             FindingKind::EmptyRule => Severity::Hint,
-            FindingKind::Protected => Severity::Info,
+            FindingKind::Protected | FindingKind::OptionalNoSeries => Severity::Info,
             _ => Severity::Warning,
         }
     }

@@ -1,4 +1,5 @@
-//! The checks that ask a TSDB (`pgscope lint --tsdb URL`): metrics without series, label
+//! The checks that ask a TSDB (`pgscope lint --tsdb URL`): metrics without series (an info line
+//! for a catalogued *optional* family, such as Citus's, absent wherever the extension is), label
 //! matchers that match nothing (with the label's real values as the hint), rules whose
 //! expression returned nothing over the last hour while their metrics have series (a hint:
 //! an alert's threshold comparison is left out, so a quiet alert is not reported), and dashboard
@@ -6,9 +7,11 @@
 //! unknown here: matchers holding one are left out of what is asked.
 
 use promql_parser::label::{MatchOp, Matcher};
+use promql_parser::parser::value::ValueType;
 use promql_parser::parser::Expr;
 use serde_json::Value;
 
+use super::catalogue::Catalogue;
 use super::files::{Kind, Query, Variable};
 use super::{metric_name, metric_names, parseable, without_threshold, Finding, FindingKind};
 use crate::fallback::{self, guard};
@@ -60,8 +63,13 @@ pub async fn query_findings(client: &PromClient, query: &Query, url: &str) -> Re
     let missing = metrics_without_series(client, &names).await?;
     let mut findings: Vec<Finding> = missing
         .iter()
-        .map(|name| {
-            Finding::new(FindingKind::NoSeries, format!("metric {name} has no series in {url}"), "check the exporter and its scrape job, or the metric's name")
+        .map(|name| match Catalogue::builtin().optional(name) {
+            Some(why) => Finding::new(FindingKind::OptionalNoSeries, format!("{name} has no series: {why}"), ""),
+            None => Finding::new(
+                FindingKind::NoSeries,
+                format!("metric {name} has no series in {url}"),
+                "check the exporter and its scrape job, or the metric's name",
+            ),
         })
         .collect();
     let Ok(ast) = guard::parse(&parseable(&query.expr)) else { return Ok(findings) };
@@ -101,8 +109,10 @@ pub async fn query_findings(client: &PromClient, query: &Query, url: &str) -> Re
             findings.push(Finding::new(FindingKind::MatchesNothing, message, format!("match one of the {} values the TSDB has", matcher.name)));
         }
     }
-    if query.kind != Kind::Target && missing.is_empty() && !names.is_empty() && findings.is_empty() {
-        let inner: &Expr = without_threshold(&ast);
+    let inner: &Expr = without_threshold(&ast);
+    // A scalar always has a value (and `count` refuses one): only vectors can come back empty.
+    let vector = inner.value_type() == ValueType::Vector;
+    if query.kind != Kind::Target && vector && missing.is_empty() && !names.is_empty() && findings.is_empty() {
         // The subquery's steps are aligned to the minute; the plain evaluation covers the newest samples.
         let expr = format!("count(last_over_time(({inner})[1h:1m])) or count({inner})");
         if instant(client, &expr).await?.is_empty() {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::checks::{info_checks, required_job_checks, target_checks};
+use super::citus_checks::citus_checks;
 use super::coverage_checks::coverage_checks;
 use super::database_checks::{patroni_checks, pgss_checks, postgres_checks};
 use super::{Check, Observations, StackRules};
@@ -17,6 +18,7 @@ pub fn evaluate(obs: &Observations, rules: &StackRules) -> Vec<Check> {
     checks.extend(postgres_checks(obs));
     checks.extend(coverage_checks(obs, rules));
     checks.extend(patroni_checks(obs, rules));
+    checks.extend(citus_checks(obs));
     checks.sort_by(|a, b| b.status.cmp(&a.status).then(a.component.cmp(b.component)).then(a.name.cmp(&b.name)));
     checks
 }

@@ -207,6 +207,7 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
     let pgss_pattern = PGSS_CALLS_METRICS.join("|");
     let postgres = format!("{{__name__=~\"{}\"}}", POSTGRES_METRICS.join("|"));
     let patroni = format!("{{__name__=~\"{}\"}}", PATRONI_METRICS.join("|"));
+    let citus = format!("{{__name__=~\"{}\"}}", super::citus_checks::CITUS_METRICS.join("|"));
 
     let coverage = async {
         use super::coverage_checks::{DEALLOC_METRIC, EXPORTED_METRIC, HELD_METRIC, MAX_METRIC};
@@ -226,7 +227,7 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
         }
         samples
     };
-    let (targets, up, samples, samples_now, samples_max, durations, timeouts, churn, postgres, patroni, timeline_min, seen_info, seen_pgss, pgss_coverage) = futures_util::join!(
+    let (targets, up, samples, samples_now, samples_max, durations, timeouts, churn, postgres, patroni, timeline_min, seen_info, seen_pgss, pgss_coverage, citus) = futures_util::join!(
         targets,
         range("up".into()),
         range("scrape_samples_scraped".into()),
@@ -241,6 +242,7 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
         names(info_pattern),
         names(pgss_pattern),
         coverage,
+        instant(citus),
     );
     for name in seen_info.unwrap_or_default() {
         if !info_names.contains(&name) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
@@ -301,6 +303,7 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
         patroni,
         patroni_timeline_min: timeline_min,
         pgss_coverage,
+        citus,
     }
 }
 

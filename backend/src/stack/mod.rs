@@ -2,13 +2,16 @@
 //! targets (up, down since when, last error, scrape duration against its timeout, sample
 //! collapse, series churn), required jobs, the info metrics the fallback relies on (present,
 //! age, share of pgss statements named), freshness of the pgss data, PostgreSQL exporters
-//! (pg_up, scrape errors) and Patroni clusters (one primary, timeline, paused, pending restart,
-//! DCS contact). Each check ends ok / warning / failing / unknown with a reason a user can act on.
+//! (pg_up, scrape errors), Patroni clusters (one primary, timeline, paused, pending restart,
+//! DCS contact) and, where Citus metrics exist, Citus nodes (inactive, inactive shard
+//! placements, metadata not synced). Each check ends ok / warning / failing / unknown with a
+//! reason a user can act on.
 //!
 //! Layer 3, a domain. Read top-down: this file holds the types (rules, checks, observations);
 //! `gather` asks the TSDB (concurrently, each request with a short timeout) and records what
 //! came back as `Observations`; `checks` (targets, jobs, info metrics) and `database_checks`
-//! (pgss freshness, PostgreSQL exporters, Patroni) are pure and turn observations into checks, so
+//! (pgss freshness, PostgreSQL exporters, Patroni), `coverage_checks` (pgss evictions, exporter
+//! limits) and `citus_checks` (Citus nodes) are pure and turn observations into checks, so
 //! recorded TSDB answers test every check (tests/stack_checks.rs), `evaluate` runs them all;
 //! `text` words them for Save & test; `frames` draws them for the panel.
 //!
@@ -16,6 +19,7 @@
 //! `datasource::health`).
 
 mod checks;
+mod citus_checks;
 mod coverage_checks;
 mod database_checks;
 mod evaluate;
@@ -131,7 +135,8 @@ impl Status {
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
-    /// The group it belongs to: "Scrape targets", "Query names", "pgss data", "PostgreSQL", "Patroni".
+    /// The group it belongs to: "Scrape targets", "Query names", "pgss data", "PostgreSQL",
+    /// "pgss coverage", "Patroni", "Citus".
     pub component: &'static str,
     /// What was checked, e.g. "query-info 127.0.0.1:19188".
     pub name: String,
@@ -211,6 +216,9 @@ pub struct Observations {
     /// pg_stat_statements evictions in the window, statements held, its max and statements
     /// exported, per exporter target, each sample named by `__name__` (`coverage_checks`).
     pub pgss_coverage: Option<Vec<Sample>>,
+    /// Citus's pg_dist_node and pg_dist_placement gauges, each sample named by `__name__`
+    /// (`citus_checks`); empty where Citus is not exported.
+    pub citus: Option<Vec<Sample>>,
 }
 
 #[cfg(test)]
