@@ -6,76 +6,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
-
 use pgscope::pgss::advice;
-
-const BIN: &str = "/usr/lib/postgresql/15/bin";
-
-fn as_postgres(program: &str) -> Command {
-    let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false);
-    if root {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--", program]);
-        c
-    } else {
-        Command::new(program)
-    }
-}
-
-struct Postgres {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Postgres {
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("pg")
-    }
-
-    fn start() -> Postgres {
-        let dir = tempfile::Builder::new().prefix("pgscope-advice").tempdir_in("/tmp").unwrap();
-        let _ = Command::new("chown").args(["postgres", dir.path().to_str().unwrap()]).status();
-        let pg = Postgres { port: support::free_port(), dir };
-        let out = as_postgres(&format!("{BIN}/initdb")).args(["-D", pg.data().to_str().unwrap(), "--auth=trust", "--no-sync", "-U", "postgres"]).output().unwrap();
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        let conf = format!(
-            "listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\nshared_preload_libraries = 'pg_stat_statements,pg_qualstats'\npg_qualstats.sample_rate = 1\nfsync = off\n",
-            pg.port,
-            pg.dir.path().display()
-        );
-        let path = pg.data().join("postgresql.conf");
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        text.push_str(&conf);
-        std::fs::write(&path, text).unwrap();
-        let log = pg.dir.path().join("postgres.log");
-        let out = as_postgres(&format!("{BIN}/pg_ctl")).args(["-D", pg.data().to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-t", "30", "start"]).output().unwrap();
-        assert!(out.status.success(), "pg_ctl start: {}", std::fs::read_to_string(&log).unwrap_or_default());
-        pg
-    }
-
-    fn psql(&self, database: &str, sql: &str) -> String {
-        let out = Command::new("psql")
-            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", database, "-c", sql])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let _ = as_postgres(&format!("{BIN}/pg_ctl")).args(["-D", self.data().to_str().unwrap(), "-m", "immediate", "-w", "stop"]).output();
-    }
-}
+use support::Postgres;
 
 #[test]
 fn an_unindexed_filter_gets_a_hypothetical_index_that_lowers_its_cost() {
-    assert!(Path::new(&format!("{BIN}/initdb")).exists(), "PostgreSQL 15 (scripts/setup.sh) is not installed");
-    let pg = Postgres::start();
+    let pg = Postgres::start("shared_preload_libraries = 'pg_stat_statements,pg_qualstats'\npg_qualstats.sample_rate = 1");
     pg.psql("postgres", "CREATE DATABASE shop");
     pg.psql("postgres", "CREATE DATABASE bare");
     pg.psql("shop", "CREATE EXTENSION pg_stat_statements; CREATE EXTENSION pg_qualstats; CREATE EXTENSION hypopg");
@@ -87,11 +23,10 @@ fn an_unindexed_filter_gets_a_hypothetical_index_that_lowers_its_cost() {
     let queryid: i64 = pg.psql("shop", "SELECT queryid FROM pg_stat_statements WHERE query LIKE 'SELECT count(*) FROM orders WHERE customer%'").parse().unwrap();
     let tables_before = pg.psql("shop", "SELECT count(*) FROM pg_class WHERE relkind = 'i'");
 
-    let mut config = tokio_postgres::Config::new();
-    config.host("127.0.0.1").port(pg.port).user("reader").dbname("postgres").connect_timeout(Duration::from_secs(3));
+    let pg_names = pgscope::pgss::postgres::PgNames::new(pgscope::settings::postgres::PgConnection::parse(&format!("host=127.0.0.1 port={} user=reader dbname=postgres", pg.port)).unwrap());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 
-    let advice = runtime.block_on(advice::advise(&config, "shop", queryid)).unwrap();
+    let advice = runtime.block_on(advice::advise(&pg_names, "shop", queryid)).unwrap();
     assert_eq!(advice.queryid, queryid.to_string());
     assert!(advice.example.contains("customer = "), "{}", advice.example);
     assert_eq!(advice.predicates.len(), 1, "{:?}", advice.predicates);
@@ -102,9 +37,9 @@ fn an_unindexed_filter_gets_a_hypothetical_index_that_lowers_its_cost() {
     eprintln!("estimated cost {:.1} -> {:.1} with {}", best.cost_before, best.cost_after, best.create_index);
     assert_eq!(pg.psql("shop", "SELECT count(*) FROM pg_class WHERE relkind = 'i'"), tables_before, "nothing was created");
 
-    let refused = runtime.block_on(advice::advise(&config, "bare", queryid)).unwrap_err();
+    let refused = runtime.block_on(advice::advise(&pg_names, "bare", queryid)).unwrap_err();
     assert!(refused.contains("needs the extensions pg_qualstats and hypopg in database bare"), "{refused}");
-    let unknown = runtime.block_on(advice::advise(&config, "shop", 12345)).unwrap_err();
+    let unknown = runtime.block_on(advice::advise(&pg_names, "shop", 12345)).unwrap_err();
     assert!(unknown.contains("no example of queryid 12345"), "{unknown}");
 
     // The same through the datasource's resource route, with the connection from secureJsonData.

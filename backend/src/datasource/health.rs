@@ -4,6 +4,8 @@
 //! page shows them. Never includes secrets: URLs are shown without credentials.
 //! Once the TSDB answers, the stack checks (`stack`) run and their summary joins the message;
 //! their failures never turn Save & test red (the datasource works), they say what to fix.
+//! So do the PostgreSQL servers that name statements (each one's reach or error) and the pgss
+//! extensions found, in PostgreSQL (`pg_extension`) and in the TSDB's series.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +15,8 @@ use serde_json::{json, Value};
 use super::instance::Instance;
 use crate::frame::Values;
 use crate::pgss;
+use crate::pgss::postgres::{Reach, EXTENSIONS};
+use crate::prom::read::parse_names;
 use crate::prom::client::redact;
 use crate::prom::convert::{self, ConvertError};
 use crate::stack::{self, StackRules};
@@ -169,25 +173,37 @@ pub async fn check(instance: &Instance) -> HealthReport {
         stack::evaluate(&observations, &rules)
     };
     let detect_pgss = pgss::schema(client, &instance.pgss, now, rules.window.as_secs_f64());
-    // The optional PostgreSQL connection for names: checked, but never failing Save & test
-    // (the TSDB is what the datasource needs; names fall back without it).
-    let check_names = async {
-        match instance.pgss.pg_names() {
-            Some(pg) => Some(pg.check().await.unwrap_or_else(|e| format!("{e} (names fall back to the info metric and the queryid)"))),
-            None => None,
-        }
+    // The optional PostgreSQL connections for names: checked, but never failing Save & test
+    // (the TSDB is what the datasource needs; names fall back without them).
+    let check_names = instance.pgss.pg_fleet().check();
+    // Series of the extensions other than pg_stat_statements, by metric name: one index lookup.
+    let extension_series = async {
+        let params = [
+            ("match[]", format!("{{__name__=~\"{}\"}}", EXTENSION_SERIES.iter().map(|(prefix, _)| format!("{prefix}.+")).collect::<Vec<_>>().join("|"))),
+            ("start", format!("{}", (now - rules.window.as_secs_f64()).floor())),
+            ("end", format!("{}", now.ceil())),
+        ];
+        let answer = client.get_json("api/v1/label/__name__/values", &params, Some(IDENTIFY_TIMEOUT)).await.ok()?;
+        answer.status.is_success().then(|| parse_names(&answer.body)).flatten()
     };
-    let (kind, checks, pgss, names) = futures_util::join!(identify_server, check_stack, detect_pgss, check_names);
+    let (kind, checks, pgss, names, series) = futures_util::join!(identify_server, check_stack, detect_pgss, check_names, extension_series);
     let stack_ms = stack_started.elapsed().as_millis();
     let message = format!("Connected to {kind} · {}", stack::summary_line(&checks));
+    let mut in_tsdb: Vec<&str> = series.iter().flatten().filter_map(|name| EXTENSION_SERIES.iter().find(|(prefix, _)| name.starts_with(prefix)).map(|(_, e)| *e)).collect();
     let pgss = match pgss {
-        Ok(schema) => format!("pg_stat_statements metrics: {}", schema.describe()),
+        Ok(schema) => {
+            in_tsdb.push("pg_stat_statements");
+            format!("pg_stat_statements metrics: {}", schema.describe())
+        }
         Err(failure) => format!("pg_stat_statements metrics: {}", failure.message),
     };
-    let pgss = match names {
-        Some(names) => format!("{pgss}\n{names}"),
-        None => pgss,
-    };
+    let mut lines = vec![pgss];
+    lines.extend(names.iter().map(|reach| match reach {
+        Ok(reach) => reach.line.clone(),
+        Err(e) => format!("{e} (names fall back to the info metric and the queryid)"),
+    }));
+    lines.push(extensions_line(&names, &in_tsdb));
+    let pgss = lines.join("\n");
     let verbose = format!(
         "URL: {url}\nQuery API: 1+1 = 2 in {query_ms} ms ({})\nServer: {kind}\n{pgss}\nHTTP method: {}, query timeout: {}s\nStack checks ({} in {stack_ms} ms, worst first):\n{}",
         redact(&client.endpoint("api/v1/query")),
@@ -201,6 +217,52 @@ pub async fn check(instance: &Instance) -> HealthReport {
         .map(|c| json!({"component": c.component, "check": c.name, "status": c.status.as_str(), "summary": c.summary, "reason": c.reason}))
         .collect();
     HealthReport { ok: true, details: json!({ "message": pgss, "verboseMessage": verbose, "checks": listed }), message }
+}
+
+/// Metric name prefixes that show an extension's data in the TSDB (postgres_exporter custom
+/// queries, e2e/stack/queries.yaml). pg_stat_statements is the detected pgss schema.
+const EXTENSION_SERIES: [(&str, &str); 3] = [("pg_stat_kcache_", "pg_stat_kcache"), ("pg_wait_sampling_", "pg_wait_sampling"), ("pg_qualstats_", "pg_qualstats")];
+
+/// "pgss extensions: pg_stat_statements 1.10 (PostgreSQL, TSDB series), pg_stat_kcache 2.2.3
+/// (PostgreSQL 1 of 2 servers) · not found: hypopg": where each of `EXTENSIONS` was seen, in the
+/// databases of the servers that answered (`pg_extension`) and in the TSDB's series.
+fn extensions_line(servers: &[Result<Reach, String>], in_tsdb: &[&str]) -> String {
+    let reached: Vec<&Reach> = servers.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for extension in EXTENSIONS {
+        let mut versions: Vec<&str> = reached.iter().flat_map(|r| r.extensions.iter()).filter(|(name, _)| name == extension).map(|(_, v)| v.as_str()).collect();
+        let with = versions.len();
+        versions.sort_unstable();
+        versions.dedup();
+        let mut seen = Vec::new();
+        match with {
+            0 => {}
+            n if n == reached.len() => seen.push("PostgreSQL".to_string()),
+            n => seen.push(format!("PostgreSQL {n} of {} servers", reached.len())),
+        }
+        if in_tsdb.contains(&extension) {
+            seen.push("TSDB series".into());
+        }
+        if seen.is_empty() {
+            missing.push(extension);
+            continue;
+        }
+        let version = match versions.as_slice() {
+            [one] => format!(" {one}"),
+            _ => String::new(),
+        };
+        found.push(format!("{extension}{version} ({})", seen.join(", ")));
+    }
+    let mut line = format!("pgss extensions: {}", if found.is_empty() { "none found".to_string() } else { found.join(", ") });
+    if !missing.is_empty() {
+        line.push_str(&format!(" · not found: {}", missing.join(", ")));
+    }
+    if reached.is_empty() {
+        let why = if servers.is_empty() { "no PostgreSQL connection is set" } else { "no PostgreSQL server answered" };
+        line.push_str(&format!(" (from the TSDB's series only: {why})"));
+    }
+    line
 }
 
 fn capitalise(text: &str) -> String {
@@ -217,6 +279,25 @@ fn capitalise(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_extensions_line_says_where_each_was_seen() {
+        let reach = |extensions: &[(&str, &str)]| Ok(Reach { line: String::new(), extensions: extensions.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect() });
+        let servers = [reach(&[("pg_stat_statements", "1.10"), ("pg_stat_kcache", "2.2.3"), ("hypopg", "1.4.0")]), reach(&[("pg_stat_statements", "1.10"), ("hypopg", "1.3.1")]), Err("down".into())];
+        assert_eq!(
+            extensions_line(&servers, &["pg_stat_statements", "pg_wait_sampling"]),
+            "pgss extensions: pg_stat_statements 1.10 (PostgreSQL, TSDB series), pg_stat_kcache 2.2.3 (PostgreSQL 1 of 2 servers), \
+             pg_wait_sampling (TSDB series), hypopg (PostgreSQL) · not found: pg_qualstats"
+        );
+        assert_eq!(
+            extensions_line(&[], &["pg_stat_statements"]),
+            "pgss extensions: pg_stat_statements (TSDB series) · not found: pg_stat_kcache, pg_wait_sampling, pg_qualstats, hypopg (from the TSDB's series only: no PostgreSQL connection is set)"
+        );
+        assert_eq!(
+            extensions_line(&[Err("down".into())], &[]),
+            "pgss extensions: none found · not found: pg_stat_statements, pg_stat_kcache, pg_wait_sampling, pg_qualstats, hypopg (from the TSDB's series only: no PostgreSQL server answered)"
+        );
+    }
 
     #[test]
     fn identifies_prometheus_from_build_info() {

@@ -21,7 +21,7 @@ pub struct Instance {
 
 impl Instance {
     pub fn new(settings: Settings, telemetry: Telemetry) -> Result<Instance, SettingsError> {
-        let pgss = PgssState::new(settings.pgss_connection.clone());
+        let pgss = PgssState::new(settings.pgss_postgres.clone());
         let client = PromClient::new(settings, telemetry).map_err(|e| SettingsError::Client(e.to_string()))?;
         Ok(Instance { client, pgss })
     }

@@ -62,7 +62,7 @@ pub async fn advice(url: &str, pg: Option<&crate::pgss::postgres::PgNames>) -> (
     let Some(pg) = pg else {
         return (400, json!({ "message": format!("index advice needs the PostgreSQL connection (pgssConnection in the datasource's secure settings): {}", crate::pgss::advice::PRIVILEGES) }));
     };
-    match crate::pgss::advice::advise(pg.config(), &database, queryid).await {
+    match crate::pgss::advice::advise(pg, &database, queryid).await {
         Ok(advice) => (200, serde_json::to_value(advice).unwrap_or(Value::Null)),
         Err(message) => (422, json!({ "message": message, "needs": crate::pgss::advice::PRIVILEGES })),
     }

@@ -12,6 +12,7 @@
 //! missing otherwise.
 
 use std::time::Duration;
+use super::postgres::PgNames;
 
 /// The whole advice (connect, predicates, every candidate) ends within this.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
@@ -110,18 +111,14 @@ fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// The advice for `queryid` in `database`, over `config` (its dbname replaced).
-pub async fn advise(config: &tokio_postgres::Config, database: &str, queryid: i64) -> Result<Advice, String> {
-    tokio::time::timeout(TIMEOUT, advise_within(config, database, queryid)).await.unwrap_or_else(|_| Err(format!("index advice: no answer from PostgreSQL within {} s", TIMEOUT.as_secs())))
+/// The advice for `queryid` in `database`, over `pg`'s connection (its dbname replaced, its TLS
+/// kept).
+pub async fn advise(pg: &PgNames, database: &str, queryid: i64) -> Result<Advice, String> {
+    tokio::time::timeout(TIMEOUT, advise_within(pg, database, queryid)).await.unwrap_or_else(|_| Err(format!("index advice: no answer from PostgreSQL within {} s", TIMEOUT.as_secs())))
 }
 
-async fn advise_within(config: &tokio_postgres::Config, database: &str, queryid: i64) -> Result<Advice, String> {
-    let mut config = config.clone();
-    config.dbname(database);
-    let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| format!("index advice: cannot connect to database {database}: {}", describe(&e)))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
+async fn advise_within(pg: &PgNames, database: &str, queryid: i64) -> Result<Advice, String> {
+    let client = pg.connect_to(Some(database)).await.map_err(|e| format!("index advice: cannot connect to database {database}: {e}"))?;
     client
         .batch_execute(&format!("SET default_transaction_read_only = on; SET statement_timeout = {}", TIMEOUT.as_millis()))
         .await

@@ -14,14 +14,14 @@ use super::catalog::{names_pattern, Measure, Source};
 use super::frames::{self, QueryIdentity, TopTable};
 use super::names::{short_name, NameSource, Names};
 use super::plan::{info_selector, parse_queryid, rate_window, seconds, OneModel, Span, TopPlan, TopQuery};
-use super::postgres::PgNames;
+use super::postgres::{Location, PgFleet, PgNames};
 use super::schema::{detect, Schema};
 use crate::duration::format_go;
 use crate::failure::QueryFailure;
 use crate::frame::{Frame, Notice, Severity};
 use crate::prom::client::{JsonAnswer, PromClient};
 use crate::prom::read::{answer_error, LabelSet, parse_matrix, parse_names, parse_vector, parse_vector_ref, Sample, SampleRef, Series};
-use crate::settings::postgres::PgConnection;
+use crate::settings::pg_servers::PgServers;
 
 const SCHEMA_TTL: Duration = Duration::from_secs(60);
 
@@ -33,17 +33,23 @@ pub struct PgssState {
     schema: Mutex<Option<(Instant, Schema)>>,
     /// The TSDB refused `keep_metric_names` once (Prometheus): one query per measure from then on.
     no_keep_metric_names: AtomicBool,
-    names: Option<PgNames>,
+    names: PgFleet,
 }
 
 impl PgssState {
-    pub fn new(connection: Option<PgConnection>) -> PgssState {
-        PgssState { names: connection.map(PgNames::new), ..Default::default() }
+    pub fn new(servers: PgServers) -> PgssState {
+        PgssState { names: PgFleet::new(servers), ..Default::default() }
     }
 
-    /// The PostgreSQL name resolver, when `pgssConnection` is set.
+    /// The PostgreSQL server for requests that name none (index advice): `pgssConnection`, or
+    /// the only server of `pgssServers`.
     pub fn pg_names(&self) -> Option<&PgNames> {
-        self.names.as_ref()
+        self.names.primary()
+    }
+
+    /// Every PostgreSQL server (Save & test).
+    pub fn pg_fleet(&self) -> &PgFleet {
+        &self.names
     }
 }
 
@@ -92,14 +98,18 @@ pub async fn plan_top(client: &PromClient, state: &PgssState, json: &[u8], span:
     Ok(TopPlan::build(query, schema, client.settings()))
 }
 
-/// Texts PostgreSQL gives the statements nothing else names, when `pgssConnection` is set; and
-/// why some may be missing.
+/// Texts PostgreSQL gives the statements nothing else names, when PostgreSQL servers are set;
+/// and why some may be missing. Their series' labels unknown, each is asked of every server.
 pub(super) async fn postgres_names(state: &PgssState, wanted: Vec<(String, String)>) -> (Names, Option<String>) {
-    let Some(pg) = state.pg_names() else { return (Names::default(), None) };
-    if wanted.is_empty() {
+    postgres_names_at(state, wanted.into_iter().map(|key| (key, None)).collect()).await
+}
+
+/// The same, each statement asked of the server of its series' instance or cluster.
+pub(super) async fn postgres_names_at(state: &PgssState, wanted: Vec<((String, String), Option<Location>)>) -> (Names, Option<String>) {
+    if state.names.is_empty() || wanted.is_empty() {
         return (Names::default(), None);
     }
-    let lookup = pg.resolve(&wanted).await;
+    let lookup = state.names.resolve(&wanted).await;
     let names = Names::exact(lookup.texts.into_iter().map(|((db, id), text)| (db, id, short_name(&text, 80), text)));
     (names, lookup.error)
 }
@@ -203,7 +213,8 @@ pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span
         .collect();
     let calls_metric = schema.source(Measure::Calls).map(|s| s.metric).unwrap_or_default();
     let (calls_selector, _) = schema.selector(calls_metric, &model.filters, &id);
-    let identity_expr = format!("group by ({}) (last_over_time({calls_selector}[{}]))", schema.by_labels(), format_go(seconds(window)));
+    let cluster_label = schema.def.cluster_label.unwrap_or("cluster");
+    let identity_expr = format!("group by ({}, {}, {cluster_label}) (last_over_time({calls_selector}[{}]))", schema.by_labels(), schema.def.instance_label, format_go(seconds(window)));
     let info_expr = format!("last_over_time({}[{}])", info_selector(client.settings(), Some(&queryid)), format_go(seconds(window)));
 
     let series = join_all(exprs.iter().map(|(source, expr)| async move { range(client, expr, &span, step).await.map(|s| (*source, s)) }));
@@ -224,7 +235,15 @@ pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span
     };
     let mut postgres_error = None;
     if source == NameSource::Queryid && !identity.is_empty() {
-        let (from_postgres, error) = postgres_names(state, vec![(database.clone(), queryid.clone())]).await;
+        // The servers of every instance (or cluster) the statement ran on.
+        let wanted = identity
+            .iter()
+            .map(|(l, _)| {
+                let location = Location { instance: l.get(schema.def.instance_label).cloned(), cluster: l.get(cluster_label).cloned() };
+                ((database.clone(), queryid.clone()), Some(location))
+            })
+            .collect();
+        let (from_postgres, error) = postgres_names_at(state, wanted).await;
         if let Some((n, t)) = from_postgres.get(&database, &queryid) {
             (name, text, source) = (n.clone(), t.clone(), NameSource::Postgres);
         }

@@ -7,14 +7,24 @@
 //!
 //! The role needs only `pg_read_all_stats` (without it PostgreSQL hides other users' texts and
 //! queryids), and the connected database must have the pg_stat_statements extension.
+//! Over TLS as the connection's `sslmode` says (`tls`); one resolver per server, the servers of
+//! a datasource routed by the statements' instance or cluster label (`fleet`).
 //! Not for: the analysis itself (see `pgss::analysis`, `pgss::fetch`) or parsing the setting
-//! (`settings::postgres`).
+//! (`settings::postgres`, `settings::pg_servers`).
+
+mod fleet;
+mod tls;
+
+pub use fleet::{Location, PgFleet};
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::settings::postgres::{PgConnection, CONNECT_TIMEOUT};
+
+/// The extensions Save & test looks for, in this order.
+pub const EXTENSIONS: [&str; 5] = ["pg_stat_statements", "pg_stat_kcache", "pg_wait_sampling", "pg_qualstats", "hypopg"];
 
 /// A connect plus one query must finish within this, or the names fall back.
 const TIMEOUT: Duration = CONNECT_TIMEOUT;
@@ -50,9 +60,23 @@ pub struct Lookup {
     pub error: Option<String>,
 }
 
-/// One datasource's resolver (lives as long as its client).
+/// What Save & test learnt from one server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reach {
+    /// "names from PostgreSQL: ... · 312 statements · reads every user's statements · TLSv1.3,
+    /// TLS verify-full (CA from pgssTlsCACert)".
+    pub line: String,
+    /// The `EXTENSIONS` installed in the connected database, with their versions.
+    pub extensions: Vec<(String, String)>,
+}
+
+/// One server's resolver (lives as long as its datasource instance).
 pub struct PgNames {
     connection: PgConnection,
+    /// How messages name the server: "db1 (instance db1:9187) reader@db1:5432/postgres".
+    shown: String,
+    /// The TLS setup, or why it failed (then every connection fails with it).
+    connector: Result<tls::Connector, String>,
     state: Mutex<State>,
     /// One lookup at a time: a dashboard's panels share the answer instead of each connecting.
     single: tokio::sync::Mutex<()>,
@@ -60,11 +84,19 @@ pub struct PgNames {
 
 impl PgNames {
     pub fn new(connection: PgConnection) -> PgNames {
-        PgNames { connection, state: Mutex::default(), single: tokio::sync::Mutex::new(()) }
+        let shown = connection.describe();
+        PgNames::shown_as(connection, shown)
     }
 
+    /// A resolver whose messages name the server `shown`.
+    pub fn shown_as(connection: PgConnection, shown: String) -> PgNames {
+        let connector = tls::Connector::new(&connection);
+        PgNames { connection, shown, connector, state: Mutex::default(), single: tokio::sync::Mutex::new(()) }
+    }
+
+    /// Where it connects, without secrets (and the server's name in `pgssServers`).
     pub fn describe(&self) -> String {
-        self.connection.describe()
+        self.shown.clone()
     }
 
     /// The connection's settings (index advice connects to a statement's own database with them).
@@ -147,8 +179,14 @@ impl PgNames {
         lookup
     }
 
-    async fn connect(&self) -> Result<tokio_postgres::Client, String> {
-        let (client, connection) = self.connection.config().connect(tokio_postgres::NoTls).await.map_err(|e| describe_error(&e))?;
+    /// A read-only session, in `database` when given (index advice), else the configured one.
+    pub async fn connect_to(&self, database: Option<&str>) -> Result<tokio_postgres::Client, String> {
+        let connector = self.connector.clone()?;
+        let mut config = self.connection.config().clone();
+        if let Some(database) = database {
+            config.dbname(database);
+        }
+        let (client, connection) = config.connect(connector).await.map_err(|e| self.describe_error(&e))?;
         tokio::spawn(async move {
             let _ = connection.await; // ends when the client is dropped
         });
@@ -156,12 +194,17 @@ impl PgNames {
         client
             .batch_execute(&format!("SET default_transaction_read_only = on; SET statement_timeout = {}", TIMEOUT.as_millis()))
             .await
-            .map_err(|e| describe_error(&e))?;
+            .map_err(|e| self.describe_error(&e))?;
         Ok(client)
     }
 
+    /// The error in words: a certificate problem as such, else PostgreSQL's own.
+    fn describe_error(&self, error: &tokio_postgres::Error) -> String {
+        tls::certificate_problem(error, &self.connection).unwrap_or_else(|| describe_error(error))
+    }
+
     async fn fetch(&self, ids: &[i64]) -> Result<Vec<(String, String, String)>, String> {
-        let client = self.connect().await?;
+        let client = self.connect_to(None).await?;
         let rows = client
             .query(
                 "SELECT d.datname::text, s.queryid::text, left(s.query, $2) \
@@ -170,7 +213,7 @@ impl PgNames {
                 &[&ids, &MAX_TEXT_CHARS],
             )
             .await
-            .map_err(|e| describe_error(&e))?;
+            .map_err(|e| self.describe_error(&e))?;
         Ok(rows
             .iter()
             .filter_map(|row| {
@@ -183,28 +226,38 @@ impl PgNames {
             .collect())
     }
 
-    /// For Save & test: whether the connection works and what the role may read.
-    pub async fn check(&self) -> Result<String, String> {
+    /// For Save & test: whether the connection works, over which TLS, what the role may read
+    /// and which of `EXTENSIONS` the database has.
+    pub async fn check(&self) -> Result<Reach, String> {
         let work = async {
-            let client = self.connect().await?;
+            let client = self.connect_to(None).await?;
             let row = client
                 .query_one(
                     "SELECT current_user::text, \
                      pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'), \
-                     (SELECT count(*) FROM pg_stat_statements)",
-                    &[],
+                     (SELECT count(*) FROM pg_stat_statements), \
+                     coalesce((SELECT CASE WHEN ssl THEN version ELSE 'no TLS' END FROM pg_stat_ssl WHERE pid = pg_backend_pid()), 'no TLS'), \
+                     (SELECT coalesce(array_agg(extname::text || ' ' || extversion ORDER BY extname), '{}') FROM pg_extension WHERE extname = ANY($1))",
+                    &[&EXTENSIONS.as_slice()],
                 )
                 .await
-                .map_err(|e| describe_error(&e))?;
+                .map_err(|e| self.describe_error(&e))?;
             let unexpected = |e: tokio_postgres::Error| format!("unexpected answer from PostgreSQL: {e}");
-            let (user, all_stats, statements): (String, bool, i64) =
-                (row.try_get(0).map_err(unexpected)?, row.try_get(1).map_err(unexpected)?, row.try_get(2).map_err(unexpected)?);
+            let (user, all_stats, statements, tls_in_use, extensions): (String, bool, i64, String, Vec<String>) = (
+                row.try_get(0).map_err(unexpected)?,
+                row.try_get(1).map_err(unexpected)?,
+                row.try_get(2).map_err(unexpected)?,
+                row.try_get(3).map_err(unexpected)?,
+                row.try_get(4).map_err(unexpected)?,
+            );
             let reach = if all_stats {
                 "reads every user's statements".to_string()
             } else {
                 format!("{user} lacks pg_read_all_stats: other users' statements stay unnamed (GRANT pg_read_all_stats TO {user})")
             };
-            Ok::<_, String>(format!("names from PostgreSQL: {} · {statements} statements · {reach}", self.describe()))
+            let line = format!("names from PostgreSQL: {} · {statements} statements · {reach} · {tls_in_use}, {}", self.describe(), self.connection.describe_tls());
+            let extensions = extensions.iter().map(|e| e.split_once(' ').map(|(n, v)| (n.to_string(), v.to_string())).unwrap_or((e.clone(), String::new()))).collect();
+            Ok::<_, String>(Reach { line, extensions })
         };
         tokio::time::timeout(TIMEOUT, work)
             .await

@@ -8,6 +8,7 @@
 //! (`StackRules::from(&Settings)`), connecting is `prom::client`'s and `pgss::postgres`'s.
 
 pub mod connection;
+pub mod pg_servers;
 pub mod postgres;
 
 use std::time::Duration;
@@ -22,7 +23,7 @@ use crate::pgss::catalog::SCHEMAS;
 use crate::redact;
 use crate::wire::FallbackMode;
 use connection::{Connection, ConnectionError, Secret};
-use postgres::PgConnection;
+use pg_servers::PgServers;
 
 /// How queries are sent to `/api/v1/query*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +66,9 @@ pub struct Settings {
     pub stack_window: Duration,
     /// The pgss exporter schema (`pgssSchema`): None detects it.
     pub pgss_schema: Option<String>,
-    /// A read-only PostgreSQL connection naming statements (`pgssConnection`, secureJsonData).
-    pub pgss_connection: Option<PgConnection>,
+    /// The read-only PostgreSQL connections naming statements (`pgssConnection` in
+    /// secureJsonData, `pgssServers` in jsonData).
+    pub pgss_postgres: PgServers,
     /// Every secret, in the forms a server may echo (see `secrets`).
     secrets: Vec<Secret>,
 }
@@ -133,6 +135,9 @@ struct JsonData {
     /// "auto" (default), "postgres_exporter", "pgwatch" or "postgres_ai".
     #[serde(default)]
     pgss_schema: Option<String>,
+    /// PostgreSQL servers per instance or cluster label value (`settings::pg_servers`).
+    #[serde(default)]
+    pgss_servers: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -247,15 +252,13 @@ impl Settings {
                 return Err(SettingsError::BadValue { setting: "pgss schema", reason: format!("{other:?} is not one of auto, {}", known.join(", ")) });
             }
         };
-        let pgss_connection = match instance.decrypted_secure_json_data.get("pgssConnection").map(|s| s.trim()) {
-            None | Some("") => None,
-            Some(text) => Some(PgConnection::parse(text).map_err(|reason| SettingsError::BadValue { setting: "PostgreSQL connection for names", reason })?),
-        };
-        let secrets = all_secrets(instance, &connection, pgss_connection.as_ref());
+        let pgss_postgres = PgServers::from_settings(json.pgss_servers.as_ref(), &instance.decrypted_secure_json_data)
+            .map_err(|reason| SettingsError::BadValue { setting: "PostgreSQL connection for names", reason })?;
+        let secrets = all_secrets(instance, &connection, &pgss_postgres);
         Ok(Settings {
             secrets,
             pgss_schema,
-            pgss_connection,
+            pgss_postgres,
             required_jobs,
             collapse_fraction: collapse_percent / 100.0,
             stack_window,
@@ -287,8 +290,8 @@ impl Settings {
 
 /// Every value of secureJsonData, whether a setting uses it or not (Grafana sends them all
 /// decrypted); the base64 of the basic-auth header; each line of a PEM key; the PostgreSQL
-/// password.
-fn all_secrets(instance: &pluginv2::DataSourceInstanceSettings, connection: &Connection, pg: Option<&PgConnection>) -> Vec<Secret> {
+/// passwords.
+fn all_secrets(instance: &pluginv2::DataSourceInstanceSettings, connection: &Connection, pg: &PgServers) -> Vec<Secret> {
     let mut out: Vec<String> = instance.decrypted_secure_json_data.values().cloned().collect();
     out.extend(connection.secrets().into_iter().map(String::from));
     if let Some(password) = instance.decrypted_secure_json_data.get("basicAuthPassword") {
@@ -297,7 +300,7 @@ fn all_secrets(instance: &pluginv2::DataSourceInstanceSettings, connection: &Con
     for pem in instance.decrypted_secure_json_data.values().filter(|v| v.contains("-----BEGIN")) {
         out.extend(pem.lines().map(str::trim).filter(|l| !l.starts_with("-----")).map(String::from));
     }
-    out.extend(pg.and_then(PgConnection::password));
+    out.extend(pg.passwords());
     out.retain(|s| !s.trim().is_empty());
     out.sort();
     out.dedup();

@@ -582,3 +582,84 @@ fn answer(mut stream: TcpStream, fault: Fault, stopped: &AtomicBool) {
         }
     }
 }
+
+/// Where Debian's PostgreSQL 15 is (scripts/setup.sh installs it with the pgss extensions).
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// `program` as the postgres user when the tests run as root (PostgreSQL refuses root).
+pub fn as_postgres(program: &str) -> Command {
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false);
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--", program]);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// A PostgreSQL 15 on 127.0.0.1 in a temporary directory (removed with it), trusting local
+/// socket connections; stopped by `pg_ctl` when dropped.
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl Postgres {
+    /// Started with `conf` appended to postgresql.conf.
+    pub fn start(conf: &str) -> Postgres {
+        Postgres::start_with(conf, &[], "")
+    }
+
+    /// The same, with `files` written into the data directory first (owned by the server's
+    /// user, mode 0600, as PostgreSQL wants its TLS key) and `hba` put before pg_hba.conf's lines.
+    pub fn start_with(conf: &str, files: &[(&str, &str)], hba: &str) -> Postgres {
+        use std::os::unix::fs::PermissionsExt;
+        assert!(std::path::Path::new(&format!("{PG_BIN}/initdb")).exists(), "PostgreSQL 15 (scripts/setup.sh) is not installed");
+        let dir = tempfile::Builder::new().prefix("pgscope-pg").tempdir_in("/tmp").unwrap();
+        let _ = Command::new("chown").args(["postgres", dir.path().to_str().unwrap()]).status();
+        let pg = Postgres { port: free_port(), dir };
+        let data = pg.data();
+        let out = as_postgres(&format!("{PG_BIN}/initdb")).args(["-D", data.to_str().unwrap(), "--auth=trust", "--no-sync", "-U", "postgres"]).output().unwrap();
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        let conf = format!("listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\nfsync = off\n{conf}\n", pg.port, pg.dir.path().display());
+        let append = |name: &str, text: &str, first: bool| {
+            let path = data.join(name);
+            let old = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, if first { format!("{text}\n{old}") } else { format!("{old}\n{text}") }).unwrap();
+        };
+        append("postgresql.conf", &conf, false);
+        append("pg_hba.conf", hba, true);
+        for (name, text) in files {
+            let path = data.join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let _ = Command::new("chown").args(["postgres", path.to_str().unwrap()]).status();
+        }
+        let log = pg.dir.path().join("postgres.log");
+        let out = as_postgres(&format!("{PG_BIN}/pg_ctl")).args(["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-t", "30", "start"]).output().unwrap();
+        assert!(out.status.success(), "pg_ctl start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        pg
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("pg")
+    }
+
+    /// `sql` run by the superuser over the local socket; its output, trimmed.
+    pub fn psql(&self, database: &str, sql: &str) -> String {
+        let socket = self.dir.path().to_str().unwrap().to_string();
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", &socket, "-p", &self.port.to_string(), "-U", "postgres", "-d", database, "-c", sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = as_postgres(&format!("{PG_BIN}/pg_ctl")).args(["-D", self.data().to_str().unwrap(), "-m", "immediate", "-w", "stop"]).output();
+    }
+}
