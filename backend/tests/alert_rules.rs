@@ -24,7 +24,7 @@ fn prometheus_rules_pass_promtool() {
         .expect("promtool (Debian package prometheus, installed by scripts/setup.sh)");
     let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{text}");
-    assert!(text.contains("SUCCESS: 10 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 13 rules found"), "{text}");
 }
 
 #[test]
@@ -38,9 +38,9 @@ fn grafana_rules_match_the_prometheus_rules() {
     };
     let prometheus = by_name(&provisioning("rules/pgscope-stack.rules.yml"));
     let grafana = by_name(&provisioning("alerting/pgscope-stack.yaml"));
-    assert_eq!(prometheus.len(), 10);
+    assert_eq!(prometheus.len(), 13);
     assert_eq!(prometheus, grafana);
-    for name in ["TargetDown", "QueryInfoEndpointDown", "ScrapeSampleCollapse", "PgssDataStale", "PgssStatementsEvicted", "PgssStatementsNotExported", "PatroniNoPrimary", "PatroniTimelineChanged", "PatroniPaused", "PgscopePluginErrors"] {
+    for name in ["TargetDown", "QueryInfoEndpointDown", "ScrapeSampleCollapse", "PgssDataStale", "PgssStatementsEvicted", "PgssStatementsNotExported", "PatroniNoPrimary", "PatroniTimelineChanged", "PatroniPaused", "PgscopePluginErrors", "CitusNodeInactive", "CitusPlacementsInactive", "CitusMetadataNotSynced"] {
         assert!(prometheus.contains_key(name), "{name} missing");
     }
     for (name, expr) in &prometheus {
