@@ -270,6 +270,7 @@ mod tests {
         assert!(labels.contains("node") && labels.contains("datname"), "{labels:?}");
         let Verdict::Unknown { suggestion, .. } = c.verdict("pg_citus_node_isactive") else { panic!() };
         assert_eq!(suggestion.as_deref(), Some("pg_citus_node_is_active"));
+        assert_eq!(c.verdict("pg_citus_dist_table_size_bytes"), Verdict::NotCatalogued, "someone's own Citus query");
     }
 
     #[test]
