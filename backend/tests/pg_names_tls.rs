@@ -4,7 +4,8 @@
 //! works was encrypted), and a role that must also show a client certificate:
 //! verify-full succeeds with the right CA and host name; the wrong CA and the wrong host fail
 //! with a clear message and no password; verify-ca accepts the wrong host; require and prefer
-//! work without a CA; disable is rejected by the server; the client certificate is sent when set.
+//! work without a CA; disable is rejected by the server; the client certificate is sent when set;
+//! against a server without TLS, require fails saying so and prefer connects in the clear.
 //! Then the datasource with `pgssServers` (db1 this server, db2 nobody): a statement of db1's
 //! series is named from db1 alone, one of db2's gets db2's error, and Save & test reports each
 //! server's reach and the pgss extensions found (in pg_extension and in the TSDB's series).
@@ -142,6 +143,15 @@ fn names_over_tls_verify_what_the_sslmode_says() {
     let with = check(&[("pgssConnection", &cert_role), ("pgssTlsCACert", &pems.ca), ("pgssTlsClientCert", &pems.client_cert), ("pgssTlsClientKey", &pems.client_key)]).unwrap();
     assert!(with.line.contains("client certificate"), "{}", with.line);
     drop(pg);
+
+    // A server without TLS: require says so, prefer connects in the clear.
+    let plain = Postgres::start("shared_preload_libraries = 'pg_stat_statements'");
+    plain.psql("postgres", "CREATE EXTENSION pg_stat_statements; CREATE ROLE reader LOGIN; GRANT pg_read_all_stats TO reader");
+    let at = |mode: &str| format!("host=127.0.0.1 port={} user=reader password={PASSWORD} dbname=postgres sslmode={mode}", plain.port);
+    let refused = check(&[("pgssConnection", &at("require"))]).unwrap_err();
+    assert!(refused.contains("server does not support TLS: sslmode=require needs ssl = on in its postgresql.conf"), "{refused}");
+    let clear = check(&[("pgssConnection", &at("prefer"))]).unwrap();
+    assert!(clear.line.ends_with("· no TLS, TLS if offered, unverified (sslmode=prefer)"), "{}", clear.line);
 }
 
 /// Counters of one statement on two instances, db1:9187 and db2:9187, with other queryids.

@@ -198,9 +198,17 @@ impl PgNames {
         Ok(client)
     }
 
-    /// The error in words: a certificate problem as such, else PostgreSQL's own.
+    /// The error in words: a certificate problem as such, else PostgreSQL's own (with what to
+    /// do when the server has no TLS and the sslmode wants it).
     fn describe_error(&self, error: &tokio_postgres::Error) -> String {
-        tls::certificate_problem(error, &self.connection).unwrap_or_else(|| describe_error(error))
+        if let Some(problem) = tls::certificate_problem(error, &self.connection) {
+            return problem;
+        }
+        let text = describe_error(error);
+        if text.ends_with("server does not support TLS") {
+            return format!("{text}: sslmode={} needs ssl = on in its postgresql.conf (or use sslmode=prefer)", self.connection.ssl_mode().as_str());
+        }
+        text
     }
 
     async fn fetch(&self, ids: &[i64]) -> Result<Vec<(String, String, String)>, String> {
