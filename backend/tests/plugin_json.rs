@@ -60,12 +60,25 @@ fn the_app_includes_the_datasource_the_panel_and_existing_dashboards() {
     let includes = app["includes"].as_array().unwrap();
     let types: Vec<&str> = includes.iter().map(|i| i["type"].as_str().unwrap()).collect();
     assert!(types.contains(&"datasource") && types.contains(&"panel"), "{types:?}");
+    let mut included = Vec::new();
     for include in includes.iter().filter(|i| i["type"] == "dashboard") {
         // dist/pgscope-app/dashboards/ is a copy of provisioning/dashboards/json/.
         let file = include["path"].as_str().unwrap().trim_start_matches("dashboards/");
         let dashboard = read(&root().join("provisioning/dashboards/json").join(file));
         assert!(dashboard["uid"].is_string() && dashboard["panels"].is_array());
+        assert_eq!(include["name"], dashboard["title"], "{file}: the include's name is the dashboard's title");
+        included.push(file.to_string());
     }
+    // And every dashboard shipped is included (else Grafana never imports it).
+    let mut files: Vec<String> = std::fs::read_dir(root().join("provisioning/dashboards/json"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|f| f.ends_with(".json"))
+        .collect();
+    files.sort();
+    included.sort();
+    assert_eq!(files, included);
     // The app's one page is its root (AppRootPage at /a/<id>), the default entry of its nav section.
     let pages: Vec<&Value> = includes.iter().filter(|i| i["type"] == "page").collect();
     assert_eq!(pages.len(), 1, "{pages:?}");
