@@ -110,29 +110,6 @@ fn span(from: i64, to: i64) -> Span {
     Span { from: from as f64, to: to as f64, interval_ms: 15_000, max_points: 100 }
 }
 
-/// `support::pgss_dataset`'s text lines as OpenMetrics (families grouped, seconds).
-fn openmetrics(lines: &str) -> String {
-    let mut families: Vec<(&str, Vec<String>)> = Vec::new();
-    for line in lines.lines() {
-        let family = &line[..line.find('{').unwrap_or(line.len())];
-        let (head, ts) = line.rsplit_once(' ').unwrap();
-        let sample = format!("{head} {}", ts.parse::<i64>().unwrap() / 1000);
-        match families.iter_mut().find(|(f, _)| *f == family) {
-            Some((_, samples)) => samples.push(sample),
-            None => families.push((family, vec![sample])),
-        }
-    }
-    let mut text = String::new();
-    for (family, samples) in families {
-        text.push_str(&format!("# TYPE {family} gauge\n"));
-        for sample in samples {
-            text.push_str(&sample);
-            text.push('\n');
-        }
-    }
-    text + "# EOF\n"
-}
-
 const SMALL_SEARCHES: &[&str] = &["shop", "statement 1234", "APP", "-4733", "t1 where", "nothing matches this"];
 const FLEET_SEARCHES: &[&str] = &["db1", "stmt 12", "BATCH", "-1000", "select c7", "nothing matches this"];
 
@@ -169,7 +146,7 @@ fn prometheus_ranks_like_the_plugin() {
     for schema in SCHEMAS {
         lines.push_str(&support::pgss_dataset(schema, end).0);
     }
-    let prometheus = support::Prometheus::start_with(&openmetrics(&lines));
+    let prometheus = support::Prometheus::start_with(&support::openmetrics(&lines));
     let url = format!("http://{}", prometheus.addr);
     for schema in SCHEMAS {
         assert!(compare(&url, schema.id, span(end - 1800, end), &cases(3, SMALL_SEARCHES)) > 0, "{}", schema.id);

@@ -151,6 +151,15 @@ impl Order {
         Ok(if per_call { Order::PerCall(measure) } else { Order::PerSecond(measure) })
     }
 
+    /// The `orderBy` key of an order, as the frame's meta names it.
+    pub fn key(self) -> String {
+        match self {
+            Order::PerSecond(m) => m.key().to_string(),
+            Order::PerCall(m) => format!("{}_per_call", m.key()),
+            Order::HitRatio => "hit_ratio".into(),
+        }
+    }
+
     pub fn measure(self) -> Measure {
         match self {
             Order::PerSecond(m) | Order::PerCall(m) => m,
@@ -168,16 +177,19 @@ impl Order {
     }
 }
 
+/// Whether `search` (case-insensitive; empty matches all) is in the statement's name, text,
+/// queryid, database or a user.
+pub fn matches_search(s: &Statement, search: &str) -> bool {
+    let needle = search.trim().to_lowercase();
+    needle.is_empty()
+        || [&s.name, &s.text, &s.queryid, &s.database].iter().any(|f| f.to_lowercase().contains(&needle))
+        || s.users.iter().any(|u| u.to_lowercase().contains(&needle))
+}
+
 /// Keeps the statements whose name, text, queryid, database or user contain `search`
 /// (case-insensitive), orders them (missing values last, then by queryid) and keeps `limit`.
 pub fn rank(mut statements: Vec<Statement>, order: Order, search: &str, limit: usize) -> Vec<Statement> {
-    let needle = search.trim().to_lowercase();
-    if !needle.is_empty() {
-        statements.retain(|s| {
-            [&s.name, &s.text, &s.queryid, &s.database].iter().any(|f| f.to_lowercase().contains(&needle))
-                || s.users.iter().any(|u| u.to_lowercase().contains(&needle))
-        });
-    }
+    statements.retain(|s| matches_search(s, search));
     statements.sort_by(|a, b| match (order.value(a), order.value(b)) {
         (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| a.queryid.cmp(&b.queryid)),
         (Some(_), None) => std::cmp::Ordering::Less,

@@ -197,6 +197,7 @@ pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span
     let model: OneModel = serde_json::from_slice(json).map_err(|e| QueryFailure::bad_query(format!("pgssQuery: the query JSON is malformed: {e}")))?;
     let queryid = parse_queryid(&model)?;
     let window = span.window()?;
+    let comparison = model.compare.parse(span.from, span.to, false)?;
     let schema = schema(client, state, span.to, window).await?;
     let scrape = client.settings().scrape_interval;
     let points = (span.max_points.max(1) as f64).min(11_000.0);
@@ -217,9 +218,17 @@ pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span
     let identity_expr = format!("group by ({}, {}, {cluster_label}) (last_over_time({calls_selector}[{}]))", schema.by_labels(), schema.def.instance_label, format_go(seconds(window)));
     let info_expr = format!("last_over_time({}[{}])", info_selector(client.settings(), Some(&queryid)), format_go(seconds(window)));
 
-    let series = join_all(exprs.iter().map(|(source, expr)| async move { range(client, expr, &span, step).await.map(|s| (*source, s)) }));
+    // With `compareTo`, the same series over the comparison window, shifted onto the range's
+    // time axis (`offset` by the distance between the windows' starts).
+    let shift = comparison.as_ref().map(|c| span.from - c.from_s).filter(|s| *s >= 1.0);
+    let shifted: Vec<(Source, String)> = match shift {
+        Some(shift) => exprs.iter().map(|(source, expr)| (*source, expr.replacen(&format!("[{rate}]"), &format!("[{rate}] offset {}", format_go(seconds(shift))), 1))).collect(),
+        None => Vec::new(),
+    };
+    let series = join_all(exprs.iter().chain(&shifted).map(|(source, expr)| async move { range(client, expr, &span, step).await.map(|s| (*source, s)) }));
     let (series, identity, info) = tokio::join!(series, instant(client, &identity_expr, span.to), instant(client, &info_expr, span.to));
-    let series = series.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let mut series = series.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let series_then = series.split_off(exprs.len());
     let identity = identity?;
     let names = info.as_deref().map(Names::from_info).unwrap_or_default();
 
@@ -250,22 +259,8 @@ pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span
         postgres_error = error;
     }
 
-    let per_second: Vec<(Measure, Vec<(f64, f64)>)> = series
-        .into_iter()
-        .map(|(source, s)| {
-            let points = s.into_iter().next().map(|(_, p)| p).unwrap_or_default();
-            (source.measure, points.into_iter().map(|(t, v)| (t, v * source.scale)).collect())
-        })
-        .collect();
-    let calls = per_second.iter().find(|(m, _)| *m == Measure::Calls).map(|(_, p)| p.clone()).unwrap_or_default();
-    let mut series_frames = Vec::new();
-    for (measure, points) in &per_second {
-        let (unit_s, unit_call) = measure.units();
-        series_frames.push(frames::measure_frame(*measure, "s", points, unit_s));
-        if *measure != Measure::Calls && !calls.is_empty() {
-            series_frames.push(frames::measure_frame(*measure, "call", &per_call_series(points, &calls), unit_call));
-        }
-    }
+    let mut series_frames = measure_frames(series, false);
+    series_frames.extend(measure_frames(series_then, true));
     let mut notices = Vec::new();
     if identity.is_empty() {
         notices.push(Notice { severity: Severity::Warning, text: format!("queryid {queryid} has no pgss series in this range (and these filters)") });
@@ -274,5 +269,31 @@ pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span
     }
     notices.extend(postgres_error.map(|text| Notice { severity: Severity::Warning, text }));
     let identity = QueryIdentity { queryid, database, users, name, text, source };
-    Ok(frames::with_identity(series_frames, &schema, identity, notices))
+    let mut frames = frames::with_identity(series_frames, &schema, identity, notices);
+    if let (Some(comparison), Some(custom)) = (&comparison, frames.first_mut().and_then(|f| f.meta.as_mut()).and_then(|m| m.custom.as_mut())) {
+        custom.insert("compare".into(), serde_json::json!({"label": comparison.label(), "from": (comparison.from_s * 1000.0).round(), "to": (comparison.to_s * 1000.0).round(), "shiftMs": (shift.unwrap_or(0.0) * 1000.0).round()}));
+    }
+    Ok(frames)
+}
+
+/// One statement's series per second and per call, one frame each; `then`: the comparison
+/// window's, shifted onto the range's time axis.
+fn measure_frames(series: Vec<(Source, Vec<Series>)>, then: bool) -> Vec<Frame> {
+    let per_second: Vec<(Measure, Vec<(f64, f64)>)> = series
+        .into_iter()
+        .map(|(source, s)| {
+            let points = s.into_iter().next().map(|(_, p)| p).unwrap_or_default();
+            (source.measure, points.into_iter().map(|(t, v)| (t, v * source.scale)).collect())
+        })
+        .collect();
+    let calls = per_second.iter().find(|(m, _)| *m == Measure::Calls).map(|(_, p)| p.clone()).unwrap_or_default();
+    let mut frames = Vec::new();
+    for (measure, points) in &per_second {
+        let (unit_s, unit_call) = measure.units();
+        frames.push(frames::measure_frame(*measure, "s", points, unit_s, then));
+        if *measure != Measure::Calls && !calls.is_empty() {
+            frames.push(frames::measure_frame(*measure, "call", &per_call_series(points, &calls), unit_call, then));
+        }
+    }
+    frames
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::analysis::Statement;
 use super::catalog::{Measure, Source};
 use super::names::{NameSource, Names};
-use super::plan::{order_key, TopPlan};
+use super::plan::TopPlan;
 use super::schema::Schema;
 use crate::frame::{Field, FieldConfig, Frame, FrameMeta, Labels, Notice, Severity, Values};
 use crate::prom::read::Series;
@@ -129,12 +129,19 @@ pub(super) fn spark_frames(schema: &Schema, source: Source, rows: &[Statement], 
         .collect()
 }
 
-pub(super) fn measure_frame(measure: Measure, per: &str, points: &[(f64, f64)], unit: &str) -> Frame {
-    let labels: Labels = [("measure".to_string(), measure.key().to_string()), ("per".to_string(), per.to_string())].into();
-    let display = format!("{}/{per}", measure.label());
+/// One measure of one statement over the range, per second or per call (`per`); `then`: the
+/// comparison window's series, labelled `window="then"`.
+pub(super) fn measure_frame(measure: Measure, per: &str, points: &[(f64, f64)], unit: &str, then: bool) -> Frame {
+    let mut labels: Labels = [("measure".to_string(), measure.key().to_string()), ("per".to_string(), per.to_string())].into();
+    let mut display = format!("{}/{per}", measure.label());
     let mut custom = serde_json::Map::new();
     custom.insert("measure".into(), measure.key().into());
     custom.insert("per".into(), per.into());
+    if then {
+        labels.insert("window".into(), "then".into());
+        custom.insert("window".into(), "then".into());
+        display.push_str(" (then)");
+    }
     Frame {
         name: display.clone(),
         ref_id: String::new(),
@@ -180,7 +187,7 @@ impl TopTable<'_> {
         let mut custom = serde_json::Map::new();
         custom.insert("schema".into(), schema.describe().into());
         custom.insert("absent".into(), schema.absent.iter().map(|m| serde_json::Value::from(m.key())).collect());
-        custom.insert("orderBy".into(), order_key(query.order).into());
+        custom.insert("orderBy".into(), query.order.key().into());
         custom.insert("statements".into(), self.total_statements.into());
         custom.insert("names".into(), self.names.len().into());
         let mut table = table_frame(schema, self.rows);

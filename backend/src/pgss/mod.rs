@@ -3,7 +3,8 @@
 //! (statement names), `analysis` (totals, per second and per call, ranking), `plan` (the query
 //! JSON and the PromQL it needs), `ranked` (the PromQL that ranks in the TSDB), `frames` (what
 //! the panel reads), `fetch` (the requests, with the per-instance `PgssState`), `top`
-//! (`pgssTopQueries` ranked in the TSDB) and `postgres` (names from PostgreSQL itself, I/O).
+//! (`pgssTopQueries` ranked in the TSDB), `compare` and `compare_exprs` (a window against
+//! another: states, changes and their PromQL) and `postgres` (names from PostgreSQL itself, I/O).
 //!
 //! May use: the leaves, `settings` and `prom`. Not for: Grafana's query routing (see
 //! `datasource`). A facade: the submodules are private but `catalog` (a leaf `settings` reads)
@@ -12,6 +13,8 @@
 pub mod advice;
 mod analysis;
 pub mod catalog;
+pub mod compare;
+mod compare_exprs;
 pub mod coverage;
 mod fetch;
 mod frames;

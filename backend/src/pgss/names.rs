@@ -76,6 +76,17 @@ impl Names {
         Names { by_db: entries.into_iter().map(|(db, id, name, text)| ((db, id), (name, text))).collect(), by_id: BTreeMap::new() }
     }
 
+    /// Adds `other`'s names for statements this has none for (names from a comparison
+    /// window fill in for statements no longer named now).
+    pub fn fill_from(&mut self, other: Names) {
+        for (key, name) in other.by_db {
+            self.by_db.entry(key).or_insert(name);
+        }
+        for (key, name) in other.by_id {
+            self.by_id.entry(key).or_insert(name);
+        }
+    }
+
     pub fn insert(&mut self, database: &str, queryid: &str, name: String, text: String) {
         self.by_db.insert((database.to_string(), queryid.to_string()), (name.clone(), text.clone()));
         self.by_id.entry(queryid.to_string()).or_insert((name, text));

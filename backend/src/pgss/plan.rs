@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::analysis::Order;
 use super::catalog::{Measure, Source};
+use super::compare::{split_change, ChangeOrder, CompareModel, Comparison};
 use super::schema::{Filters, Schema};
 use crate::duration::format_go;
 use crate::failure::QueryFailure;
@@ -30,6 +31,8 @@ pub struct TopModel {
     pub search: String,
     #[serde(flatten)]
     pub filters: Filters,
+    #[serde(flatten)]
+    pub compare: CompareModel,
 }
 
 /// `pgssQuery`'s JSON.
@@ -39,6 +42,8 @@ pub struct OneModel {
     pub queryid: serde_json::Value,
     #[serde(flatten)]
     pub filters: Filters,
+    #[serde(flatten)]
+    pub compare: CompareModel,
 }
 
 /// The time range and resolution a query asks for.
@@ -63,7 +68,11 @@ impl Span {
 /// A `pgssTopQueries` query, read and checked.
 pub struct TopQuery {
     pub model: TopModel,
+    /// The order, or the order whose change `change` ranks by.
     pub order: Order,
+    pub change: Option<ChangeOrder>,
+    /// The window compared with, when `compareTo` asks for one.
+    pub compare: Option<Comparison>,
     pub limit: usize,
     pub window: f64,
 }
@@ -72,10 +81,12 @@ impl TopQuery {
     pub fn parse(json: &[u8], span: &Span) -> Result<TopQuery, QueryFailure> {
         let model: TopModel =
             serde_json::from_slice(json).map_err(|e| QueryFailure::bad_query(format!("pgssTopQueries: the query JSON is malformed: {e}")))?;
-        let order = Order::parse(&model.order_by).map_err(QueryFailure::bad_query)?;
+        let (order_by, change) = split_change(&model.order_by);
+        let order = Order::parse(order_by).map_err(QueryFailure::bad_query)?;
         let limit = parse_limit(model.limit.as_ref())?;
         let window = span.window()?;
-        Ok(TopQuery { model, order, limit, window })
+        let compare = model.compare.parse(span.from, span.to, change.is_some())?;
+        Ok(TopQuery { model, order, change, compare, limit, window })
     }
 }
 
@@ -164,15 +175,6 @@ impl TopPlan {
         let selector = if ids.is_empty() || ids.len() > MAX_SPARK_FILTER { selector } else { with_matcher(&selector, &format!("queryid=~\"{}\"", ids.join("|"))) };
         let by = format!("{}, queryid", self.schema.def.database_label);
         Some(format!("sum by ({by}) (rate({selector}[{}]))", format_go(rate_window(self.step, scrape))))
-    }
-}
-
-/// The `orderBy` key of an order, as the frame's meta names it.
-pub fn order_key(order: Order) -> String {
-    match order {
-        Order::PerSecond(m) => m.key().to_string(),
-        Order::PerCall(m) => format!("{}_per_call", m.key()),
-        Order::HitRatio => "hit_ratio".into(),
     }
 }
 

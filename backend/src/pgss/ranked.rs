@@ -28,7 +28,16 @@ const SEARCHED_INFO_LABELS: &[&str] = &["displayname", "displayname_medium", "qu
 /// The PromQL of one `pgssTopQueries` query ranked in the TSDB.
 pub struct Ranking<'a> {
     plan: &'a TopPlan,
-    window: String,
+    /// `[10m0s]`, or `[10m0s] offset 1h0m0s` for a comparison window (`compare`).
+    range: String,
+    /// The window in seconds.
+    window_seconds: f64,
+    /// Ranks by this expression instead of the order's (`(expr, lowest_first)`): a change.
+    ranked_by: Option<(String, bool)>,
+    /// Keeps only the statements this expression has (a comparison's states).
+    keep: Option<String>,
+    /// Statements listed after the ranked ones besides this window's (another window's).
+    also: Option<String>,
     /// `datname, queryid`: the statement's key.
     by: String,
     /// The search as a case-insensitive regex matching anywhere, when there is one.
@@ -57,10 +66,56 @@ impl<'a> Ranking<'a> {
         Ranking {
             info: info_selector(settings, None),
             plan,
-            window: format_go(seconds(plan.query.window)),
+            range: format!("[{}]", format_go(seconds(plan.query.window))),
+            window_seconds: seconds(plan.query.window).as_secs_f64(),
+            ranked_by: None,
+            keep: None,
+            also: None,
             by: format!("{}, queryid", plan.schema.def.database_label),
             search: (!needle.is_empty()).then(|| contains_regex(needle)),
         }
+    }
+
+    /// The same query over another window ending `offset` seconds before this one's end: a
+    /// comparison's (`compare`). Its expressions are evaluated at the same instant.
+    pub fn shifted(plan: &'a TopPlan, settings: &Settings, window: f64, offset: f64) -> Ranking<'a> {
+        let mut ranking = Ranking::new(plan, settings);
+        let offset = if offset >= 1.0 { format!(" offset {}", format_go(seconds(offset))) } else { String::new() };
+        ranking.range = format!("[{}]{offset}", format_go(seconds(window)));
+        ranking.window_seconds = seconds(window).as_secs_f64();
+        ranking
+    }
+
+    /// Ranks by `expr` (`lowest_first` for the other direction) and keeps the statements of
+    /// `keep`, instead of the order's value over every statement.
+    pub fn ranking_by(mut self, expr: Option<(String, bool)>, keep: Option<String>) -> Ranking<'a> {
+        self.ranked_by = expr;
+        self.keep = keep;
+        self
+    }
+
+    /// Lists `other`'s statements too after the ranked ones (a comparison window's).
+    pub fn listing_also(mut self, other: &Ranking) -> Ranking<'a> {
+        self.also = Some(other.statements_expr());
+        self
+    }
+
+    /// Every statement with a series of some measure in the window, before the search.
+    fn statements_expr(&self) -> String {
+        // One increase per measure joined by `or` (Prometheus refuses a range function over
+        // series that differ only in their names).
+        let increases: Vec<String> = self.plan.schema.present.iter().map(|s| format!("increase({}{})", self.selector(s.metric, &[]), self.range)).collect();
+        format!("group by ({}) ({})", self.by, increases.join(" or "))
+    }
+
+    /// `datname, queryid`: the labels a statement's value has.
+    pub fn by(&self) -> &str {
+        &self.by
+    }
+
+    /// The label holding the instance.
+    pub fn instance_label(&self) -> &'static str {
+        self.plan.schema.def.instance_label
     }
 
     /// The label holding the database name.
@@ -79,15 +134,18 @@ impl<'a> Ranking<'a> {
     }
 
     /// What the range added to `measure` per statement, in the exporter's units.
-    fn per_statement(&self, measure: Measure) -> Option<String> {
+    pub fn per_statement(&self, measure: Measure) -> Option<String> {
         let source = self.plan.schema.source(measure)?;
-        Some(format!("sum by ({}) (increase({}[{}]))", self.by, self.selector(source.metric, &[]), self.window))
+        Some(format!("sum by ({}) (increase({}{}))", self.by, self.selector(source.metric, &[]), self.range))
     }
 
     /// The order's value per statement, ranked in the order's direction (`true`: lowest first).
     /// The exporter's units: every order's scale is one positive factor, so the ranking is the
     /// canonical one's. None when no statement can have a value (the measure is absent).
     pub fn order_expr(&self) -> Option<(String, bool)> {
+        if let Some(ranked_by) = &self.ranked_by {
+            return Some(ranked_by.clone());
+        }
         match self.plan.query.order {
             Order::PerSecond(m) => Some((self.per_statement(m)?, false)),
             // Per call needs calls > 0; calls per call is no column.
@@ -100,6 +158,21 @@ impl<'a> Ranking<'a> {
         }
     }
 
+    /// `order`'s value per statement in the units of the table, less the measure's scale (a
+    /// positive factor): per second divided by the window, so that windows of different
+    /// lengths compare. None where no statement can have one.
+    pub fn value_expr(&self, order: Order) -> Option<String> {
+        match order {
+            Order::PerSecond(m) => Some(format!("({} / {})", self.per_statement(m)?, self.window_seconds)),
+            Order::PerCall(Measure::Calls) => None,
+            Order::PerCall(m) => Some(format!("({} / ({} > 0))", self.per_statement(m)?, self.per_statement(Measure::Calls)?)),
+            Order::HitRatio => {
+                let (hit, read) = (self.per_statement(Measure::SharedHit)?, self.per_statement(Measure::SharedRead)?);
+                Some(format!("({hit} / (({hit} + {read}) > 0))"))
+            }
+        }
+    }
+
     /// The statements a search can match, by (database, queryid): the queryid, database, user
     /// or text label on the calls series, or a name or text label of an info metric with the
     /// queryid. PostgreSQL's own texts cannot be searched in the TSDB.
@@ -107,14 +180,14 @@ impl<'a> Ranking<'a> {
         let regex = quote(self.search.as_ref()?);
         let schema = &self.plan.schema;
         let calls = schema.source(Measure::Calls)?.metric;
-        let statements = |extra: &[String]| format!("group by ({}) (last_over_time({}[{}]))", self.by, self.selector(calls, extra), self.window);
+        let statements = |extra: &[String]| format!("group by ({}) (last_over_time({}{}))", self.by, self.selector(calls, extra), self.range);
         let mut labels = vec!["queryid", schema.def.database_label];
         labels.extend(schema.def.user_label);
         labels.extend(schema.def.text_label);
         let mut parts: Vec<String> = labels.iter().map(|l| statements(&[format!("{l}=~\"{regex}\"")])).collect();
         let info = SEARCHED_INFO_LABELS
             .iter()
-            .map(|l| format!("last_over_time({}[{}])", with_matcher(&self.info, &format!("{l}=~\"{regex}\"")), self.window))
+            .map(|l| format!("last_over_time({}{})", with_matcher(&self.info, &format!("{l}=~\"{regex}\"")), self.range))
             .collect::<Vec<_>>()
             .join(" or ");
         parts.push(format!("({} and on(queryid) group by (queryid) ({info}))", statements(&[])));
@@ -123,9 +196,13 @@ impl<'a> Ranking<'a> {
 
     /// `expr` kept to the search's candidates, when there is a search.
     fn searched(&self, expr: &str) -> String {
-        match self.candidates() {
+        let expr = match self.candidates() {
             Some(candidates) => format!("({expr}) and on({}) ({candidates})", self.by),
             None => expr.to_string(),
+        };
+        match &self.keep {
+            Some(keep) => format!("({expr}) and on({}) ({keep})", self.by),
+            None => expr,
         }
     }
 
@@ -145,10 +222,10 @@ impl<'a> Ranking<'a> {
     /// The statements with no value for the order (no such series, no calls, nothing
     /// touched): every measure's series in the range, less the ranked ones; `bounded`.
     pub fn unranked_expr(&self) -> String {
-        // One increase per measure joined by `or` (Prometheus refuses a range function over
-        // series that differ only in their names).
-        let increases: Vec<String> = self.plan.schema.present.iter().map(|s| format!("increase({}[{}])", self.selector(s.metric, &[]), self.window)).collect();
-        let all = format!("group by ({}) ({})", self.by, increases.join(" or "));
+        let all = match &self.also {
+            Some(also) => format!("{} or {also}", self.statements_expr()),
+            None => self.statements_expr(),
+        };
         let all = self.searched(&all);
         let unranked = match self.order_expr() {
             Some((expr, _)) => format!("({all}) unless on({}) ({expr})", self.by),
@@ -164,19 +241,36 @@ impl<'a> Ranking<'a> {
         let schema = &self.plan.schema;
         let calls = schema.source(Measure::Calls).map(|s| s.metric).unwrap_or_default();
         let count = format!(
-            "label_replace(count(group by ({}) (last_over_time({}[{}]))), \"pgscope\", \"statements\", \"\", \"\")",
+            "label_replace(count(group by ({}) (last_over_time({}{}))), \"pgscope\", \"statements\", \"\", \"\")",
             self.by,
             self.selector(calls, &[]),
-            self.window
+            self.range
         );
         match schema.source(Measure::ExecTime) {
             Some(exec) => format!(
-                "label_replace(sum(increase({}[{}])), \"pgscope\", \"time\", \"\", \"\") or {count}",
+                "label_replace(sum(increase({}{})), \"pgscope\", \"time\", \"\", \"\") or {count}",
                 self.selector(exec.metric, &[]),
-                self.window
+                self.range
             ),
             None => count,
         }
+    }
+
+    /// `metric{filters, queryid!=""}[window]` with the offset, for `measure`.
+    pub fn range_of(&self, measure: Measure) -> Option<String> {
+        Some(format!("{}{}", self.selector(self.plan.schema.source(measure)?.metric, &[]), self.range))
+    }
+
+    /// The instances each statement of a batch ran on in the window (calls added).
+    pub fn instances_expr(&self, ids: &[&str]) -> Option<String> {
+        let calls = self.plan.schema.source(Measure::Calls)?.metric;
+        let selector = self.selector(calls, &[Self::ids_matcher(ids)]);
+        Some(format!("group by ({}, {}) (increase({selector}{}) > 0)", self.by, self.plan.schema.def.instance_label, self.range))
+    }
+
+    /// The PostgreSQL versions (postgres_exporter's `pg_static`) seen in the window.
+    pub fn versions_expr(&self) -> String {
+        format!("group by (short_version) (last_over_time(pg_static{}))", self.range)
     }
 
     /// `queryid=~"a|b|..."` for one batch of queryids (digits and a leading minus only).
@@ -192,13 +286,13 @@ impl<'a> Ranking<'a> {
         let names: Vec<&str> = self.plan.schema.present.iter().map(|s| s.metric).collect();
         let mut all_extra = matcher.to_vec();
         all_extra.push(format!("__name__=~\"{}\"", names.join("|")));
-        let combined = format!("sum by (__name__, {by}) (increase({}[{}]) keep_metric_names)", self.selector("", &all_extra), self.window);
+        let combined = format!("sum by (__name__, {by}) (increase({}{}) keep_metric_names)", self.selector("", &all_extra), self.range);
         let per_measure = self
             .plan
             .schema
             .present
             .iter()
-            .map(|s| (s.measure, format!("sum by ({by}) (increase({}[{}]))", self.selector(s.metric, &matcher), self.window)))
+            .map(|s| (s.measure, format!("sum by ({by}) (increase({}{}))", self.selector(s.metric, &matcher), self.range)))
             .collect();
         (combined, per_measure)
     }
@@ -206,7 +300,7 @@ impl<'a> Ranking<'a> {
     /// The names of a batch of statements: any info metric with their queryids.
     pub fn names_expr(&self, ids: &[&str]) -> String {
         let selector = with_matcher(&self.info, &Self::ids_matcher(ids));
-        format!("last_over_time({selector}[{}])", self.window)
+        format!("last_over_time({selector}{})", self.range)
     }
 }
 

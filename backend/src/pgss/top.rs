@@ -5,22 +5,25 @@
 //! give the same rows and figures, while the answers read and the memory held grow with the
 //! limit, not with the number of statements.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures_util::future::join_all;
 
-use super::analysis::{self, Order};
+use super::analysis::{self, Order, Statement};
+use super::compare::{self, Compared, Comparison, State};
+use super::compare_exprs::{self, StateExprs};
 use super::catalog::Measure;
 use super::coverage;
 use super::fetch::{by_measure, increases, instant, plan_top, postgres_names, range, PgssState};
 use super::frames::{self, TopTable};
 use super::names::Names;
-use super::plan::{info_selector, seconds, Span};
+use super::plan::{info_selector, seconds, Span, TopPlan};
+use super::schema::Schema;
 use super::ranked::{id_batches, Ranking, MAX_EXTRA};
 use crate::failure::QueryFailure;
 use crate::frame::{Frame, Notice, Severity};
 use crate::prom::client::PromClient;
-use crate::prom::read::{LabelSet, Sample, SampleRef};
+use crate::prom::read::{LabelSet, Sample, SampleRef, Series};
 
 /// A statement's key: (database, queryid).
 type Key = (String, String);
@@ -48,10 +51,10 @@ fn by_queryid(rows: &mut [(Key, f64)]) {
 
 /// The statements to show, at most `limit`, in no particular order (`analysis::rank` orders
 /// them), and notices when the TSDB held back statements past `MAX_EXTRA`.
-async fn pick(client: &PromClient, ranking: &Ranking<'_>, order: Order, limit: usize, top: Vec<Sample>, at: f64) -> Result<(Vec<Key>, Vec<Notice>), QueryFailure> {
+async fn pick(client: &PromClient, ranking: &Ranking<'_>, limit: usize, top: Vec<Sample>, at: f64) -> Result<(Vec<Key>, Vec<Notice>), QueryFailure> {
     let database_label = ranking.database_label();
     let (mut valued, _) = keyed(top, database_label);
-    let lowest_first = matches!(order, Order::HitRatio);
+    let lowest_first = ranking.order_expr().is_some_and(|(_, lowest_first)| lowest_first);
     valued.sort_by(|(ka, a), (kb, b)| {
         let by_value = if lowest_first { a.total_cmp(b) } else { b.total_cmp(a) };
         by_value.then_with(|| (&ka.1, &ka.0).cmp(&(&kb.1, &kb.0)))
@@ -109,57 +112,45 @@ async fn info_known(client: &PromClient, span: &Span) -> bool {
     }
 }
 
-/// `pgssTopQueries`: one wide table of statements plus a sparkline frame per row, ranked in the
-/// TSDB.
-pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], span: Span) -> Result<Vec<Frame>, QueryFailure> {
-    let plan = plan_top(client, state, json, &span).await?;
-    let ranking = Ranking::new(&plan, client.settings());
-    let (query, schema, at) = (&plan.query, &plan.schema, span.to);
+/// The value labelled `pgscope="<what>"` in an answer of labelled figures.
+fn figure(samples: &[Sample], what: &str) -> Option<f64> {
+    samples.iter().find(|(l, _)| l.get("pgscope").map(String::as_str) == Some(what)).map(|(_, v)| *v).filter(|v| v.is_finite())
+}
 
-    let top = async {
-        match ranking.top_expr(query.limit + 1) {
-            Some(expr) => instant(client, &expr, at).await,
-            None => Ok(Vec::new()),
-        }
-    };
-    let totals_expr = ranking.totals_expr();
-    // Coverage against PostgreSQL's own totals (issue 21): best effort, absent when unknown.
-    let calls_metric = schema.source(Measure::Calls).map(|s| s.metric).filter(|_| coverage::applies(&query.model.filters));
-    let coverage_expr = calls_metric.map(|calls| coverage::figures_expr(calls, &crate::duration::format_go(super::plan::seconds(query.window))));
-    let coverage = async {
-        match &coverage_expr {
-            Some(expr) => instant(client, expr, at).await.ok(),
-            None => None,
-        }
-    };
-    let (top, totals, info_known, coverage) = tokio::join!(top, instant(client, &totals_expr, at), info_known(client, &span), coverage);
-    let (rows, mut extra_notices) = pick(client, &ranking, query.order, query.limit, top?, at).await?;
-    let totals = totals?;
-    let figure = |what: &str| totals.iter().find(|(l, _)| l.get("pgscope").map(String::as_str) == Some(what)).map(|(_, v)| *v).filter(|v| v.is_finite());
+/// Across every statement the filters keep, in one window: execution time (seconds) and the
+/// number of statements.
+async fn window_totals(client: &PromClient, ranking: &Ranking<'_>, schema: &Schema, at: f64) -> Result<(f64, usize), QueryFailure> {
+    let totals = instant(client, &ranking.totals_expr(), at).await?;
     let exec_scale = schema.source(Measure::ExecTime).map(|s| s.scale).unwrap_or(1.0);
-    let total_time = figure("time").unwrap_or(0.0).max(0.0) * exec_scale;
-    let total_statements = figure("statements").unwrap_or(0.0) as usize;
+    Ok((figure(&totals, "time").unwrap_or(0.0).max(0.0) * exec_scale, figure(&totals, "statements").unwrap_or(0.0) as usize))
+}
 
-    // The rows' measures, names and sparklines, a batch of queryids at a time, all at once.
+/// One window's figures for the rows shown: their totals per measure, and the info metrics
+/// naming them (best effort: a failed names query is its message).
+struct RowsWindow {
+    totals: Vec<analysis::Totals>,
+    info: Vec<Sample>,
+    names_error: Option<String>,
+}
+
+/// Every measure and the names of `rows` in the window `ranking` reads, a batch of queryids
+/// at a time, all at once.
+async fn rows_window(client: &PromClient, state: &PgssState, ranking: &Ranking<'_>, schema: &Schema, rows: &[Key], at: f64) -> Result<RowsWindow, QueryFailure> {
     let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
-    let scrape = client.settings().scrape_interval;
-    let exprs: Vec<_> = batches.iter().map(|ids| (ranking.measures_exprs(ids), ranking.names_expr(ids), plan.spark_expr(ids, scrape))).collect();
-    let measures = join_all(exprs.iter().map(|((combined, per_measure), _, _)| increases(client, state, per_measure, combined, at)));
-    let names = join_all(exprs.iter().map(|(_, names, _)| instant(client, names, at)));
-    let sparks = join_all(exprs.iter().filter_map(|(_, _, spark)| spark.as_ref()).map(|expr| range(client, expr, &span, plan.step)));
-    let (measures, names, sparks) = tokio::join!(measures, names, sparks);
-
+    let exprs: Vec<_> = batches.iter().map(|ids| (ranking.measures_exprs(ids), ranking.names_expr(ids))).collect();
+    let measures = join_all(exprs.iter().map(|((combined, per_measure), _)| increases(client, state, per_measure, combined, at)));
+    let names = join_all(exprs.iter().map(|(_, names)| instant(client, names, at)));
+    let (measures, names) = tokio::join!(measures, names);
     let wanted: HashSet<(&str, &str)> = rows.iter().map(|(d, q)| (d.as_str(), q.as_str())).collect();
     let mut answers: Vec<(Measure, Vec<SampleRef>)> = schema.present.iter().map(|s| (s.measure, Vec::new())).collect();
     let measures: Vec<_> = measures.into_iter().collect::<Result<_, _>>()?;
-    for (answer, ((combined, per_measure), _, _)) in measures.iter().zip(&exprs) {
+    for (answer, ((combined, per_measure), _)) in measures.iter().zip(&exprs) {
         for (measure, samples) in by_measure(schema, answer, per_measure, combined)? {
             let Some(i) = answers.iter().position(|(m, _)| *m == measure) else { continue };
             let database_label = schema.def.database_label;
             answers[i].1.extend(samples.into_iter().filter(|(l, _)| wanted.contains(&(l.label(database_label).unwrap_or_default(), l.label("queryid").unwrap_or_default()))));
         }
     }
-    // Names are best effort: a failed info query is a notice, never a failed table.
     let mut info = Vec::new();
     let mut names_error = None;
     for answer in names {
@@ -168,25 +159,230 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
             Err(failure) => names_error = Some(failure.message),
         }
     }
-    let names = Names::from_info(&info);
-    let totals = analysis::totals(schema, &answers);
+    Ok(RowsWindow { totals: analysis::totals(schema, &answers), info, names_error })
+}
+
+/// The sparklines of the rows shown over the range (best effort: None when a query failed).
+async fn sparks(client: &PromClient, plan: &TopPlan, rows: &[Key], span: &Span) -> Option<Vec<Series>> {
+    let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
+    let scrape = client.settings().scrape_interval;
+    let exprs: Vec<String> = batches.iter().filter_map(|ids| plan.spark_expr(ids, scrape)).collect();
+    let series = join_all(exprs.iter().map(|expr| range(client, expr, span, plan.step))).await;
+    series.into_iter().collect::<Result<Vec<_>, _>>().ok().map(|s| s.into_iter().flatten().collect())
+}
+
+/// Names for the statements neither the info metric nor a text label names, from PostgreSQL.
+async fn unnamed_from_postgres(state: &PgssState, totals: &[&analysis::Totals], names: &Names) -> (Names, Option<String>) {
     let unnamed: Vec<Key> = totals.iter().filter(|t| t.text.is_none() && names.get(&t.database, &t.queryid).is_none()).map(|t| (t.database.clone(), t.queryid.clone())).collect();
-    let (from_postgres, postgres_error) = postgres_names(state, unnamed).await;
-    if !query.model.search.trim().is_empty() && state.pg_names().is_some() {
-        extra_notices.push(Notice { severity: Severity::Info, text: "the search looks through the TSDB's labels and info metrics, not the texts PostgreSQL gives".into() });
+    postgres_names(state, unnamed).await
+}
+
+/// The notice a search gets when PostgreSQL's texts name statements: it cannot look there.
+fn search_notice(query: &super::plan::TopQuery, state: &PgssState) -> Option<Notice> {
+    (!query.model.search.trim().is_empty() && state.pg_names().is_some())
+        .then(|| Notice { severity: Severity::Info, text: "the search looks through the TSDB's labels and info metrics, not the texts PostgreSQL gives".into() })
+}
+
+/// Coverage against PostgreSQL's own totals (issue 21): best effort, None when unknown.
+async fn coverage_samples(client: &PromClient, plan: &TopPlan, at: f64) -> Option<Vec<Sample>> {
+    let calls = plan.schema.source(Measure::Calls).map(|s| s.metric).filter(|_| coverage::applies(&plan.query.model.filters))?;
+    let expr = coverage::figures_expr(calls, &crate::duration::format_go(seconds(plan.query.window)));
+    instant(client, &expr, at).await.ok()
+}
+
+fn coverage_notice(samples: Option<Vec<Sample>>, shown: &[Statement], window: f64) -> Option<Notice> {
+    let samples = samples?;
+    let shown_seconds = shown.iter().filter_map(|s| s.per_second.get(&Measure::ExecTime)).sum::<f64>() * window;
+    coverage::notice(&coverage::Figures { shown: shown.len(), shown_seconds, ..coverage::read_figures(&samples) })
+}
+
+/// `pgssTopQueries`: one wide table of statements plus a sparkline frame per row, ranked in the
+/// TSDB; with `compareTo`, against a comparison window (`compared`).
+pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], span: Span) -> Result<Vec<Frame>, QueryFailure> {
+    let plan = plan_top(client, state, json, &span).await?;
+    if let Some(comparison) = &plan.query.compare {
+        return compared(client, state, &plan, comparison, span).await;
     }
+    let ranking = Ranking::new(&plan, client.settings());
+    let (query, schema, at) = (&plan.query, &plan.schema, span.to);
+    let top = async {
+        match ranking.top_expr(query.limit + 1) {
+            Some(expr) => instant(client, &expr, at).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let (top, totals, info_known, coverage) = tokio::join!(top, window_totals(client, &ranking, schema, at), info_known(client, &span), coverage_samples(client, &plan, at));
+    let (rows, mut extra_notices) = pick(client, &ranking, query.limit, top?, at).await?;
+    let (total_time, total_statements) = totals?;
+
+    let (window, spark_series) = tokio::join!(rows_window(client, state, &ranking, schema, &rows, at), sparks(client, &plan, &rows, &span));
+    let RowsWindow { totals, info, names_error } = window?;
+    let names = Names::from_info(&info);
+    let (from_postgres, postgres_error) = unnamed_from_postgres(state, &totals.iter().collect::<Vec<_>>(), &names).await;
+    extra_notices.extend(search_notice(query, state));
     let statements = analysis::analyse_with_total(totals, query.window, total_time, &names, &from_postgres);
     let ranked = analysis::rank(statements, query.order, &query.model.search, query.limit);
-    if let Some(samples) = coverage {
-        let shown_seconds = ranked.iter().filter_map(|s| s.per_second.get(&Measure::ExecTime)).sum::<f64>() * query.window;
-        extra_notices.extend(coverage::notice(&coverage::Figures { shown: ranked.len(), shown_seconds, ..coverage::read_figures(&samples) }));
-    }
+    extra_notices.extend(coverage_notice(coverage, &ranked, query.window));
 
     let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, info_known: info_known || !names.is_empty(), extra_notices, names_error, postgres_error };
     let mut frames = vec![table.frame()];
-    // Best effort, like the names: a failed sparkline query leaves the table whole.
-    if let (Some(source), Ok(series)) = (plan.spark, sparks.into_iter().collect::<Result<Vec<_>, _>>()) {
-        frames.extend(frames::spark_frames(schema, source, &ranked, series.into_iter().flatten().collect()));
+    if let (Some(source), Some(series)) = (plan.spark, spark_series) {
+        frames.extend(frames::spark_frames(schema, source, &ranked, series));
+    }
+    Ok(frames)
+}
+
+/// A statement's identity with no figures: a row's side in a window it did not run in.
+fn without_figures(s: &Statement) -> Statement {
+    Statement { per_second: Default::default(), per_call: Default::default(), share_of_time: None, hit_ratio: None, ..s.clone() }
+}
+
+/// The instances each statement of `rows` ran on in a window (best effort: empty when unknown).
+async fn instances(client: &PromClient, ranking: &Ranking<'_>, rows: &[Key], at: f64) -> BTreeMap<Key, BTreeSet<String>> {
+    let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
+    let exprs: Vec<String> = batches.iter().filter_map(|ids| ranking.instances_expr(ids)).collect();
+    let answers = join_all(exprs.iter().map(|expr| instant(client, expr, at))).await;
+    let instance_label = ranking.instance_label();
+    let mut out: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
+    for (labels, _) in answers.into_iter().filter_map(Result::ok).flatten() {
+        let key = (labels.get(ranking.database_label()).cloned().unwrap_or_default(), labels.get("queryid").cloned().unwrap_or_default());
+        out.entry(key).or_default().insert(labels.get(instance_label).cloned().unwrap_or_default());
+    }
+    out
+}
+
+/// The PostgreSQL versions a window's `pg_static` series name (best effort).
+async fn versions(client: &PromClient, ranking: &Ranking<'_>, at: f64) -> BTreeSet<String> {
+    let answer = instant(client, &ranking.versions_expr(), at).await.unwrap_or_default();
+    answer.into_iter().filter_map(|(l, _)| l.get("short_version").cloned()).filter(|v| !v.is_empty()).collect()
+}
+
+/// `pgssTopQueries` with `compareTo`: the rows picked in the TSDB by the order (or by its
+/// change, or among the states asked for), each row's figures now and in the comparison window,
+/// its state and change; the states counted across every statement; notices for resets, moves
+/// and PostgreSQL upgrades between the windows.
+async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, comparison: &Comparison, span: Span) -> Result<Vec<Frame>, QueryFailure> {
+    let settings = client.settings();
+    let (query, schema, at) = (&plan.query, &plan.schema, span.to);
+    let (window_now, window_then) = (seconds(query.window).as_secs_f64(), seconds(comparison.window()).as_secs_f64());
+    let now = Ranking::new(plan, settings);
+    let then = Ranking::shifted(plan, settings, comparison.window(), comparison.offset);
+    let exprs = StateExprs { now: &now, then: &then, comparison };
+    let keep = exprs.keep(&comparison.states);
+    let gone_only = comparison.states == [State::Gone];
+    let picker = match query.change {
+        // No statement can have a change of this order (calls per call, an absent measure):
+        // every statement is unranked, listed by queryid.
+        Some(change) => Ranking::new(plan, settings).ranking_by(Some(exprs.change(query.order, change.pct).unwrap_or_else(|| ("vector(0) < 0".into(), false))), keep),
+        None if gone_only => Ranking::shifted(plan, settings, comparison.window(), comparison.offset).ranking_by(None, keep),
+        None => Ranking::new(plan, settings).ranking_by(None, keep),
+    };
+    // Statements that ran only then (gone) are listed after the ranked ones too.
+    let picker = picker.listing_also(&then);
+    let top = async {
+        match picker.top_expr(query.limit + 1) {
+            Some(expr) => instant(client, &expr, at).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let counts = async {
+        match exprs.counts_expr() {
+            Some(expr) => instant(client, &expr, at).await.map(|s| State::ALL.iter().filter_map(|st| Some((*st, figure(&s, st.as_str())?))).collect::<BTreeMap<_, _>>()),
+            None => Ok(BTreeMap::new()),
+        }
+    };
+    let resets = async {
+        let (Some(now_calls), Some(then_calls)) = (now.range_of(Measure::Calls), then.range_of(Measure::Calls)) else { return (0.0, 0.0) };
+        let answer = instant(client, &compare_exprs::resets_expr(&now_calls, &then_calls, now.by()), at).await.unwrap_or_default();
+        (figure(&answer, "now").unwrap_or(0.0), figure(&answer, "then").unwrap_or(0.0))
+    };
+    let (top, totals_now, totals_then, counts, resets, info_known, coverage, versions_now, versions_then) = tokio::join!(
+        top,
+        window_totals(client, &now, schema, at),
+        window_totals(client, &then, schema, at),
+        counts,
+        resets,
+        info_known(client, &span),
+        coverage_samples(client, plan, at),
+        versions(client, &now, at),
+        versions(client, &then, at),
+    );
+    let (rows, mut extra_notices) = pick(client, &picker, query.limit, top?, at).await?;
+    let ((time_now, total_statements), (time_then, _)) = (totals_now?, totals_then?);
+    let counts = counts?;
+
+    let (window_n, window_t, spark_series, instances_now, instances_then) = tokio::join!(
+        rows_window(client, state, &now, schema, &rows, at),
+        rows_window(client, state, &then, schema, &rows, at),
+        sparks(client, plan, &rows, &span),
+        instances(client, &now, &rows, at),
+        instances(client, &then, &rows, at),
+    );
+    let (window_n, window_t) = (window_n?, window_t?);
+    let mut names = Names::from_info(&window_n.info);
+    names.fill_from(Names::from_info(&window_t.info));
+    let names_error = window_n.names_error.or(window_t.names_error);
+    let both: Vec<&analysis::Totals> = window_n.totals.iter().chain(window_t.totals.iter().filter(|t| !window_n.totals.iter().any(|n| n.database == t.database && n.queryid == t.queryid))).collect();
+    let (from_postgres, postgres_error) = unnamed_from_postgres(state, &both, &names).await;
+    let statements_now = analysis::analyse_with_total(window_n.totals, window_now, time_now, &names, &from_postgres);
+    let statements_then = analysis::analyse_with_total(window_t.totals, window_then, time_then, &names, &from_postgres);
+
+    let mut then_by_key: HashMap<Key, Statement> = statements_then.into_iter().map(|s| ((s.database.clone(), s.queryid.clone()), s)).collect();
+    let mut rows_cmp: Vec<Compared> = statements_now
+        .into_iter()
+        .map(|s| {
+            let then = then_by_key.remove(&(s.database.clone(), s.queryid.clone()));
+            Compared { now: s, then, state: State::Unchanged }
+        })
+        .collect();
+    // Statements that did not run now at all (gone): their identity from then.
+    rows_cmp.extend(then_by_key.into_values().map(|t| Compared { now: without_figures(&t), then: Some(t), state: State::Unchanged }));
+    let calls = |s: Option<&Statement>, window: f64| s.and_then(|s| s.per_second.get(&Measure::Calls)).copied().unwrap_or(0.0) * window;
+    for row in &mut rows_cmp {
+        let then = row.then.as_ref();
+        row.state = compare::classify(comparison, calls(Some(&row.now), window_now), calls(then, window_then), compare::value(comparison.measure, &row.now), then.and_then(|t| compare::value(comparison.measure, t)));
+    }
+    rows_cmp.retain(|r| analysis::matches_search(&r.now, &query.model.search) && (comparison.states.is_empty() || comparison.states.contains(&r.state)));
+    match query.change {
+        Some(change) => compare::order_by_change(&mut rows_cmp, comparison, query.order, change, window_now, window_then),
+        None => {
+            // By the order's value now (then, for gone statements only), the best last for the
+            // hit ratio; rows without one last, by queryid.
+            let sign = if matches!(query.order, Order::HitRatio) { -1.0 } else { 1.0 };
+            let key = |r: &Compared| if gone_only { r.then.as_ref().and_then(|t| compare::value(query.order, t)) } else { compare::value(query.order, &r.now) }.map(|v| v * sign);
+            rows_cmp.sort_by(|a, b| match (key(a), key(b)) {
+                (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| (&a.now.queryid, &a.now.database).cmp(&(&b.now.queryid, &b.now.database))),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => (&a.now.queryid, &a.now.database).cmp(&(&b.now.queryid, &b.now.database)),
+            });
+        }
+    }
+    rows_cmp.truncate(query.limit);
+
+    let shown_now: Vec<Statement> = rows_cmp.iter().map(|r| r.now.clone()).collect();
+    let shown_then: Vec<Statement> = rows_cmp.iter().map(|r| r.then.clone().unwrap_or_else(|| without_figures(&r.now))).collect();
+    let states: Vec<State> = rows_cmp.iter().map(|r| r.state).collect();
+    extra_notices.extend(search_notice(query, state));
+    extra_notices.extend(coverage_notice(coverage, &shown_now, query.window));
+    extra_notices.extend(compare::reset_notice(resets.0, resets.1));
+    extra_notices.extend(compare::moved_notice(&instances_now, &instances_then));
+    extra_notices.extend(compare::version_notice(&versions_now, &versions_then, &counts, total_statements as f64));
+
+    let table = TopTable { plan, rows: &shown_now, total_statements, names: &names, info_known: info_known || !names.is_empty(), extra_notices, names_error, postgres_error };
+    let mut table = table.frame();
+    let then_frame = frames::table_frame(schema, &shown_then);
+    let fields = compare::compare_fields(&table, &then_frame, &states);
+    table.fields.extend(fields);
+    if let Some(custom) = table.meta.as_mut().and_then(|m| m.custom.as_mut()) {
+        custom.insert("compare".into(), comparison.meta(&counts));
+        if let Some(change) = query.change {
+            custom.insert("orderBy".into(), compare::change_key(query.order, change).into());
+        }
+    }
+    let mut frames = vec![table];
+    if let (Some(source), Some(series)) = (plan.spark, spark_series) {
+        frames.extend(frames::spark_frames(schema, source, &shown_now, series));
     }
     Ok(frames)
 }

@@ -482,6 +482,30 @@ pub fn pgss_dataset(schema: &SchemaDef, end_s: i64) -> (String, usize) {
     (lines, series)
 }
 
+/// Prometheus text lines (`name{labels} value timestamp_ms`, as `pgss_dataset` writes them) as
+/// OpenMetrics for `Prometheus::start_with` (families grouped, seconds).
+pub fn openmetrics(lines: &str) -> String {
+    let mut families: Vec<(&str, Vec<String>)> = Vec::new();
+    for line in lines.lines() {
+        let family = &line[..line.find('{').unwrap_or(line.len())];
+        let (head, ts) = line.rsplit_once(' ').unwrap();
+        let sample = format!("{head} {}", ts.parse::<i64>().unwrap() / 1000);
+        match families.iter_mut().find(|(f, _)| *f == family) {
+            Some((_, samples)) => samples.push(sample),
+            None => families.push((family, vec![sample])),
+        }
+    }
+    let mut text = String::new();
+    for (family, samples) in families {
+        text.push_str(&format!("# TYPE {family} gauge\n"));
+        for sample in samples {
+            text.push_str(&sample);
+            text.push('\n');
+        }
+    }
+    text + "# EOF\n"
+}
+
 const VECTOR: &str = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"a"},"value":[1700000000,"1"]}]}}"#;
 
 /// How the fake TSDB misbehaves.
