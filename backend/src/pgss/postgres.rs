@@ -132,6 +132,14 @@ impl PgNames {
         (lookup, missing)
     }
 
+    /// The text of `key` when this server gave it within `FOUND_TTL`.
+    fn cached_text(&self, key: &(String, String), now: Instant) -> Option<String> {
+        match self.state().cache.get(key) {
+            Some(Entry { text: Some(text), at }) if now.duration_since(*at) < FOUND_TTL => Some(text.clone()),
+            _ => None,
+        }
+    }
+
     /// The texts of `wanted` (database, queryid) pairs PostgreSQL knows.
     pub async fn resolve(&self, wanted: &[(String, String)]) -> Lookup {
         let (lookup, missing) = self.from_cache(wanted, Instant::now());

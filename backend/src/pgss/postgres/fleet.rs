@@ -1,9 +1,12 @@
 //! A datasource's PostgreSQL servers (`pgssConnection` and `pgssServers`) and which one names a
 //! statement: the server whose instance or cluster label value is the statement's series', else
 //! the default one (`pgssConnection`). A statement whose series' labels are not known (the
-//! ranked top-queries table sums them away) is asked of every server: a queryid hashes the
-//! statement's parse tree with its tables' OIDs, so the server that knows it is its own.
+//! ranked top-queries table sums them away) is asked of every server (unless one gave its text
+//! within the cache's TTL): a queryid hashes the statement's parse tree with its tables' OIDs,
+//! so the server that knows it is its own.
 //! Not for: one server's lookups and cache (`PgNames`).
+
+use std::time::Instant;
 
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
@@ -91,7 +94,16 @@ impl PgFleet {
     pub async fn resolve(&self, wanted: &[((String, String), Option<Location>)]) -> Lookup {
         let servers: Vec<&PgNames> = self.servers().collect();
         let mut asked: Vec<Vec<(String, String)>> = vec![Vec::new(); servers.len()];
+        let mut lookup = Lookup::default();
+        let now = Instant::now();
         for (key, location) in wanted {
+            // A statement of unknown location that a server named lately is that server's.
+            if location.is_none() && servers.len() > 1 {
+                if let Some(text) = servers.iter().find_map(|s| s.cached_text(key, now)) {
+                    lookup.texts.insert(key.clone(), text);
+                    continue;
+                }
+            }
             for i in self.route(location.as_ref()) {
                 if !asked[i].contains(key) {
                     asked[i].push(key.clone());
@@ -99,7 +111,6 @@ impl PgFleet {
             }
         }
         let answers = join_all(servers.iter().zip(&asked).filter(|(_, keys)| !keys.is_empty()).map(|(server, keys)| server.resolve(keys))).await;
-        let mut lookup = Lookup::default();
         let mut errors = Vec::new();
         for answer in answers {
             for (key, text) in answer.texts {
@@ -153,6 +164,19 @@ mod tests {
         let two = PgFleet::new(PgServers { default: None, matched: vec![server("a", ServerLabel::Instance, "a"), server("b", ServerLabel::Instance, "b")] });
         assert!(two.primary().is_none());
         assert!(PgFleet::default().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_text_one_server_gave_spares_asking_the_others() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let down = |name: &str| PgServer { name: name.into(), label: ServerLabel::Instance, value: name.into(), connection: PgConnection::parse(&format!("host=127.0.0.1 port={port} user=reader")).unwrap() };
+        let fleet = PgFleet::new(PgServers { default: None, matched: vec![down("db1"), down("db2")] });
+        let key = ("app".to_string(), "7".to_string());
+        fleet.matched[1].2.state().cache.insert(key.clone(), super::super::Entry { text: Some("SELECT 7".into()), at: Instant::now() });
+        let lookup = fleet.resolve(&[(key.clone(), None)]).await;
+        assert_eq!((lookup.texts.get(&key).map(String::as_str), lookup.error), (Some("SELECT 7"), None), "db1 (down) was not asked");
+        let lookup = fleet.resolve(&[(key.clone(), Some(at(Some("db1"), None)))]).await;
+        assert!(lookup.error.is_some_and(|e| e.contains("db1 (instance db1)")), "a located statement goes to its own server");
     }
 
     #[tokio::test]
