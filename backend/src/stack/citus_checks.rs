@@ -112,7 +112,7 @@ fn node_check(name: String, datname: &str, node: Node) -> Check {
             ),
         ));
     }
-    problems.sort_by(|a, b| b.0.cmp(&a.0));
+    problems.sort_by_key(|p| std::cmp::Reverse(p.0));
     let (status, summary, reason) = match problems.first() {
         Some(first) => (first.0, first.1.clone(), problems.iter().map(|p| p.2.clone()).collect::<Vec<_>>().join(" ")),
         None => {
