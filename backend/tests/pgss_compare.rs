@@ -244,3 +244,42 @@ fn malformed_comparisons_are_the_query_s_error() {
     let error = runtime.block_on(pgscope::pgss::one_query(&client, &state, br#"{"queryid":"1","compareTo":[]}"#, span)).unwrap_err();
     assert!(error.message.contains("compareTo"), "{}", error.message);
 }
+
+/// `pgscope diff` on the same fixture: a line per statement, the regression first, exit 1.
+#[test]
+fn the_cli_diffs_windows() {
+    let end = support::now_s() / STEP * STEP - 60;
+    let vm = support::VictoriaMetrics::start();
+    vm.import(&vm_lines(&samples(end)), 3 * SEEDED.len() + 2);
+    let run = |extra: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pgscope"))
+            .args(["diff", "--tsdb", &vm.url(), "--range", "30m", "--at", &end.to_string()])
+            .args(extra)
+            .output()
+            .unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).to_string(), String::from_utf8_lossy(&output.stderr).to_string())
+    };
+    let (code, out, err) = run(&[]);
+    assert_eq!(code, Some(1), "something regressed: exit 1\n{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("queryid") && lines.len() == 1 + SEEDED.len(), "{out}");
+    let first: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(&first[..7], ["101", "app", "regressed", "20.000ms", "10.000ms", "+100%", "2.00/s"], "{out}");
+    assert!(lines[1].ends_with("regressed 2x"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("104 ") && l.contains(" gone ") && l.contains("30.000ms")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("103 ") && l.contains(" new ")), "{out}");
+    assert!(err.contains("against previous 30m0s: 1 regressed, 1 improved, 1 new, 1 gone"), "{err}");
+    assert!(err.contains("note: counters were reset"), "{err}");
+    // Only the new one, as JSON; nothing regressed among the statements kept: exit 0.
+    let (code, out, _) = run(&["--database", "nothing", "--format", "json"]);
+    assert_eq!(code, Some(0), "{out}");
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["statements"], serde_json::json!([]), "{out}");
+    let (code, out, _) = run(&["--order", "calls", "--compare", "30m", "--format", "json", "--limit", "1"]);
+    assert_eq!(code, Some(1));
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["statements"][0]["queryid"], "102", "5 calls/s, the most: {out}");
+    let (code, _, err) = run(&["--compare", "yesterday"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("compareTo"), "{err}");
+}

@@ -21,6 +21,10 @@ Usage:
   pgscope stack --replay FILE [--require JOB]...
                                            check the monitoring stack behind the TSDB (the
                                            datasource's stack health), worst first
+  pgscope diff --tsdb URL [--range 30m] [--compare previous|OFFSET] [--order KEY] [--limit N]
+               [--database RE] [--threshold PCT] [--min-calls N] [--at TIME] [--format text|json]
+                                           what changed: the last RANGE against the RANGE
+                                           before (or OFFSET earlier), one line per statement
   pgscope --version | --help
 
 Rewrite options (as in the datasource settings):
@@ -34,6 +38,11 @@ files tell which queries go through pgscope and which target labels exist. --que
 postgres_exporter custom-queries file to the metric catalogue. With --tsdb it also asks that
 Prometheus-compatible TSDB (e.g. http://127.0.0.1:8428) for metrics without series, matchers
 that match nothing, rules that returned nothing for an hour and variables without values.
+diff orders by the rise of time per call (exec_time_per_call_change_pct) unless --order names
+another key (any pgssTopQueries orderBy, e.g. calls or exec_time_change); states are new, gone,
+regressed, improved and unchanged (time per call past --threshold %, default 20, with at least
+--min-calls calls, default 20, in both windows); --at ends the range at TIME (epoch seconds or
+RFC 3339) instead of now. It exits 1 when any statement regressed, 0 when none did.
 stack exits 1 when a check is failing; --record keeps the TSDB's answers (test fixtures),
 --replay evaluates such a file instead of asking a TSDB.";
 
@@ -52,6 +61,7 @@ fn main() -> ExitCode {
         Some("lint") => lint(&args[1..]),
         Some("fix") => fix(&args[1..]),
         Some("stack") => stack(&args[1..]),
+        Some("diff") => diff(&args[1..]),
         Some(other) => Err(format!("unknown command {other:?}")),
     };
     result.unwrap_or_else(|message| {
@@ -231,4 +241,139 @@ fn stack(args: &[String]) -> Result<ExitCode, String> {
     println!("{}", stack::summary_line(&checks));
     println!("{}", stack::verbose_lines(&checks));
     Ok(if checks.iter().any(|c| c.status == stack::Status::Failing) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// A statement's text or name on one line: control characters shown as `?`, at most `max`
+/// characters.
+fn one_line(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ");
+    if out.chars().count() > max {
+        out = out.chars().take(max.saturating_sub(1)).collect::<String>() + "…";
+    }
+    out
+}
+
+/// Seconds per call as milliseconds, `-` when unknown.
+fn ms(value: f64) -> String {
+    if value.is_finite() { format!("{:.3}ms", value * 1000.0) } else { "-".into() }
+}
+
+fn per_s(value: f64) -> String {
+    if value.is_finite() { format!("{value:.2}/s") } else { "-".into() }
+}
+
+fn pct(value: f64) -> String {
+    if value.is_finite() { format!("{value:+.0}%") } else { "-".into() }
+}
+
+fn diff(args: &[String]) -> Result<ExitCode, String> {
+    use pgscope::frame::Values;
+    let (mut tsdb, mut range, mut compare, mut order, mut limit, mut database) = (None, "30m".to_string(), "previous".to_string(), "exec_time_per_call_change_pct".to_string(), "20".to_string(), None);
+    let (mut threshold, mut min_calls, mut at, mut json) = (None, None, None, false);
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let mut value = || iter.next().cloned().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--tsdb" => tsdb = Some(value()?),
+            "--range" => range = value()?,
+            "--compare" => compare = value()?,
+            "--order" => order = value()?,
+            "--limit" => limit = value()?,
+            "--database" => database = Some(value()?),
+            "--threshold" => threshold = Some(value()?),
+            "--min-calls" => min_calls = Some(value()?),
+            "--at" => at = Some(value()?),
+            "--format" => match value()?.as_str() {
+                "text" => json = false,
+                "json" => json = true,
+                other => return Err(format!("--format {other}: expected text or json")),
+            },
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    let url = tsdb.ok_or("diff needs --tsdb URL")?;
+    let window = pgscope::duration::parse(&range).map_err(|e| format!("--range: {e}"))?.as_secs_f64();
+    if window < 1.0 {
+        return Err("--range must be at least 1s".into());
+    }
+    let end = match at {
+        None => chrono::Utc::now().timestamp() as f64,
+        Some(text) => match text.trim().parse::<f64>() {
+            Ok(seconds) if seconds.is_finite() && seconds > 0.0 => seconds,
+            _ => chrono::DateTime::parse_from_rfc3339(text.trim()).map_err(|_| format!("--at {text:?}: expected epoch seconds or an RFC 3339 time"))?.timestamp() as f64,
+        },
+    };
+    let mut query = serde_json::json!({"compareTo": compare, "orderBy": order, "limit": limit});
+    if let Some(database) = database {
+        query["database"] = database.into();
+    }
+    if let Some(threshold) = threshold {
+        query["threshold"] = threshold.into();
+    }
+    if let Some(min_calls) = min_calls {
+        query["minCalls"] = min_calls.into();
+    }
+    let client = tsdb_client(&url)?;
+    let state = pgscope::pgss::PgssState::default();
+    let span = pgscope::pgss::Span { from: end - window, to: end, interval_ms: 15_000, max_points: 100 };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let frames = runtime.block_on(pgscope::pgss::top_queries(&client, &state, query.to_string().as_bytes(), span)).map_err(|e| e.message)?;
+    let table = frames.first().ok_or("the TSDB gave no table")?;
+    let text = |name: &str| match table.fields.iter().find(|f| f.name == name).map(|f| &f.values) {
+        Some(Values::String(v)) => v.clone(),
+        _ => vec![String::new(); table.fields.first().map(|f| f.values.len()).unwrap_or(0)],
+    };
+    let number = |name: &str| match table.fields.iter().find(|f| f.name == name).map(|f| &f.values) {
+        Some(Values::Float64(v)) => v.clone(),
+        _ => vec![f64::NAN; table.fields.first().map(|f| f.values.len()).unwrap_or(0)],
+    };
+    let (ids, databases, names, states) = (text("queryid"), text("database"), text("name"), text("state"));
+    let (per_call, per_call_then, change) = (number("exec_time_per_call"), number("exec_time_per_call_then"), number("exec_time_per_call_change_pct"));
+    let (calls, calls_then) = (number("calls_per_s"), number("calls_per_s_then"));
+    let meta = table.meta.as_ref();
+    let compared = meta.and_then(|m| m.custom.as_ref()).and_then(|c| c.get("compare")).cloned().unwrap_or_default();
+    let regressed = compared["counts"]["regressed"].as_f64().unwrap_or(0.0);
+    if json {
+        let rows: Vec<serde_json::Value> = (0..ids.len())
+            .map(|i| {
+                let n = |v: f64| if v.is_finite() { serde_json::Value::from(v) } else { serde_json::Value::Null };
+                serde_json::json!({
+                    "queryid": ids[i], "database": databases[i], "name": names[i], "state": states[i],
+                    "exec_time_per_call": n(per_call[i]), "exec_time_per_call_then": n(per_call_then[i]), "exec_time_per_call_change_pct": n(change[i]),
+                    "calls_per_s": n(calls[i]), "calls_per_s_then": n(calls_then[i]),
+                })
+            })
+            .collect();
+        let notices: Vec<String> = meta.map(|m| m.notices.iter().map(|n| n.text.clone()).collect()).unwrap_or_default();
+        println!("{}", serde_json::json!({"compare": compared, "statements": rows, "notices": notices}));
+    } else {
+        println!("{:<21} {:<12} {:<10} {:>12} {:>12} {:>7} {:>10} {:>10}  name", "queryid", "database", "state", "time/call", "then", "change", "calls", "then");
+        for i in 0..ids.len() {
+            println!(
+                "{:<21} {:<12} {:<10} {:>12} {:>12} {:>7} {:>10} {:>10}  {}",
+                one_line(&ids[i], 21),
+                one_line(&databases[i], 12),
+                states[i],
+                ms(per_call[i]),
+                ms(per_call_then[i]),
+                pct(change[i]),
+                per_s(calls[i]),
+                per_s(calls_then[i]),
+                one_line(&names[i], 80)
+            );
+        }
+        for notice in meta.map(|m| m.notices.as_slice()).unwrap_or_default() {
+            eprintln!("note: {}", one_line(&notice.text, 400));
+        }
+        let count = |state: &str| compared["counts"][state].as_f64().unwrap_or(0.0);
+        eprintln!(
+            "pgscope diff: the last {range} against {}: {:.0} regressed, {:.0} improved, {:.0} new, {:.0} gone (of every statement the filters keep)",
+            compared["label"].as_str().unwrap_or("?"),
+            count("regressed"),
+            count("improved"),
+            count("new"),
+            count("gone")
+        );
+    }
+    Ok(if regressed > 0.0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
