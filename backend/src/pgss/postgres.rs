@@ -294,7 +294,7 @@ fn evict(cache: &mut HashMap<(String, String), Entry>, now: Instant) {
     if cache.len() > MAX_ENTRIES || cached_bytes(cache) > MAX_CACHED_BYTES {
         let mut by_age: Vec<(Instant, usize)> =
             cache.iter().map(|((db, id), e)| (e.at, db.len() + id.len() + e.text.as_ref().map_or(0, String::len))).collect();
-        by_age.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        by_age.sort_unstable_by_key(|a| std::cmp::Reverse(a.0));
         // Keep the newest while both budgets allow.
         let (mut kept, mut bytes, mut cutoff) = (0, 0, None);
         for (at, size) in by_age {
