@@ -4,6 +4,8 @@
 //! its info metric), every query variable has values and every PromQL target on pgss data
 //! returns data (named, where its legend shows displayname), with the variables at "All" and at a real value. The e2e stack exports
 //! postgres_exporter names only; this is where the other two are tried.
+//! The what-changed dashboard is also tried on seeded changes (a regression, noise, a new and a
+//! gone statement): its charts' ranking, and its pgscope panels through the real plugin.
 
 mod support;
 
@@ -176,40 +178,52 @@ fn the_check_fails_on_a_dashboard_written_for_one_exporter() {
     assert!(now.iter().all(|l| l["displayname"].starts_with("SELECT * FROM t")), "{now:?}");
 }
 
-/// The what-changed charts rank by the rise of time per call over the range against the same
-/// range `chart_offset` earlier, need 20 calls in both, and draw the same five statements now and
-/// then; with the info exporter dead (no pgss_query_info), as pgscope sends them (the fallback
-/// rewrite), where the query as written returns nothing. Seeded on postgres_exporter names: six
-/// statements at 0.01 s per call that rise by 1 % to 6 % for the last 15 minutes (no ties: two
-/// topk over ties may pick differently), one that goes to 0.05 s, and one with 9 calls in 15
-/// minutes that triples (noise: not ranked).
-#[test]
-fn the_what_changed_charts_rank_the_regression_not_the_noise_also_without_names() {
-    let end = now_s() - 60;
-    let vm = support::VictoriaMetrics::start();
+/// postgres_exporter counters over the dataset's span, one sample each STEP_S up to `end`:
+/// statements 1-6 at 0.01 s per call that rise by 1 % to 6 % for the last 15 minutes (no ties:
+/// two topk over ties may pick differently), 7 that goes to 0.05 s, 8 with 9 calls in 15 minutes
+/// that triples (noise), 9 that starts 15 minutes before the end (new) and 10 that stops then
+/// (gone). No info metric. Returns the import lines and the number of series.
+fn seeded_changes(end: i64) -> (String, usize) {
     let mut lines = String::new();
     let mut series = 0;
-    for queryid in 1..=8 {
+    for queryid in 1..=10 {
         let labels = format!(r#"job="pgss",instance="exporter:9187",datname="app",user="app",queryid="{queryid}""#);
         let calls_per_step = if queryid == 8 { 0.15 } else { 15.0 };
         let (mut calls, mut seconds) = (0.0, 0.0);
         let mut t = end - support::SPAN_S;
         while t <= end {
+            let recent = t > end - 900;
             let per_call = match queryid {
-                7 if t > end - 900 => 0.05,
-                8 if t > end - 900 => 0.3,
-                8 => 0.1,
-                _ if t > end - 900 => 0.01 * (1.0 + queryid as f64 / 100.0),
-                _ => 0.01,
+                9 if !recent => None,
+                10 if recent => None,
+                7 if recent => Some(0.05),
+                8 if recent => Some(0.3),
+                8 => Some(0.1),
+                1..=6 if recent => Some(0.01 * (1.0 + queryid as f64 / 100.0)),
+                _ => Some(0.01),
             };
-            lines += &format!("pg_stat_statements_calls_total{{{labels}}} {calls} {}\n", t * 1000);
-            lines += &format!("pg_stat_statements_seconds_total{{{labels}}} {seconds} {}\n", t * 1000);
-            calls += calls_per_step;
-            seconds += calls_per_step * per_call;
+            if let Some(per_call) = per_call {
+                lines += &format!("pg_stat_statements_calls_total{{{labels}}} {calls} {}\n", t * 1000);
+                lines += &format!("pg_stat_statements_seconds_total{{{labels}}} {seconds} {}\n", t * 1000);
+                calls += calls_per_step;
+                seconds += calls_per_step * per_call;
+            }
             t += support::STEP_S;
         }
         series += 2;
     }
+    (lines, series)
+}
+
+/// The what-changed charts rank by the rise of time per call over the range against the same
+/// range `chart_offset` earlier, need 20 calls in both, and draw the same five statements now and
+/// then; with the info exporter dead (no pgss_query_info), as pgscope sends them (the fallback
+/// rewrite), where the query as written returns nothing.
+#[test]
+fn the_what_changed_charts_rank_the_regression_not_the_noise_also_without_names() {
+    let end = now_s() - 60;
+    let vm = support::VictoriaMetrics::start();
+    let (lines, series) = seeded_changes(end);
     vm.import(&lines, series);
     let dashboard = dashboards().into_iter().find(|(f, _)| f == "pgss-what-changed.json").unwrap().1;
     let chart = panels(dashboard["panels"].as_array().unwrap()).into_iter().find(|p| p["title"] == "Time per call: the five largest rises").unwrap();
@@ -233,4 +247,56 @@ fn the_what_changed_charts_rank_the_regression_not_the_noise_also_without_names(
         let key = format!("queryid={queryid}");
         assert!((now[&key] - 0.01 * (1.0 + queryid as f64 / 100.0)).abs() < 1e-9 && (then[&key] - 0.01).abs() < 1e-9, "{now:?} {then:?}");
     }
+}
+
+/// One pgscope panel of the what-changed dashboard, its target interpolated with `vars`, through
+/// the plugin over the last 15 minutes before `end`: each row's (queryid, state).
+async fn panel_rows(plugin: &support::PluginProcess, tsdb: &str, title: &str, vars: &BTreeMap<String, String>, end: i64) -> Vec<(String, String)> {
+    use pgscope::frame::{Frame, Values};
+    use pgscope::pluginv2::{self, data_client::DataClient};
+    let dashboard = dashboards().into_iter().find(|(f, _)| f == "pgss-what-changed.json").unwrap().1;
+    let panel = panels(dashboard["panels"].as_array().unwrap()).into_iter().find(|p| p["title"] == title).unwrap().clone();
+    let json = interpolate(&panel["targets"][0].to_string(), vars);
+    let query = pluginv2::DataQuery { query_type: "pgssTopQueries".into(), ..support::data_query("A", &json, (end - 900) * 1000, end * 1000) };
+    let request = pluginv2::QueryDataRequest {
+        plugin_context: Some(support::plugin_context(support::instance("changed", tsdb, r#"{"timeInterval":"15s"}"#))),
+        headers: Default::default(),
+        queries: vec![query],
+    };
+    let mut client = DataClient::connect(plugin.endpoint()).await.unwrap();
+    let response = client.query_data(request).await.unwrap().into_inner().responses.remove("A").unwrap();
+    assert_eq!(response.status, 200, "{title}: {}", response.error);
+    let frame = Frame::from_arrow(&response.frames[0]).unwrap();
+    let column = |name: &str| match frame.fields.iter().find(|f| f.name == name).map(|f| &f.values) {
+        Some(Values::String(values)) => values.clone(),
+        other => panic!("{title}: no text column {name}: {other:?}"),
+    };
+    column("queryid").into_iter().zip(column("state")).collect()
+}
+
+/// The what-changed dashboard's pgscope panels as it writes them (compare to the range before,
+/// threshold 20 %), through the real plugin over the last 15 minutes of `seeded_changes`: the
+/// regression first and regressed, the small rises and the noise not; the new and the gone
+/// statement in their panels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_what_changed_panels_rank_the_regression_and_list_new_and_gone() {
+    let end = now_s() - 60;
+    let vm = support::VictoriaMetrics::start();
+    let (lines, series) = seeded_changes(end);
+    vm.import(&lines, series);
+    let plugin = support::PluginProcess::start();
+    let vars = BTreeMap::from([
+        ("instance".to_string(), ".*".to_string()),
+        ("database".to_string(), ".*".to_string()),
+        ("compare_to".to_string(), "previous".to_string()),
+        ("threshold".to_string(), "20".to_string()),
+    ]);
+    let changed = panel_rows(&plugin, &vm.url(), "What changed: time per call", &vars, end).await;
+    assert_eq!(changed.first(), Some(&("7".to_string(), "regressed".to_string())), "{changed:?}");
+    assert_eq!(changed.iter().filter(|(_, state)| state == "regressed").count(), 1, "{changed:?}");
+    assert!(changed.iter().any(|(id, state)| id == "8" && state != "regressed"), "the noise: {changed:?}");
+    let new = panel_rows(&plugin, &vm.url(), "New statements", &vars, end).await;
+    assert_eq!(new, [("9".to_string(), "new".to_string())]);
+    let gone = panel_rows(&plugin, &vm.url(), "Gone statements", &vars, end).await;
+    assert_eq!(gone, [("10".to_string(), "gone".to_string())]);
 }
