@@ -7,7 +7,29 @@ import { formatQueryResult, interpolateFilterValue, interpolateSingleValue, inte
 
 const PGSS_TYPES = ['pgssTopQueries', 'pgssQuery'];
 const PGSS_FILTER_FIELDS = ['database', 'user', 'instance', 'cluster'];
-const PGSS_TEXT_FIELDS = [...PGSS_FILTER_FIELDS, 'search', 'queryid', 'orderBy', 'limit'];
+const PGSS_TEXT_FIELDS = [...PGSS_FILTER_FIELDS, 'search', 'queryid', 'orderBy', 'limit', 'compareTo', 'threshold'];
+/** Comparison windows (issue 20): '' none, the range before, or the same range an offset earlier. */
+export const PGSS_COMPARE = [
+  ['', 'none'], ['previous', 'previous range'], ['1d', '1 day earlier'], ['7d', '7 days earlier'],
+].map(([value, label]) => ({ value, label }));
+
+/**
+ * A pgss query with its text fields interpolated (`replace(text, key)`); a threshold that reads
+ * as a number after it is sent as one (it may be a `$threshold` variable in the dashboard).
+ */
+export function interpolatePgss(query, replace) {
+  const out = Object.assign({}, query);
+  for (const key of PGSS_TEXT_FIELDS) {
+    if (typeof query[key] === 'string') out[key] = replace(query[key], key);
+  }
+  if (typeof out.threshold === 'string') {
+    const number = Number(out.threshold.trim());
+    if (out.threshold.trim() === '') delete out.threshold;
+    else if (Number.isFinite(number)) out.threshold = number;
+  }
+  if (out.compareTo === '') delete out.compareTo;
+  return out;
+}
 /** Orders the backend accepts (pgss::Order): a measure per second, per call, hit ratio. */
 export const PGSS_ORDERS = [
   ['exec_time', 'Total time (% of total)'], ['calls', 'Calls/s'], ['exec_time_per_call', 'Time per call'], ['rows', 'Rows/s'],
@@ -74,11 +96,7 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
       const filter = (value) => interpolateFilterValue(value);
       if (query.queryType === 'stackHealth') return Object.assign({}, query);
       if (PGSS_TYPES.includes(query.queryType)) {
-        const out = Object.assign({}, query);
-        for (const key of PGSS_TEXT_FIELDS) {
-          if (typeof query[key] === 'string') out[key] = templates.replace(query[key], scopedVars, PGSS_FILTER_FIELDS.includes(key) ? filter : undefined);
-        }
-        return out;
+        return interpolatePgss(query, (text, key) => templates.replace(text, scopedVars, PGSS_FILTER_FIELDS.includes(key) ? filter : undefined));
       }
       return Object.assign({}, query, {
         queryType: query.queryType || 'promql',
@@ -297,6 +315,26 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
         field('User', 'user', '.*', regex, 18),
         field('Instance', 'instance', '.*', regex, 18),
         field('Cluster', 'cluster', '.*', regex, 18),
+      ),
+      h(
+        grafanaUi.InlineFieldRow,
+        null,
+        h(
+          grafanaUi.InlineField,
+          { label: 'Compare to', labelWidth: 14, tooltip: 'Compare with the range just before, or the same range a day or a week earlier: changes, and new, gone, regressed and improved statements. $variables work.' },
+          h(grafanaUi.Select, {
+            width: 24,
+            'aria-label': 'Compare to',
+            options: PGSS_COMPARE,
+            value: query.compareTo || '',
+            allowCustomValue: true,
+            onChange: (choice) => {
+              onChange(Object.assign({}, query, { compareTo: choice.value }));
+              onRunQuery();
+            },
+          }),
+        ),
+        field('Threshold %', 'threshold', '20', 'A statement regressed or improved when its time per call changed by at least this many percent (with enough calls in both windows).', 10),
       ),
     );
   }

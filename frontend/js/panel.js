@@ -6,6 +6,7 @@ import init, { mount } from 'pgscope-wasm';
 import { panelProps } from './props.js';
 import { panelOptions } from './panelOptions.js';
 import { wasmUrl } from './wasmUrl.js';
+import { panelAdvice } from './advice.js';
 
 // Content-hashed file name, injected at build time: Grafana caches plugin files for an hour and
 // versions only module.js (`?_cache=<plugin version>`; scripts/build.mjs puts the build's hash in
@@ -48,10 +49,27 @@ export function createModule(React, grafanaData, grafanaUi, amdModule) {
     const container = React.useRef(null);
     const handle = React.useRef(null);
     const latest = React.useRef(null);
+    const latestData = React.useRef(null);
     const [failure, setFailure] = React.useState(null);
     const theme = grafanaUi.useTheme2();
     const packed = React.useMemo(() => panelProps(props.data, props.options, props.timeRange), [props.data, props.options, props.timeRange]);
     latest.current = packed;
+    latestData.current = props.data;
+
+    // The detail view's index advice (js/advice.js): asked and drawn here, into the body the
+    // wasm leaves under its button; drawn again when a refresh redraws the view.
+    React.useEffect(() => {
+      const element = container.current;
+      if (!element) return undefined;
+      const advice = panelAdvice(() => latestData.current);
+      element.addEventListener('click', advice.onClick);
+      const observer = new MutationObserver(() => advice.refill(element));
+      observer.observe(element, { childList: true, subtree: true });
+      return () => {
+        element.removeEventListener('click', advice.onClick);
+        observer.disconnect();
+      };
+    }, []);
 
     React.useEffect(() => {
       let cancelled = false; // StrictMode mounts twice; an unmounted panel must not mount wasm

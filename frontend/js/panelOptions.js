@@ -12,6 +12,23 @@ export const TOP_COLUMNS = [
   ['shared_read_per_s', 'read/s'],
   ['temp_written_per_s', 'temp/s'],
   ['wal_bytes_per_s', 'WAL/s'],
+  ['cpu_user_time_per_call', 'CPU user/call'],
+  ['cpu_system_time_per_call', 'CPU sys/call'],
+  ['disk_read_per_s', 'disk read/s'],
+  ['disk_written_per_s', 'disk write/s'],
+  ['cpu_user_time_per_s', 'CPU user/s'],
+  ['cpu_system_time_per_s', 'CPU sys/s'],
+  ['disk_read_per_call', 'disk read/call'],
+  ['disk_written_per_call', 'disk write/call'],
+  ['change', 'change'],
+];
+
+/** The comparison shown (frontend/src/compare.rs `shown`): '' hides it. */
+export const COMPARE_TO = [
+  ['', 'Off', 'no comparison, even when the query makes one'],
+  ['previous', 'Previous range', 'the range just before'],
+  ['1d', '1 day earlier', 'the same range a day before'],
+  ['7d', '7 days earlier', 'the same range a week before'],
 ];
 
 /** The detail view's chart sets (frontend/src/detail.rs Charts). */
@@ -39,5 +56,22 @@ export function panelOptions(builder) {
       category: ['pg_stat_statements'],
       defaultValue: 'overview',
       settings: { options: DETAIL_CHARTS.map(([value, label, description]) => ({ value, label, description })) },
+    })
+    .addRadio({
+      path: 'compareTo',
+      name: 'Compare to',
+      description:
+        "The comparison the panel shows: a change column, badges, the window in the header, then dashed under now. The window is the query's own Compare to (a panel cannot change its query): set the same there. Off hides it.",
+      category: ['pg_stat_statements'],
+      defaultValue: 'previous',
+      settings: { options: COMPARE_TO.map(([value, label, description]) => ({ value, label, description })) },
+    })
+    .addNumberInput({
+      path: 'threshold',
+      name: 'Change threshold %',
+      description: 'Regressions and improvements of at least this many percent are coloured (the query decides the state with its own threshold).',
+      category: ['pg_stat_statements'],
+      defaultValue: 20,
+      settings: { min: 0 },
     });
 }

@@ -10,6 +10,7 @@
 use crate::json::Value;
 
 use crate::frame::kind;
+use crate::html::escape;
 use crate::model::{InputFrame, Lookup, PanelInput};
 use crate::number::push_fixed;
 use crate::pgss::{format_unit, Unit};
@@ -56,7 +57,9 @@ impl Charts {
     fn wanted(self) -> Vec<String> {
         let per = match self {
             Charts::Overview => {
-                return ["calls/s", "exec_time/call", "exec_time/s", "rows/call", "hit_ratio", "plan_time/call", "shared_read/s", "temp_written/s", "wal_bytes/s"]
+                return [
+                    "calls/s", "exec_time/call", "exec_time/s", TIME_SPLIT, WAITS, "rows/call", "hit_ratio", "plan_time/call", "shared_read/s", "temp_written/s", "wal_bytes/s",
+                ]
                     .map(String::from)
                     .to_vec()
             }
@@ -76,10 +79,21 @@ impl Charts {
 }
 
 /// The measures the backend sends (backend/src/pgss/catalog.rs `Measure::key`), in its order.
-const MEASURES: [&str; 15] = [
+const MEASURES: [&str; 19] = [
     "calls", "exec_time", "plan_time", "rows", "shared_hit", "shared_read", "shared_dirtied", "shared_written",
     "temp_read", "temp_written", "block_read_time", "block_write_time", "wal_records", "wal_fpi", "wal_bytes",
+    "cpu_user_time", "cpu_system_time", "disk_read", "disk_written",
 ];
+
+/// The stacked charts' layer colours, bottom first.
+const PALETTE: [&str; 7] = ["#73bf69", "#fade2a", "#8e8e8e", "#5794f2", "#f2495c", "#b877d9", "#ff9830"];
+
+/// The stacked chart of execution time split into CPU, I/O wait and the rest (`time_split`).
+pub const TIME_SPLIT: &str = "time_split";
+/// The stacked chart of the statement's wait events (`wait_chart`).
+pub const WAITS: &str = "waits";
+/// The wait chart's layers: the events with the most time, the rest summed as one.
+const MAX_WAIT_LAYERS: usize = 6;
 
 /// One measure over time.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,8 +105,29 @@ pub struct Chart {
     pub unit: Unit,
     /// "/s" after per-second values.
     pub suffix: &'static str,
-    /// (time ms, value); None is a gap (no calls in that step, a scrape missing).
+    /// (time ms, value); None is a gap (no calls in that step, a scrape missing). A stacked
+    /// chart's total.
     pub points: Vec<(f64, Option<f64>)>,
+    /// The comparison window's points on the same time axis (issue 20): drawn dashed under
+    /// now; empty without a comparison.
+    pub then: Vec<(f64, Option<f64>)>,
+    /// A stacked chart's layers, bottom first, each on `points`' times; empty for a line.
+    pub layers: Vec<Layer>,
+}
+
+/// One layer of a stacked chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    pub name: String,
+    /// On the chart's times; None counts as 0 in the stack.
+    pub values: Vec<Option<f64>>,
+}
+
+/// A series' points by time (ms, as whole ms), for joining series step by step.
+type ByTime = Lookup<i64, Option<f64>>;
+
+fn by_time(points: &[(f64, Option<f64>)]) -> ByTime {
+    Lookup::new(points.iter().map(|&(t, v)| (t as i64, v)).collect())
 }
 
 impl Chart {
@@ -129,12 +164,21 @@ impl Chart {
     /// The SVG path of the line on `range` (ms): gaps break it; points outside are clipped
     /// by the SVG box.
     pub fn path(&self, range: (f64, f64)) -> String {
+        self.line(&self.points, range)
+    }
+
+    /// The comparison window's line (dashed in the view); empty without one.
+    pub fn then_path(&self, range: (f64, f64)) -> String {
+        self.line(&self.then, range)
+    }
+
+    fn line(&self, points: &[(f64, Option<f64>)], range: (f64, f64)) -> String {
         let (from, to) = range;
         let span = (to - from).max(1.0);
         let top = self.y_max();
         let mut path = String::new();
         let mut pen_down = false;
-        for &(t, v) in &self.points {
+        for &(t, v) in points {
             let Some(v) = v else {
                 pen_down = false;
                 continue;
@@ -151,6 +195,75 @@ impl Chart {
             pen_down = true;
         }
         path
+    }
+
+    /// A stacked chart's areas, bottom layer first: (layer name, closed SVG path from its
+    /// lower edge to its upper). Missing values count as 0; points outside are clipped by
+    /// the SVG box.
+    pub fn areas(&self, range: (f64, f64)) -> Vec<(String, String)> {
+        let (from, to) = range;
+        let span = (to - from).max(1.0);
+        let top = self.y_max();
+        let x = |t: f64| (t - from) / span * CHART_WIDTH;
+        let y = |v: f64| CHART_HEIGHT - (v / top).clamp(0.0, 1.0) * CHART_HEIGHT;
+        let mut lower = vec![0.0; self.points.len()];
+        let mut out = Vec::new();
+        for layer in &self.layers {
+            let upper: Vec<f64> = lower.iter().enumerate().map(|(i, low)| low + layer.values.get(i).copied().flatten().filter(|v| *v > 0.0).unwrap_or(0.0)).collect();
+            let mut path = String::new();
+            let edge = upper.iter().zip(&self.points).chain(lower.iter().zip(&self.points).rev());
+            for (k, (v, p)) in edge.enumerate() {
+                path.push_str(if k == 0 { "M" } else { " L" });
+                push_fixed(&mut path, x(p.0), 1);
+                path.push(',');
+                push_fixed(&mut path, y(*v), 1);
+            }
+            if !path.is_empty() {
+                path.push_str(" Z");
+            }
+            out.push((layer.name.clone(), path));
+            lower = upper;
+        }
+        out
+    }
+
+    /// What the view draws over the grid besides the line, as SVG text: a stacked chart's
+    /// areas (each titled with its layer) and the comparison window's dashed line.
+    pub fn overlay_svg(&self, range: (f64, f64)) -> String {
+        let mut out = String::new();
+        for (i, (name, d)) in self.areas(range).into_iter().enumerate() {
+            out.push_str(&format!("<path class=\"pgscope-detail-area\" d=\"{d}\" style=\"fill: {}; fill-opacity: 0.7; stroke: none;\"><title>{}</title></path>", PALETTE[i % PALETTE.len()], escape(&name)));
+        }
+        let then = self.then_path(range);
+        if !then.is_empty() {
+            out.push_str(&format!(
+                "<path class=\"pgscope-detail-then\" d=\"{then}\" style=\"fill: none; stroke: var(--pgscope-unknown, #8e8e8e); stroke-width: 1.5; stroke-dasharray: 5 4; vector-effect: non-scaling-stroke;\"></path>"
+            ));
+        }
+        out
+    }
+
+    /// The key under the title, as HTML: a swatch and name per layer, "- - then" when the
+    /// comparison window is drawn; empty for a plain line.
+    pub fn key_html(&self) -> String {
+        let mut out = String::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            out.push_str(&format!(
+                "<span style=\"white-space: nowrap;\"><span style=\"display: inline-block; width: 8px; height: 8px; margin-right: 3px; background: {};\"></span>{}</span> ",
+                PALETTE[i % PALETTE.len()],
+                escape(&layer.name)
+            ));
+        }
+        if !self.then.is_empty() {
+            out.push_str("<span style=\"white-space: nowrap;\">- - then</span>");
+        }
+        out
+    }
+
+    /// A stacked chart's layers at the point nearest to `t`: "CPU 1.20 ms · other 0.30 ms".
+    pub fn layers_at(&self, t: f64) -> String {
+        let Some(i) = (0..self.points.len()).min_by(|&a, &b| (self.points[a].0 - t).abs().total_cmp(&(self.points[b].0 - t).abs())) else { return String::new() };
+        self.layers.iter().map(|l| format!("{} {}", l.name, self.format(l.values.get(i).copied().flatten()))).collect::<Vec<_>>().join(" · ")
     }
 
     /// The point nearest to time `t` (ms), for the shared hover read-out.
@@ -221,9 +334,137 @@ fn points_with_gaps(frame: &InputFrame) -> Vec<(f64, Option<f64>)> {
         .collect()
 }
 
+/// The shared buffer hit ratio from the shared hit and read series: hit / (hit + read) per step,
+/// a gap where nothing was read or hit (no ratio, not 0 %).
+fn hit_ratio(series: &[Chart]) -> Option<Chart> {
+    let hit = series.iter().find(|c| c.key == "shared_hit/s")?;
+    let reads = by_time(&series.iter().find(|c| c.key == "shared_read/s")?.points);
+    let points = hit
+        .points
+        .iter()
+        .map(|&(t, h)| {
+            let ratio = match (h, reads.get(&(t as i64)).copied().flatten()) {
+                (Some(h), Some(r)) if h + r > 0.0 => Some(h / (h + r)),
+                _ => None, // no buffer access in that step: no ratio, not 0 %
+            };
+            (t, ratio)
+        })
+        .collect();
+    Some(Chart { key: "hit_ratio".into(), title: "shared buffer hit ratio".into(), unit: Unit::Percent, suffix: "", points, then: Vec::new(), layers: Vec::new() })
+}
+
+/// Execution time per call (per second when the frames have no per-call series) split into
+/// CPU, I/O wait and the rest, stacked (issue 21). Per step:
+///
+/// - CPU = pg_stat_kcache's user + system CPU time (what the kernel charged the backend);
+/// - I/O wait = block read + write time (track_io_timing: time inside the read and write
+///   calls). A read served from the OS page cache is timed there too, but costs CPU (system
+///   time), not waiting: where pg_stat_kcache says the kernel read and wrote no bytes from
+///   storage in the step (disk read + written = 0), the step has no I/O wait;
+/// - other = exec time − CPU − I/O wait: locks, waits, network, the rest.
+///
+/// The kernel's and PostgreSQL's clocks overlap (system time inside a timed read counts in
+/// both), so the parts are capped in that order to add up to the exec time: CPU at most exec
+/// time, I/O wait at most what CPU left. Without pg_stat_kcache there is no CPU layer (the rest
+/// says it holds CPU); without block times no I/O layer; with neither, no chart. A step
+/// without exec time, or without any of the figures a layer needs, is a gap.
+fn time_split(series: &[Chart]) -> Option<Chart> {
+    let per = if series.iter().any(|c| c.key == "exec_time/call") { "call" } else { "s" };
+    let find = |measure: &str| series.iter().find(|c| c.key.strip_prefix(measure).and_then(|rest| rest.strip_prefix('/')) == Some(per));
+    let exec = find("exec_time")?;
+    let [user, system, read_time, write_time, disk_read, disk_written] =
+        ["cpu_user_time", "cpu_system_time", "block_read_time", "block_write_time", "disk_read", "disk_written"].map(|m| find(m).map(|c| by_time(&c.points)));
+    let (has_cpu, has_io, has_disk) = (user.is_some() || system.is_some(), read_time.is_some() || write_time.is_some(), disk_read.is_some() || disk_written.is_some());
+    if !has_cpu && !has_io {
+        return None;
+    }
+    // The sum of the figures present at `t`; None when none has a value there.
+    let sum = |lookups: [&Option<ByTime>; 2], t: i64| {
+        let values: Vec<f64> = lookups.iter().filter_map(|l| l.as_ref()?.get(&t).copied().flatten()).collect();
+        (!values.is_empty()).then(|| values.iter().map(|v| v.max(0.0)).sum::<f64>())
+    };
+    let mut layers = Vec::new();
+    if has_cpu {
+        layers.push(Layer { name: "CPU".into(), values: Vec::new() });
+    }
+    if has_io {
+        layers.push(Layer { name: "I/O wait".into(), values: Vec::new() });
+    }
+    let other = match (has_cpu, has_io) {
+        (true, true) => "other",
+        (true, false) => "other (I/O, locks, …)",
+        _ => "other (CPU, locks, …)",
+    };
+    layers.push(Layer { name: other.into(), values: Vec::new() });
+    let mut points = Vec::new();
+    for &(t, exec) in &exec.points {
+        let key = t as i64;
+        let cpu = if has_cpu { sum([&user, &system], key) } else { Some(0.0) };
+        let io = if has_io { sum([&read_time, &write_time], key) } else { Some(0.0) };
+        let parts = match (exec.filter(|e| *e >= 0.0), cpu, io) {
+            (Some(exec), Some(cpu), Some(io)) => {
+                let io = if has_disk && sum([&disk_read, &disk_written], key) == Some(0.0) { 0.0 } else { io };
+                let cpu = cpu.min(exec);
+                let io = io.min(exec - cpu);
+                Some([cpu, io, exec - cpu - io])
+            }
+            _ => None,
+        };
+        points.push((t, exec.filter(|_| parts.is_some())));
+        let shown = [has_cpu, has_io, true];
+        let values = (0..3).filter(|&i| shown[i]).map(|i| parts.map(|p| p[i]));
+        for (layer, value) in layers.iter_mut().zip(values) {
+            layer.values.push(value);
+        }
+    }
+    let title = if per == "call" { "time per call: CPU, I/O wait, other" } else { "time per second: CPU, I/O wait, other" };
+    Some(Chart { key: TIME_SPLIT.into(), title: title.into(), unit: Unit::Seconds, suffix: if per == "s" { "/s" } else { "" }, points, then: Vec::new(), layers })
+}
+
+/// A wait frame's event: its value field's labels `event_type` and `event` (or pgwatch's
+/// `wait_event_type` and `wait_event`) as "Lock:transactionid", else the frame's name.
+fn wait_name(frame: &InputFrame) -> String {
+    let Some(field) = frame.fields.iter().find(|f| f.field_type == "number") else { return frame.name.clone().unwrap_or_default() };
+    let pick = |a: &str, b: &str| Some(field.label(a)).filter(|v| !v.is_empty()).unwrap_or_else(|| field.label(b));
+    let (event_type, event) = (pick("event_type", "wait_event_type"), pick("event", "wait_event"));
+    match (event_type.is_empty(), event.is_empty()) {
+        (_, true) => frame.name.clone().unwrap_or_default(),
+        (true, false) => event,
+        (false, false) => format!("{event_type}:{event}"),
+    }
+}
+
+/// The statement's wait events stacked (issue 21): sessions waiting on each event over time
+/// (seconds waited per second), from `pgssQuery` frames whose custom meta says `measure:
+/// "wait"` — one frame per event, its value field labelled with the event (`wait_name`). The
+/// events with the most time first, at most `MAX_WAIT_LAYERS`, the rest as "other events".
+/// None without wait frames (the stack has no pg_wait_sampling or wait_events series).
+fn wait_chart(waits: Vec<(String, Vec<(f64, Option<f64>)>)>) -> Option<Chart> {
+    if waits.is_empty() {
+        return None;
+    }
+    let mut times: Vec<i64> = waits.iter().flat_map(|(_, points)| points.iter().map(|p| p.0 as i64)).collect();
+    crate::model::sort_by(&mut times, |a, b| a.cmp(b));
+    times.dedup();
+    let total = |points: &[(f64, Option<f64>)]| points.iter().filter_map(|p| p.1).filter(|v| *v > 0.0).sum::<f64>();
+    let mut events: Vec<(String, f64, ByTime)> = waits.into_iter().map(|(name, points)| (name, total(&points), by_time(&points))).collect();
+    crate::model::sort_by(&mut events, |a, b| b.1.total_cmp(&a.1));
+    let value = |lookup: &ByTime, t: &i64| lookup.get(t).copied().flatten().filter(|v| *v > 0.0);
+    let mut layers: Vec<Layer> = events.iter().take(MAX_WAIT_LAYERS).map(|(name, _, lookup)| Layer { name: name.clone(), values: times.iter().map(|t| value(lookup, t)).collect() }).collect();
+    if events.len() > MAX_WAIT_LAYERS {
+        let rest = &events[MAX_WAIT_LAYERS..];
+        layers.push(Layer { name: "other events".into(), values: times.iter().map(|t| Some(rest.iter().filter_map(|e| value(&e.2, t)).sum())).collect() });
+    }
+    let points = (0..times.len()).map(|i| (times[i] as f64, Some(layers.iter().filter_map(|l| l.values[i]).sum()))).collect();
+    Some(Chart { key: WAITS.into(), title: "wait events (sessions waiting)".into(), unit: Unit::Count, suffix: "", points, then: Vec::new(), layers })
+}
+
 impl DetailModel {
     pub fn from_input(input: &PanelInput) -> Self {
         let mut model = DetailModel::default();
+        // The comparison window's series (issue 20), joined to now's charts by key below.
+        let mut then_series: Vec<Chart> = Vec::new();
+        let mut waits: Vec<(String, Vec<(f64, Option<f64>)>)> = Vec::new();
         for frame in &input.series {
             let custom = frame.meta.as_ref().and_then(|m| m.custom.as_ref());
             for notice in frame.meta.iter().flat_map(|m| m.notices.iter()) {
@@ -250,27 +491,33 @@ impl DetailModel {
             let unit = unit_of(field.and_then(|f| f.config.as_ref()).and_then(|c| c.unit.as_deref()));
             let per_second = per == "s";
             let title = format!("{} {}", measure.replace('_', " "), if per_second { "per second" } else { "per call" });
-            let key = format!("{measure}/{per}");
             let suffix = if per_second { "/s" } else { "" };
-            model.series.retain(|c| c.key != key); // one chart per key: the last frame's
-            model.series.push(Chart { key, title, unit, suffix, points: points_with_gaps(frame) });
+            let then = custom_str(custom, "window") == "then" || field.is_some_and(|f| f.label("window") == "then");
+            if measure == "wait" {
+                // One frame per event (backend contract, see wait_chart); now only.
+                if !then {
+                    waits.push((wait_name(frame), points_with_gaps(frame)));
+                }
+                continue;
+            }
+            let key = format!("{measure}/{per}");
+            let list = if then { &mut then_series } else { &mut model.series };
+            list.retain(|c| c.key != key); // one chart per key: the last frame's
+            list.push(Chart { key, title, unit, suffix, points: points_with_gaps(frame), then: Vec::new(), layers: Vec::new() });
         }
-        if let (Some(hit), Some(read)) = (model.chart("shared_hit/s"), model.chart("shared_read/s")) {
-            let reads = Lookup::new(read.points.iter().map(|&(t, v)| (t as i64, v)).collect());
-            let points = hit
-                .points
-                .iter()
-                .map(|&(t, h)| {
-                    let ratio = match (h, reads.get(&(t as i64)).copied().flatten()) {
-                        (Some(h), Some(r)) if h + r > 0.0 => Some(h / (h + r)),
-                        _ => None, // no buffer access in that step: no ratio, not 0 %
-                    };
-                    (t, ratio)
-                })
-                .collect();
-            model.series.retain(|c| c.key != "hit_ratio");
-            model.series.push(Chart { key: "hit_ratio".into(), title: "shared buffer hit ratio".into(), unit: Unit::Percent, suffix: "", points });
+        for list in [&mut model.series, &mut then_series] {
+            if let Some(ratio) = hit_ratio(list) {
+                list.retain(|c| c.key != "hit_ratio");
+                list.push(ratio);
+            }
         }
+        for chart in &mut model.series {
+            if let Some(then) = then_series.iter_mut().find(|c| c.key == chart.key) {
+                chart.then = std::mem::take(&mut then.points);
+            }
+        }
+        let derived = [time_split(&model.series), wait_chart(waits)];
+        model.series.extend(derived.into_iter().flatten());
         let data_range = model.series.iter().flat_map(|c| c.points.iter().map(|p| p.0)).fold(None, |acc: Option<(f64, f64)>, t| {
             Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
         });
@@ -392,9 +639,10 @@ mod tests {
     fn every_measure_the_backend_sends_has_a_chart() {
         // backend/src/pgss/catalog.rs Measure::key(), in its order, written out here once more so a
         // misspelt key in MEASURES fails.
-        const KEYS: [&str; 15] = [
+        const KEYS: [&str; 19] = [
             "calls", "exec_time", "plan_time", "rows", "shared_hit", "shared_read", "shared_dirtied", "shared_written",
             "temp_read", "temp_written", "block_read_time", "block_write_time", "wal_records", "wal_fpi", "wal_bytes",
+            "cpu_user_time", "cpu_system_time", "disk_read", "disk_written",
         ];
         for (which, per) in [(Charts::PerSecond, "s"), (Charts::PerCall, "call")] {
             let wanted = which.wanted();
@@ -404,7 +652,112 @@ mod tests {
             }
         }
         let overview = Charts::Overview.wanted();
-        assert!(overview.iter().all(|k| k == "hit_ratio" || KEYS.contains(&k.split('/').next().unwrap())), "{overview:?}");
+        assert!(overview.iter().all(|k| [TIME_SPLIT, WAITS, "hit_ratio"].contains(&k.as_str()) || KEYS.contains(&k.split('/').next().unwrap())), "{overview:?}");
+    }
+
+    /// A pgssQuery answer with the kcache, block time and disk series per call, a comparison
+    /// window and wait events (issues 20 and 21).
+    fn split_input(disk_read: &str) -> PanelInput {
+        let series = |measure: &str, per: &str, values: &str, extra: &str| {
+            format!(
+                r#"{{"meta":{{"custom":{{"pgscope":"pgss.series","measure":"{measure}","per":"{per}"{extra}}}}},"fields":[
+                {{"name":"Time","type":"time","values":[0,15000,30000]}},
+                {{"name":"Value","type":"number","config":{{"unit":"s"}},"values":{values}}}]}}"#
+            )
+        };
+        let wait = |labels: &str, values: &str| {
+            format!(
+                r#"{{"name":"x","meta":{{"custom":{{"pgscope":"pgss.series","measure":"wait","per":"s"}}}},"fields":[
+                {{"name":"Time","type":"time","values":[0,15000,30000]}},
+                {{"name":"Value","type":"number","labels":{labels},"values":{values}}}]}}"#
+            )
+        };
+        let frames = [
+            series("exec_time", "call", "[0.010, 0.020, null]", r#","queryid":"42""#).replace("pgss.series", "pgss.query"),
+            series("cpu_user_time", "call", "[0.004, 0.015, 0.001]", ""),
+            series("cpu_system_time", "call", "[0.001, 0.010, 0.001]", ""),
+            series("block_read_time", "call", "[0.003, 0.002, 0.001]", ""),
+            series("disk_read", "call", disk_read, ""),
+            series("exec_time", "call", "[0.005, 0.005, 0.005]", r#","window":"then""#),
+            wait(r#"{"event_type":"Lock","event":"transactionid"}"#, "[0.5, 0, 1]"),
+            wait(r#"{"wait_event_type":"IO","wait_event":"DataFileRead"}"#, "[0.1, 0.2, null]"),
+        ];
+        parse_input(&format!(r#"{{"timeRange":{{"from":0,"to":30000}},"series":[{}]}}"#, frames.join(","))).unwrap()
+    }
+
+    #[test]
+    fn time_splits_into_cpu_io_and_other_capped_to_exec_time() {
+        let model = DetailModel::from_input(&split_input("[100, 8192, 0]"));
+        let split = model.chart(TIME_SPLIT).unwrap();
+        assert_eq!(split.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["CPU", "I/O wait", "other"]);
+        let at = |i: usize| split.layers.iter().map(|l| l.values[i].map(|v| (v * 1e6).round() / 1e3)).collect::<Vec<_>>();
+        // 10 ms: CPU 4 + 1, I/O 3, other 2 (ms).
+        assert_eq!(at(0), [Some(5.0), Some(3.0), Some(2.0)]);
+        // 20 ms: CPU 25 is more than the exec time (the clocks overlap): CPU 20, nothing else.
+        assert_eq!(at(1), [Some(20.0), Some(0.0), Some(0.0)]);
+        // No exec time: a gap in every layer.
+        assert_eq!((at(2), split.points[2]), (vec![None, None, None], (30000.0, None)));
+        assert_eq!(split.points[0], (0.0, Some(0.01)));
+        assert_eq!(split.layers_at(1000.0), "CPU 5.00 ms · I/O wait 3.00 ms · other 2.00 ms");
+        let areas = split.areas(model.range);
+        assert_eq!(areas.len(), 3);
+        assert!(areas.iter().all(|(_, path)| path.starts_with('M') && path.ends_with(" Z")), "{areas:?}");
+        assert_eq!(areas[0].1, "M0.0,75.0 L500.0,0.0 L1000.0,100.0 L1000.0,100.0 L500.0,100.0 L0.0,100.0 Z", "CPU over 0, y max 0.02 s");
+        let overlay = split.overlay_svg(model.range);
+        assert_eq!(overlay.matches("<path class=\"pgscope-detail-area\"").count(), 3);
+        assert!(overlay.contains(&format!("d=\"{}\"", areas[0].1)) && overlay.contains("<title>I/O wait</title>") && !overlay.contains("pgscope-detail-then"));
+        assert_eq!(split.key_html().matches("<span style").count(), 6, "a swatch and a name per layer");
+
+        // No bytes read from storage in a step: its block read time was the page cache's, CPU.
+        let cached = DetailModel::from_input(&split_input("[0, 0, 0]"));
+        let split = cached.chart(TIME_SPLIT).unwrap();
+        assert_eq!(split.layers[1].values[0], Some(0.0));
+        assert!((split.layers[2].values[0].unwrap() - 0.005).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_split_names_what_it_lacks_and_needs_cpu_or_io() {
+        let mut input = split_input("[1, 1, 1]");
+        input.series.retain(|f| !f.meta.as_ref().and_then(|m| m.custom.as_ref()).and_then(|c| c.get("measure")).and_then(Value::as_str).is_some_and(|m| m.starts_with("cpu_")));
+        let split = DetailModel::from_input(&input).chart(TIME_SPLIT).cloned().unwrap();
+        assert_eq!(split.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["I/O wait", "other (CPU, locks, …)"]);
+        input.series.retain(|f| !f.meta.as_ref().and_then(|m| m.custom.as_ref()).and_then(|c| c.get("measure")).and_then(Value::as_str).is_some_and(|m| m == "block_read_time"));
+        assert!(DetailModel::from_input(&input).chart(TIME_SPLIT).is_none(), "exec time alone is no split");
+        assert!(DetailModel::from_input(&super::tests::input()).chart(TIME_SPLIT).is_none());
+    }
+
+    #[test]
+    fn then_is_drawn_under_now_and_waits_stack_top_event_first() {
+        let model = DetailModel::from_input(&split_input("[1, 1, 1]"));
+        let exec = model.chart("exec_time/call").unwrap();
+        assert_eq!(exec.points[0], (0.0, Some(0.01)), "now stays now");
+        assert_eq!(exec.then, [(0.0, Some(0.005)), (15000.0, Some(0.005)), (30000.0, Some(0.005))]);
+        assert_eq!(exec.then_path(model.range), "M0.0,75.0 L500.0,75.0 L1000.0,75.0");
+        assert!(exec.overlay_svg(model.range).contains("class=\"pgscope-detail-then\" d=\"M0.0,75.0 L500.0,75.0 L1000.0,75.0\""));
+        assert!(exec.key_html().ends_with("- - then</span>"));
+        let plain = model.chart("cpu_user_time/call").unwrap();
+        assert_eq!((plain.overlay_svg(model.range), plain.key_html()), (String::new(), String::new()), "a plain line: nothing more");
+        assert!(model.chart("cpu_user_time/call").unwrap().then.is_empty());
+        let waits = model.chart(WAITS).unwrap();
+        assert_eq!(waits.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["Lock:transactionid", "IO:DataFileRead"]);
+        assert_eq!(waits.layers[0].values, [Some(0.5), None, Some(1.0)], "0 is no wait");
+        assert_eq!(waits.points, [(0.0, Some(0.6)), (15000.0, Some(0.2)), (30000.0, Some(1.0))]);
+        let keys: Vec<String> = model.charts(Charts::Overview).into_iter().map(|c| c.key).collect();
+        assert_eq!(keys, ["exec_time/call", TIME_SPLIT, WAITS], "after time per call, before rows");
+        assert!(model.charts(Charts::PerCall).iter().all(|c| c.layers.is_empty()), "the stacked charts are the overview's");
+    }
+
+    #[test]
+    fn many_wait_events_keep_the_top_ones_and_sum_the_rest() {
+        let frames: Vec<String> = (0..9)
+            .map(|i| format!(r#"{{"meta":{{"custom":{{"pgscope":"pgss.series","measure":"wait","per":"s"}}}},"fields":[{{"name":"Time","type":"time","values":[0]}},{{"name":"Value","type":"number","labels":{{"event":"e{i}"}},"values":[{i}]}}]}}"#))
+            .collect();
+        let model = DetailModel::from_input(&parse_input(&format!(r#"{{"series":[{}]}}"#, frames.join(","))).unwrap());
+        let waits = model.chart(WAITS).unwrap();
+        assert_eq!(waits.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["e8", "e7", "e6", "e5", "e4", "e3", "other events"]);
+        assert!(!waits.key_html().contains('<') || waits.key_html().matches("<span").count() == 14);
+        assert_eq!(waits.layers[6].values, [Some(3.0)], "e2 + e1 + e0");
+        assert_eq!(waits.points, [(0.0, Some(36.0))]);
     }
 
     #[test]

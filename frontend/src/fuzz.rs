@@ -10,6 +10,7 @@
 //! (default 2,000 in `make test`; `make fuzz` runs more). Native, not wasm: the models are plain
 //! Rust, the same code the wasm build compiles.
 
+use crate::compare;
 use crate::detail::{Charts, DetailModel};
 use crate::model::parse_packed;
 use crate::pgss::{TopModel, TopSort};
@@ -43,8 +44,16 @@ const FIELDS: &[&str] = &[
     "Time", "Value", "queryid", "name", "name_source", "text", "database", "user", "instance", "share_of_time", "calls_per_s",
     "exec_time_per_s", "exec_time_per_call", "rows_per_call", "hit_ratio", "shared_read_per_s", "status", "severity", "check",
     "component", "message", "target", "job", "since", "measure", "per", "__name__",
+    // pg_stat_kcache (issue 21), the comparison (issue 20), wait events' labels.
+    "cpu_user_time_per_call", "cpu_system_time_per_s", "disk_read_per_s", "disk_written_per_call", "state", "exec_time_per_call_then",
+    "exec_time_per_call_change", "exec_time_per_call_change_pct", "calls_per_s_change_pct", "window", "event", "event_type", "wait_event",
 ];
-const TEXTS: &[&str] = &["", "app", "x\u{0}y", "ünïcødé ✓", "<script>alert(1)</script>", "1e309", "NaN", "-0", "failing", "ok", "unknown", "warning", "s", "bytes"];
+/// Measures a frame's custom meta may name: the backend's, the derived and odd ones.
+const MEASURES: &[&str] = &["exec_time", "calls", "cpu_user_time", "cpu_system_time", "block_read_time", "block_write_time", "disk_read", "disk_written", "wait", "", "x"];
+const TEXTS: &[&str] = &[
+    "", "app", "x\u{0}y", "ünïcødé ✓", "<script>alert(1)</script>", "1e309", "NaN", "-0", "failing", "ok", "unknown", "warning", "s", "bytes",
+    "new", "gone", "regressed", "improved", "unchanged", "then", "now",
+];
 
 fn text(rng: &mut Rng) -> String {
     match rng.below(4) {
@@ -120,13 +129,33 @@ fn frame(rng: &mut Rng, numbers: usize) -> String {
             )
         })
         .collect();
+    let compare = if rng.chance(40) {
+        format!(
+            ",\"compare\":{{\"label\":{},\"from\":{},\"to\":{},\"threshold\":{},\"minCalls\":{},\"measure\":{},\"counts\":{{\"new\":{},\"gone\":{},\"regressed\":{},\"improved\":{}}}}}",
+            quoted(&text(rng)),
+            number(rng),
+            number(rng),
+            value(rng, 0),
+            number(rng),
+            quoted(rng.pick(FIELDS)),
+            value(rng, 0),
+            number(rng),
+            number(rng),
+            value(rng, 1)
+        )
+    } else if rng.chance(10) {
+        format!(",\"compare\":{}", value(rng, 2))
+    } else {
+        String::new()
+    };
     let custom = format!(
-        "{{\"pgscope\":{},\"measure\":{},\"per\":{},\"statements\":{},\"schema\":{}}}",
+        "{{\"pgscope\":{},\"measure\":{},\"per\":{},\"statements\":{},\"schema\":{},\"window\":{}{compare}}}",
         quoted(rng.pick(KINDS)),
-        quoted(rng.pick(FIELDS)),
+        quoted(if rng.chance(50) { rng.pick(MEASURES) } else { rng.pick(FIELDS) }),
         quoted(rng.pick(&["s", "call", "", "x"])),
         number(rng),
-        value(rng, 1)
+        value(rng, 1),
+        quoted(rng.pick(&["then", "now", ""]))
     );
     let notices = if rng.chance(30) { format!(",\"notices\":[{{\"severity\":{},\"text\":{}}}]", value(rng, 0), quoted(&text(rng))) } else { String::new() };
     format!("{{\"name\":{},\"refId\":\"A\",\"meta\":{{\"custom\":{custom}{notices}}},\"fields\":[{}]}}", quoted(&text(rng)), fields.join(","))
@@ -134,7 +163,12 @@ fn frame(rng: &mut Rng, numbers: usize) -> String {
 
 fn props(rng: &mut Rng, numbers: usize) -> String {
     let series: Vec<String> = (0..rng.below(6)).map(|_| frame(rng, numbers)).collect();
-    format!("{{\"series\":[{}],\"options\":{},\"width\":{},\"height\":{}}}", series.join(","), value(rng, 2), number(rng), number(rng))
+    let options = if rng.chance(50) {
+        format!("{{\"compareTo\":{},\"threshold\":{},\"topColumns\":[{}]}}", quoted(rng.pick(&["", "previous", "1d", "7d", "x"])), value(rng, 0), quoted(rng.pick(FIELDS)))
+    } else {
+        value(rng, 2)
+    };
+    format!("{{\"series\":[{}],\"options\":{options},\"width\":{},\"height\":{}}}", series.join(","), number(rng), number(rng))
 }
 
 /// Byte-level damage: a cut, a flipped byte, a duplicated run, deep nesting.
@@ -169,8 +203,13 @@ fn exercise(rng: &mut Rng, json: &str, numbers: Vec<f64>) {
     }
     let top = TopModel::from_input(&input);
     let search = rng.pick(&["", "a", "ü", "SELECT", "1"]).to_string();
-    for column in [None, Some(0), Some(1), Some(rng.below(40))] {
+    for column in [None, Some(0), Some(1), Some(top.columns.len().saturating_sub(1)), Some(rng.below(40))] {
         let visible = top.visible(&search, TopSort { column, descending: rng.chance(50) });
+        let _ = top.compare.as_ref().map(|c| c.header());
+        for row in visible.iter().take(8) {
+            let percent = top.change(row);
+            let _ = (top.change_detail(row), compare::change_text(percent, row.state), compare::tone(percent, row.state, top.threshold));
+        }
         let (start, end) = viewport::window(visible.len(), f64::from(rng.below(100_000) as u32) - 500.0, f64::from(rng.below(2000) as u32));
         let slots = viewport::capacity(f64::from(rng.below(2000) as u32));
         for slot in 0..slots.min(64) {
@@ -185,6 +224,8 @@ fn exercise(rng: &mut Rng, json: &str, numbers: Vec<f64>) {
             let _ = chart.format(Some(f64::MAX));
             let _ = chart.path((f64::from(rng.below(1000) as u32), f64::from(rng.below(100_000) as u32)));
             let _ = chart.value_at(rng.next() as f64);
+            let range = (f64::from(rng.below(1000) as u32), f64::from(rng.below(100_000) as u32));
+            let _ = (chart.then_path(range), chart.areas(range), chart.layers_at(rng.next() as f64));
         }
     }
     let _ = StackModel::from_input(&input);

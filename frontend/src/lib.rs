@@ -10,8 +10,10 @@
 //! `stack`). The view (`view`), Leptos components in files named as the model's they draw. The
 //! view uses the model, never the other way round (`layers` checks); this file mounts the view.
 
+mod compare;
 mod detail;
 mod frame;
+mod html;
 #[cfg(test)]
 mod fuzz;
 mod json;

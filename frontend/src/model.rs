@@ -41,6 +41,11 @@ pub struct PanelOptions {
     pub top_columns: Option<Vec<String>>,
     /// The detail view's charts: "overview", "perSecond" or "perCall".
     pub detail_charts: Option<String>,
+    /// The comparison the panel shows (issue 20): "" off, "previous", "1d", "7d"; None: not
+    /// set. The window itself is the query's `compareTo` (the panel cannot change its query).
+    pub compare_to: Option<String>,
+    /// Changes of at least this many percent are coloured (regressed red, improved green).
+    pub threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -188,6 +193,8 @@ impl PanelInput {
                 _ => None,
             },
             detail_charts: string(options.take("detailCharts")),
+            compare_to: string(options.take("compareTo")),
+            threshold: options.get("threshold").and_then(Value::as_f64).filter(|t| t.is_finite() && *t >= 0.0),
         };
         Ok(PanelInput { series, errors: strings(value.take("errors")), time_range, options })
     }

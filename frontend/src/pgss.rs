@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::json::Value;
 
+use crate::compare::{self, Compare, State};
 use crate::frame::{column, kind, series_points};
 use crate::model::{Lookup, PanelInput, Values};
 use crate::number::fixed;
@@ -31,7 +32,26 @@ pub const COLUMNS: &[(&str, &str, Unit)] = &[
     ("shared_read_per_s", "read/s", Unit::Bytes),
     ("temp_written_per_s", "temp/s", Unit::Bytes),
     ("wal_bytes_per_s", "WAL/s", Unit::Bytes),
+    // pg_stat_kcache (issue 21): CPU time the kernel charged, bytes it really read and wrote.
+    ("cpu_user_time_per_call", "CPU user/call", Unit::Seconds),
+    ("cpu_system_time_per_call", "CPU sys/call", Unit::Seconds),
+    ("disk_read_per_s", "disk read/s", Unit::Bytes),
+    ("disk_written_per_s", "disk write/s", Unit::Bytes),
+    ("cpu_user_time_per_s", "CPU user/s", Unit::Seconds),
+    ("cpu_system_time_per_s", "CPU sys/s", Unit::Seconds),
+    ("disk_read_per_call", "disk read/call", Unit::Bytes),
+    ("disk_written_per_call", "disk write/call", Unit::Bytes),
+    // With a comparison (issue 20): the change of the compared measure, "▲ +112 %" (its
+    // `<measure>_change_pct`); after the others unless the options place it.
+    ("change", "change", Unit::Change),
 ];
+
+/// The change column's field name in `COLUMNS`.
+const CHANGE: &str = "change";
+
+/// Columns shown when the panel's options choose none: the first this many of `COLUMNS` (the
+/// rest only when chosen: every kcache figure per second and per call would not fit).
+pub const DEFAULT_COLUMNS: usize = 13;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -39,6 +59,8 @@ pub enum Unit {
     Seconds,
     Count,
     Bytes,
+    /// A change in percent, with its direction (compare.rs `change_text`).
+    Change,
 }
 
 /// One statement.
@@ -51,8 +73,14 @@ pub struct Row {
     pub text: String,
     /// No name was found: the queryid stands in (the fallback badge).
     pub unnamed: bool,
-    /// Values of the shown columns, in `TopModel::columns` order.
+    /// Values of the shown columns, in `TopModel::columns` order (the change column's is the
+    /// compared measure's change in percent).
     pub values: Vec<Option<f64>>,
+    /// Against the comparison window (issue 20); None without one.
+    pub state: Option<State>,
+    /// The compared measure then and its absolute change ("then 12 ms, +13 ms" in the tooltip).
+    pub then: Option<f64>,
+    pub change: Option<f64>,
     /// The sparkline's points; its path is drawn only for rows in view (`spark_path`).
     pub spark: Arc<[(f64, f64)]>,
 }
@@ -69,6 +97,11 @@ pub struct TopModel {
     pub schema: String,
     /// Statements in the range before the limit.
     pub statements: Option<f64>,
+    /// The comparison the table carries and the panel shows (issue 20); its change is the
+    /// "change" column.
+    pub compare: Option<Compare>,
+    /// The change's colours start at this many percent.
+    pub threshold: f64,
     /// Each row's name, text, queryid, database and user in lower case, made at the first
     /// search, so a keystroke compares instead of lowering 5,000 strings.
     haystacks: OnceLock<Vec<[String; 5]>>,
@@ -112,17 +145,38 @@ impl TopModel {
                     model.notices.push(notice.text.clone());
                 }
             }
-            let present = |i: &usize| frame.fields.iter().any(|f| f.name == COLUMNS[*i].0);
+            model.compare = Compare::from_custom(custom).filter(|_| compare::shown(&input.options));
+            // The compared measure's fields: a per-second measure is named by its key
+            // ("exec_time"), its fields end in _per_s ("exec_time_per_s_change_pct").
+            if let Some(compare) = model.compare.as_mut() {
+                let has = |name: String| frame.fields.iter().any(|f| f.name == name);
+                if !has(format!("{}_change_pct", compare.measure)) && has(format!("{}_per_s_change_pct", compare.measure)) {
+                    compare.measure.push_str("_per_s");
+                }
+            }
+            let measure = model.compare.as_ref().map(|c| c.measure.clone()).unwrap_or_default();
+            // The field a column reads: the change column the compared measure's change.
+            let field_name = |i: usize| if COLUMNS[i].0 == CHANGE { format!("{measure}_change_pct") } else { COLUMNS[i].0.to_string() };
+            let present = |i: &usize| (COLUMNS[*i].0 != CHANGE || model.compare.is_some()) && frame.fields.iter().any(|f| f.name == field_name(*i));
+            let change = COLUMNS.len() - 1;
             model.columns = match input.options.top_columns.as_deref() {
-                Some(chosen) if !chosen.is_empty() => chosen.iter().filter_map(|name| COLUMNS.iter().position(|c| c.0 == name)).filter(present).collect(),
-                _ => (0..COLUMNS.len()).filter(present).collect(),
+                Some(chosen) if !chosen.is_empty() => chosen.iter().filter_map(|name| COLUMNS.iter().position(|c| c.0 == name)).chain([change]).filter(present).collect(),
+                _ => (0..DEFAULT_COLUMNS).chain([change]).filter(present).collect(),
             };
-            model.columns.dedup();
+            // Once each (the change column chosen and appended keeps its first place).
+            let mut seen = Vec::new();
+            model.columns.retain(|c| if seen.contains(c) { false } else { seen.push(*c); true });
+            if let Some(compare) = &model.compare {
+                model.threshold = compare::threshold(&input.options, compare);
+            }
             // Fields looked up once, not per row and value.
             let field = |name: &str| column(frame, name).map(|f| &f.values);
+            let [states, thens, changes] = ["state", "_then", "_change"].map(|suffix| {
+                model.compare.as_ref().and_then(|_| if suffix == "state" { field(suffix) } else { field(&format!("{measure}{suffix}")) })
+            });
             let text = |values: Option<&Values>, row: usize| values.and_then(|v| v.text(row)).unwrap_or_default();
             let [queryids, databases, users, names, texts, sources] = ["queryid", "database", "user", "name", "text", "name_source"].map(field);
-            let measures: Vec<Option<&Values>> = model.columns.iter().map(|&c| field(COLUMNS[c].0)).collect();
+            let measures: Vec<Option<&Values>> = model.columns.iter().map(|&c| field(&field_name(c))).collect();
             for row in 0..queryids.map(Values::len).unwrap_or(0) {
                 let (queryid, database) = (text(queryids, row), text(databases, row));
                 let spark = sparks.get(&(database.clone(), queryid.clone())).cloned().unwrap_or_default();
@@ -132,6 +186,9 @@ impl TopModel {
                     text: text(texts, row),
                     unnamed: sources.and_then(|v| v.text(row)).is_some_and(|s| s == "queryid"),
                     values: measures.iter().map(|v| v.and_then(|v| v.number(row))).collect(),
+                    state: states.and_then(|v| v.text(row)).and_then(|s| State::parse(&s)),
+                    then: thens.and_then(|v| v.number(row)),
+                    change: changes.and_then(|v| v.number(row)),
                     spark,
                     queryid,
                     database,
@@ -173,6 +230,32 @@ impl TopModel {
     }
 }
 
+impl TopModel {
+    /// A row's change of the compared measure in percent (the change column's value).
+    pub fn change(&self, row: &Row) -> Option<f64> {
+        let at = self.columns.iter().position(|&c| COLUMNS[c].0 == CHANGE)?;
+        row.values.get(at).copied().flatten()
+    }
+
+    /// The change cell's tooltip: the compared measure then, now and the change in its unit.
+    pub fn change_detail(&self, row: &Row) -> String {
+        let Some(compare) = &self.compare else { return String::new() };
+        let unit = COLUMNS.iter().find(|c| c.0 == compare.measure).map_or(Unit::Count, |c| c.2);
+        // Now's figure where the measure is a column shown ("–" when the statement is gone).
+        let now = COLUMNS.iter().position(|c| c.0 == compare.measure).and_then(|c| self.columns.iter().position(|&shown| shown == c)).map(|k| row.values.get(k).copied().flatten());
+        let signed = |v: Option<f64>| match v {
+            Some(v) if v > 0.0 => format!("+{}", format_unit(Some(v), unit)),
+            v => format_unit(v, unit),
+        };
+        let mut out = format!("{}: then {}", compare.measure.replace('_', " "), format_unit(row.then, unit));
+        if let Some(now) = now {
+            out.push_str(&format!(", now {}", format_unit(now, unit)));
+        }
+        out.push_str(&format!(", change {}", signed(row.change)));
+        out
+    }
+}
+
 /// A value in its unit: "42.1 %", "12.3 ms", "1.2 MB", "0.56".
 pub fn format_unit(value: Option<f64>, unit: Unit) -> String {
     let Some(v) = value else { return "–".into() };
@@ -186,6 +269,7 @@ pub fn format_unit(value: Option<f64>, unit: Unit) -> String {
             format!("{} {suffix}", fixed(scaled, 1))
         }
         Unit::Count => format_value(Some(v)),
+        Unit::Change => compare::change_text(Some(v), None),
     }
 }
 
@@ -299,8 +383,90 @@ mod tests {
         assert_eq!(names(TopModel::from_input(&input)), ["calls_per_s", "share_of_time"], "chosen order; absent and unknown left out");
         input.options.top_columns = Some(vec![]);
         assert_eq!(names(TopModel::from_input(&input)), ["share_of_time", "calls_per_s"], "none chosen: all the data has");
-        let odd = parse_input(r#"{"options":{"topColumns":"calls_per_s","detailCharts":7},"series":[]}"#).unwrap();
-        assert_eq!((odd.options.top_columns, odd.options.detail_charts), (None, None), "wrong types mean unset");
+        let odd = parse_input(r#"{"options":{"topColumns":"calls_per_s","detailCharts":7,"compareTo":1,"threshold":"x"},"series":[]}"#).unwrap();
+        assert_eq!((odd.options.top_columns, odd.options.detail_charts, odd.options.compare_to, odd.options.threshold), (None, None, None, None), "wrong types mean unset");
+        let set = parse_input(r#"{"options":{"compareTo":"1d","threshold":35},"series":[]}"#).unwrap();
+        assert_eq!((set.options.compare_to.as_deref(), set.options.threshold), (Some("1d"), Some(35.0)));
+        assert_eq!(parse_input(r#"{"options":{"threshold":-5}}"#).unwrap().options.threshold, None, "a negative threshold is unset");
+    }
+
+    fn compared() -> PanelInput {
+        parse_input(
+            r#"{"series":[{"meta":{"custom":{"pgscope":"pgss.top","compare":{"label":"1d earlier","from":1,"to":2,"threshold":20,"minCalls":10,
+                 "measure":"exec_time_per_call","counts":{"new":1,"gone":1,"regressed":1,"improved":0}}}},"fields":[
+                {"name":"queryid","type":"string","values":["1","2","3","4"]},
+                {"name":"state","type":"string","values":["regressed","new","gone","unchanged"]},
+                {"name":"exec_time_per_call","type":"number","values":[0.0212,0.001,null,0.002]},
+                {"name":"exec_time_per_call_then","type":"number","values":[0.01,null,0.004,0.0019]},
+                {"name":"exec_time_per_call_change","type":"number","values":[0.0112,null,null,0.0001]},
+                {"name":"exec_time_per_call_change_pct","type":"number","values":[112,null,null,5.26]},
+                {"name":"cpu_user_time_per_call","type":"number","values":[0.01,0.0005,null,0.001]},
+                {"name":"disk_read_per_s","type":"number","values":[0,4096,null,0]},
+                {"name":"disk_read_per_call","type":"number","values":[0,1,null,0]}]}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_per_second_measure_is_compared_on_its_per_second_fields() {
+        let input = parse_input(
+            r#"{"series":[{"meta":{"custom":{"pgscope":"pgss.top","compare":{"label":"previous 1h","measure":"exec_time"}}},"fields":[
+                {"name":"queryid","type":"string","values":["1"]},
+                {"name":"exec_time_per_s","type":"number","values":[0.5]},
+                {"name":"exec_time_per_s_then","type":"number","values":[0.25]},
+                {"name":"exec_time_per_s_change_pct","type":"number","values":[100]}]}]}"#,
+        )
+        .unwrap();
+        let model = TopModel::from_input(&input);
+        assert_eq!(model.rows.iter().map(|r| model.change(r)).collect::<Vec<_>>(), [Some(100.0)]);
+        assert_eq!(model.change_detail(&model.rows[0]), "exec time per s: then 250.00 ms, now 500.00 ms, change –");
+    }
+
+    #[test]
+    fn kcache_columns_show_when_present_and_the_per_call_bytes_only_when_chosen() {
+        let mut input = compared();
+        let names = |m: &TopModel| m.columns.iter().map(|&c| COLUMNS[c].0).collect::<Vec<_>>();
+        let model = TopModel::from_input(&input);
+        assert_eq!(names(&model), ["exec_time_per_call", "cpu_user_time_per_call", "disk_read_per_s", "change"]);
+        assert_eq!(model.rows[1].values[1..3], [Some(0.0005), Some(4096.0)]);
+        assert_eq!(model.rows[2].values[1], None, "missing, not 0");
+        assert!(TopModel::from_input(&input_without_compare()).columns.iter().all(|&c| !COLUMNS[c].0.starts_with("cpu_")), "absent fields, no column");
+        input.options.top_columns = Some(vec!["disk_read_per_call".into()]);
+        assert_eq!(names(&TopModel::from_input(&input)), ["disk_read_per_call", "change"], "the change after the chosen columns");
+        input.options.top_columns = Some(vec!["change".into(), "disk_read_per_call".into(), "change".into()]);
+        assert_eq!(names(&TopModel::from_input(&input)), ["change", "disk_read_per_call"], "where chosen, once");
+        assert!(DEFAULT_COLUMNS <= COLUMNS.len() && COLUMNS[DEFAULT_COLUMNS - 1].0 == "disk_written_per_s");
+    }
+
+    fn input_without_compare() -> PanelInput {
+        input()
+    }
+
+    #[test]
+    fn comparison_gives_states_a_sortable_change_and_a_header() {
+        let model = TopModel::from_input(&compared());
+        let compare = model.compare.as_ref().unwrap();
+        assert_eq!(compare.header(), "compared with 1d earlier: 1 regressed · 0 improved · 1 new · 1 gone");
+        assert_eq!(model.threshold, 20.0);
+        assert_eq!(model.rows.iter().map(|r| r.state.map(State::word)).collect::<Vec<_>>(), [Some("regressed"), Some("new"), Some("gone"), Some("unchanged")]);
+        let change = model.columns.iter().position(|&c| COLUMNS[c].0 == "change").unwrap();
+        assert_eq!(model.rows.iter().map(|r| model.change(r)).collect::<Vec<_>>(), [Some(112.0), None, None, Some(5.26)]);
+        assert_eq!(format_unit(model.rows[0].values[change], COLUMNS[model.columns[change]].2), "▲ +112 %");
+        let ids = |rows: Vec<Arc<Row>>| rows.into_iter().map(|r| r.queryid.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(model.visible("", TopSort { column: Some(change), descending: true })), ["1", "4", "2", "3"], "largest change first, none last");
+        assert_eq!(model.change_detail(&model.rows[0]), "exec time per call: then 10.00 ms, now 21.20 ms, change +11.20 ms");
+        assert_eq!(model.change_detail(&model.rows[2]), "exec time per call: then 4.00 ms, now –, change –");
+        // The panel's compareTo "" hides the comparison the query made; its threshold wins.
+        let mut options_set = compared();
+        options_set.options.threshold = Some(150.0);
+        assert_eq!(TopModel::from_input(&options_set).threshold, 150.0);
+        options_set.options.compare_to = Some(String::new());
+        let off = TopModel::from_input(&options_set);
+        assert!(off.compare.is_none() && off.columns.iter().all(|&c| COLUMNS[c].0 != "change"));
+        assert_eq!(off.change_detail(&off.rows[0]), "");
+        // Without a comparison nothing changes.
+        let plain = TopModel::from_input(&input());
+        assert!(plain.compare.is_none() && plain.rows.iter().all(|r| r.state.is_none() && plain.change(r).is_none()));
     }
 
     #[test]

@@ -78,9 +78,12 @@ test('panel options: the column list is the wasm view\'s, and the builder gets b
   const detail = await readFile(new URL('../../src/detail.rs', import.meta.url), 'utf8');
   for (const [value] of DETAIL_CHARTS.slice(1)) assert.ok(detail.includes(`Some("${value}")`), value);
   const items = [];
-  const builder = { addMultiSelect(c) { items.push(c); return this; }, addRadio(c) { items.push(c); return this; } };
+  const builder = { addMultiSelect(c) { items.push(c); return this; }, addRadio(c) { items.push(c); return this; }, addNumberInput(c) { items.push(c); return this; } };
   panelOptions(builder);
-  assert.deepEqual(items.map((i) => [i.path, i.defaultValue]), [['topColumns', []], ['detailCharts', 'overview']]);
+  assert.deepEqual(items.map((i) => [i.path, i.defaultValue]), [['topColumns', []], ['detailCharts', 'overview'], ['compareTo', 'previous'], ['threshold', 20]]);
+  const compare = await readFile(new URL('../../src/compare.rs', import.meta.url), 'utf8');
+  assert.ok(compare.includes('options.compare_to.as_deref() != Some("")'), "'' is the wasm side's off");
+  assert.deepEqual(items[2].settings.options.map((o) => o.value), ['', 'previous', '1d', '7d']);
   assert.equal(items[0].settings.options.length, TOP_COLUMNS.length);
 });
 
@@ -150,4 +153,97 @@ test('the wasm URL comes from meta.baseUrl, nested and under a sub-path, with th
   assert.equal(wasmUrl(wasm, { baseUrl: '' }, {}, sub), `${sub}public/plugins/pgscope-panel/${wasm}`);
   assert.equal(wasmUrl(wasm, undefined, undefined, sub), new URL(wasm, new URL(FALLBACK_MODULE, sub)).href);
   assert.equal(FALLBACK_MODULE, 'public/plugins/pgscope-panel/module.js');
+});
+
+test('pgss queries: compareTo and threshold interpolated, a numeric threshold sent as a number', async () => {
+  const { interpolatePgss } = await import('../datasource.js');
+  const vars = { $compare: '1d', $threshold: '35' };
+  const replace = (text) => text.replace(/\$\w+/g, (name) => (name in vars ? vars[name] : name));
+  assert.deepEqual(interpolatePgss({ queryType: 'pgssTopQueries', compareTo: '$compare', threshold: '$threshold', limit: 20 }, replace), { queryType: 'pgssTopQueries', compareTo: '1d', threshold: 35, limit: 20 });
+  assert.deepEqual(interpolatePgss({ compareTo: '', threshold: ' ' }, replace), {}, 'empty means unset');
+  assert.deepEqual(interpolatePgss({ threshold: 15 }, replace), { threshold: 15 });
+  assert.deepEqual(interpolatePgss({ threshold: '$unknown' }, replace), { threshold: '$unknown' }, 'the backend says what is wrong with it');
+});
+
+test('index advice: the request names the datasource the data came from and answers in the backend\'s words', async () => {
+  const { datasourceRef, fetchAdvice, loadRuntime } = await import('../advice.js');
+  const ref = { type: 'pgscope-datasource', uid: 'pgscope-pg' };
+  assert.deepEqual(datasourceRef({ request: { targets: [{ queryType: 'promql', datasource: { uid: 'x' } }, { queryType: 'pgssQuery', datasource: ref }] } }), ref);
+  assert.equal(datasourceRef({ series: [] }), undefined);
+  const asked = [];
+  const runtime = (resource, list = [ref]) => ({
+    getDataSourceSrv: () => ({
+      getList: () => list,
+      get: async (target) => ({ getResource: async (path, params) => { asked.push([target.uid, path, params]); return resource(); } }),
+    }),
+  });
+  const answer = { example: 'SELECT 1', predicates: [], candidates: [] };
+  assert.deepEqual(await fetchAdvice(runtime(() => answer), ref, '42', 'shop'), { status: 200, body: JSON.stringify(answer) });
+  assert.deepEqual(asked.pop(), ['pgscope-pg', 'advice', { queryid: '42', database: 'shop' }]);
+  const refused = await fetchAdvice(runtime(() => { throw { status: 422, data: { message: 'needs pg_qualstats and hypopg', needs: 'a role' } }; }), ref, '42', 'shop');
+  assert.deepEqual(refused, { status: 422, body: JSON.stringify({ message: 'needs pg_qualstats and hypopg', needs: 'a role' }) });
+  const broken = await fetchAdvice(runtime(() => { throw new Error('network down'); }), undefined, '1', 'app');
+  assert.deepEqual([broken.status, JSON.parse(broken.body).message], [500, 'index advice failed: network down']);
+  assert.deepEqual(asked.pop()[0], 'pgscope-pg', 'without a request: the one pgscope datasource');
+  const two = await fetchAdvice(runtime(() => answer, [ref, { type: 'pgscope-datasource', uid: 'b' }]), undefined, '1', 'app');
+  assert.match(JSON.parse(two.body).message, /2 are configured/);
+  await assert.rejects(loadRuntime({}), /no SystemJS/);
+
+  // A click on the button asks, says so at once, and draws the answer for that statement;
+  // a redrawn body gets it again; a copy button copies; other clicks do nothing.
+  const { panelAdvice, adviceHtml, ASKING_HTML } = await import('../advice.js');
+  const body = { dataset: { queryid: '7', database: 'app' }, innerHTML: '' };
+  const root = { querySelectorAll: () => [body] };
+  const button = { dataset: { queryid: '7', database: 'app' } };
+  const copied = [];
+  const advice = panelAdvice(() => ({ request: { targets: [{ queryType: 'pgssQuery', datasource: ref }] } }), async () => runtime(() => answer), () => ({ writeText: async (t) => copied.push(t) }));
+  const asking = advice.onClick({ currentTarget: root, target: { closest: (selector) => (selector === '.pgscope-advice-request' ? button : null) } });
+  assert.equal(body.innerHTML, ASKING_HTML);
+  await asking;
+  assert.equal(body.innerHTML, adviceHtml(200, JSON.stringify(answer)));
+  body.innerHTML = '';
+  advice.refill(root);
+  assert.equal(body.innerHTML, adviceHtml(200, JSON.stringify(answer)), 'drawn again after a refresh');
+  const copyButton = { dataset: { copy: 'CREATE INDEX ON t (a)' }, textContent: 'copy' };
+  advice.onClick({ currentTarget: root, target: { closest: (selector) => (selector.endsWith('[data-copy]') ? copyButton : null) } });
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.deepEqual([copied, copyButton.textContent], [['CREATE INDEX ON t (a)'], 'copied']);
+  assert.equal(advice.onClick({ currentTarget: root, target: { closest: () => null } }), undefined);
+  const other = { dataset: { queryid: '8', database: 'app' }, innerHTML: '' };
+  const noRuntime = panelAdvice(() => ({}), () => Promise.reject(new Error('no SystemJS')));
+  await noRuntime.onClick({ currentTarget: { querySelectorAll: () => [other] }, target: { closest: (s) => (s === '.pgscope-advice-request' ? other : null) } });
+  assert.match(other.innerHTML, /pgscope-advice-refused.*needs Grafana&#39;s runtime: no SystemJS/);
+});
+
+test('index advice reads the answer into predicates, candidates and costs, escaped; refusals in the backend\'s words', async () => {
+  const { adviceHtml, costText, escapeHtml } = await import('../advice.js');
+  const body = JSON.stringify({
+    queryid: '42', database: 'shop', example: 'SELECT count(*) FROM orders WHERE customer = 7',
+    predicates: [{ table: 'public.orders', column: 'customer', operator: '=', executions: 12, filtered: 99000 }],
+    candidates: [
+      { createIndex: 'CREATE INDEX ON public.orders (customer)', costBefore: 2185.3, costAfter: 295.5, used: true },
+      { createIndex: 'CREATE INDEX ON public.orders (note)', costBefore: 2185.3, costAfter: 2185.3, used: false },
+    ],
+  });
+  const html = adviceHtml(200, body);
+  assert.ok(html.includes('<code>CREATE INDEX ON public.orders (customer)</code> <button type="button" class="pgscope-copy" data-copy="CREATE INDEX ON public.orders (customer)">copy</button><div class="pgscope-advice-cost">estimated cost 2185.3 → 295.5 (−86 %)</div>'), html);
+  assert.ok(html.includes('<li><code>public.orders.customer =</code> <span class="pgscope-advice-detail">12 executions, 99000 rows filtered</span></li>'), html);
+  assert.ok(!html.includes('(note)') && !html.includes('pgscope-advice-none'), 'an index the planner did not use is no advice');
+  assert.ok(adviceHtml(200, '{}').includes('pgscope-advice-none'));
+  assert.equal(
+    adviceHtml(422, JSON.stringify({ message: 'index advice needs the extensions pg_qualstats and hypopg', needs: 'a role with pg_read_all_stats' })),
+    '<div class="pgscope-advice-refused" role="alert">index advice needs the extensions pg_qualstats and hypopg<div class="pgscope-advice-needs">Needs: a role with pg_read_all_stats</div></div>',
+  );
+  assert.match(adviceHtml(502, ''), /index advice failed \(HTTP 502\)<\/div>$/);
+  assert.match(adviceHtml(500, 'gateway <down>'), /failed \(HTTP 500\): gateway &lt;down&gt;/);
+  assert.match(adviceHtml(200, '[1]'), /not a JSON object/);
+  const hostile = adviceHtml(200, JSON.stringify({ example: '<img src=x onerror=alert(1)>', candidates: [{ createIndex: 'CREATE INDEX ON "t" (a)"><b>', costBefore: 1, costAfter: 1 }] }));
+  assert.ok(!hostile.includes('<img') && !hostile.includes('"><b>') && hostile.includes('data-copy="CREATE INDEX ON &quot;t&quot; (a)&quot;&gt;&lt;b&gt;"'), hostile);
+  for (const odd of ['{"predicates":5,"candidates":[null,{"createIndex":7}]}', '{', 'null', '{"candidates":[{"createIndex":"x","costBefore":"y","costAfter":1e308}]}', '{"predicates":[{}]}']) {
+    assert.equal(typeof adviceHtml(200, odd), 'string');
+    assert.equal(typeof adviceHtml(NaN, odd), 'string');
+  }
+  assert.equal(costText(0, undefined), 'estimated cost 0.0 → ?');
+  assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
 });

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::style::BADGE_STYLE;
+use super::style::{ADVICE_CSS, BADGE_STYLE};
 use super::widgets::{messages, CopyButton};
 use crate::detail::{Charts, DetailModel, CHART_HEIGHT, CHART_WIDTH};
 use crate::number::{fixed, shortest};
@@ -66,11 +66,17 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
     let grid = move || {
         let ticks = ticks.clone();
         model_for_charts.charts(chosen()).into_iter().map(move |chart| {
-            let path = chart.path((from, to));
+            // A line, or stacked areas (time split, wait events) with a key of their colours; the
+            // comparison window dashed under now. Drawn once per model: as text (html.rs).
+            let stacked = !chart.layers.is_empty();
+            let path = if stacked { String::new() } else { chart.path((from, to)) };
+            let overlay = chart.overlay_svg((from, to));
+            let key = chart.key_html();
             let legend = {
                 let chart = chart.clone();
-                move || match hover.get().and_then(|t| chart.value_at(t)) {
-                    Some((t, v)) => format!("{} at {}", chart.format(v), time_label(t, span)),
+                move || match hover.get().and_then(|t| Some((t, chart.value_at(t)?))) {
+                    Some((at, _)) if stacked => format!("{} at {}", chart.layers_at(at), time_label(at, span)),
+                    Some((_, (t, v))) => format!("{} at {}", chart.format(v), time_label(t, span)),
                     None => format!("last {} · mean {} · max {}", chart.format(chart.last()), chart.format(chart.mean()), chart.format(chart.max())),
                 }
             };
@@ -101,6 +107,7 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
                         <span style="font-weight: 500; white-space: nowrap;">{chart.title.clone()}</span>
                         <span class="pgscope-detail-legend" style="opacity: 0.8; white-space: nowrap; font-variant-numeric: tabular-nums;">{legend}</span>
                     </figcaption>
+                    <div class="pgscope-detail-key" style="display: flex; flex-wrap: wrap; gap: 0 8px; font-size: 11px; opacity: 0.8;" inner_html=key></div>
                     <div style="display: flex; gap: 4px; font-size: 10px; opacity: 0.7;">
                         <div style="display: flex; flex-direction: column; justify-content: space-between; text-align: right; min-width: 48px; height: 80px;">
                             <span>{top}</span><span>"0"</span>
@@ -110,6 +117,7 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
                                  aria-label=chart.title.clone() on:mousemove=on_move on:mouseleave=move |_| hover.set(None)
                                  style="display: block; border-bottom: 1px solid var(--pgscope-border, #2c3235);">
                                 {grid_lines}
+                                <g inner_html=overlay></g>
                                 <path d=path style="fill: none; stroke: var(--pgscope-link, #6e9fff); stroke-width: 1.5; vector-effect: non-scaling-stroke;" />
                                 {cursor}
                             </svg>
@@ -126,6 +134,7 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
             <div class="pgscope-detail-name" style="font-size: 15px; font-weight: 500;">{model.name.clone()}{badge}{copy_by_name}</div>
             <div class="pgscope-detail-identity" style="font-size: 12px; opacity: 0.75;">{identity}</div>
             {text}
+            {index_advice(model.queryid.clone(), model.database.clone())}
             <div style="display: flex; gap: 8px; align-items: center; margin: 6px 0; flex-wrap: wrap;">
                 <div role="group" aria-label="Charts" style="display: flex;">{toggles}</div>
                 <span style="font-size: 11px; opacity: 0.7;">{model.schema.clone()}</span>
@@ -136,4 +145,24 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
             </div>
         </div>
     }
+}
+
+/// Index advice for the statement (issue 21): a button, and under it the body js/advice.js
+/// draws the answer into (the predicates, the candidate indexes with their estimated costs and
+/// a copy button each, or the backend's refusal). The glue asks the datasource's `advice`
+/// resource when the button's click bubbles to the panel's container; the wasm keeps no state
+/// for it (the panel's wasm size budget, issue 19).
+fn index_advice(queryid: String, database: String) -> impl IntoView {
+    (!queryid.is_empty() && !database.is_empty()).then(|| {
+        view! {
+            <div class="pgscope-advice" style="font-size: 12px; margin: 4px 0;">
+                <style>{ADVICE_CSS}</style>
+                <button type="button" class="pgscope-advice-request" data-queryid=queryid.clone() data-database=database.clone()
+                        style="padding: 1px 8px; font-size: 12px; cursor: pointer; border: 1px solid var(--pgscope-border, #2c3235); color: inherit; background: transparent;">
+                    "index advice"
+                </button>
+                <div class="pgscope-advice-body" data-queryid=queryid data-database=database></div>
+            </div>
+        }
+    })
 }
