@@ -78,7 +78,16 @@ export function costText(before, after) {
   return out;
 }
 
-export const ASKING_HTML = '<div class="pgscope-advice-asking">Asking PostgreSQL (pg_qualstats, hypopg; nothing is written)…</div>';
+/** The advice's styles, drawn with it (Grafana's theme through the panel's CSS variables). */
+const STYLE = `<style>
+.pgscope-advice-refused { border-left: 3px solid var(--pgscope-warning, #ff9830); padding: 2px 6px; margin-top: 4px; }
+.pgscope-advice-needs, .pgscope-advice-detail, .pgscope-advice-asking { opacity: 0.7; }
+.pgscope-advice-body ul { margin: 0; padding-left: 18px; }
+.pgscope-advice-cost { opacity: 0.8; }
+.pgscope-advice-body .pgscope-copy { background: transparent; color: var(--pgscope-link, #6e9fff); border: 1px solid var(--pgscope-border, #2c3235); padding: 0 6px; font-size: 11px; cursor: pointer; }
+</style>`;
+
+export const ASKING_HTML = `${STYLE}<div class="pgscope-advice-asking">Asking PostgreSQL (pg_qualstats, hypopg; nothing is written)…</div>`;
 
 /** The resource's answer (HTTP `status`, JSON text `body`) as the HTML the detail view shows. */
 export function adviceHtml(status, body) {
@@ -97,7 +106,7 @@ export function adviceHtml(status, body) {
         : `index advice failed (HTTP ${status})${String(body || '').trim() ? `: ${String(body).slice(0, 300)}` : ''}`;
     }
     const needs = object && typeof object.needs === 'string' && object.needs ? `<div class="pgscope-advice-needs">Needs: ${escapeHtml(object.needs)}</div>` : '';
-    return `<div class="pgscope-advice-refused" role="alert">${escapeHtml(message)}${needs}</div>`;
+    return `${STYLE}<div class="pgscope-advice-refused" role="alert">${escapeHtml(message)}${needs}</div>`;
   }
   const list = (key) => (Array.isArray(object[key]) ? object[key].filter((x) => x && typeof x === 'object') : []);
   const predicates = list('predicates').map((p) => {
@@ -112,7 +121,7 @@ export function adviceHtml(status, body) {
     return `<li class="pgscope-advice-candidate"><code>${sql}</code> <button type="button" class="pgscope-copy" data-copy="${sql}">copy</button><div class="pgscope-advice-cost">${escapeHtml(costText(finite(c.costBefore), finite(c.costAfter)))}</div></li>`;
   });
   const none = candidates.length ? '' : '<div class="pgscope-advice-none">No index the planner would use lowers the estimated cost of this statement.</div>';
-  return `<div class="pgscope-advice-answer"><div>Predicates pg_qualstats saw:</div><ul>${predicates.join('')}</ul><div>Hypothetical indexes (hypopg) the planner uses, estimated on <code>${escapeHtml(word(object.example))}</code>:</div><ul>${candidates.join('')}</ul>${none}</div>`;
+  return `${STYLE}<div class="pgscope-advice-answer"><div>Predicates pg_qualstats saw:</div><ul>${predicates.join('')}</ul><div>Hypothetical indexes (hypopg) the planner uses, estimated on <code>${escapeHtml(word(object.example))}</code>:</div><ul>${candidates.join('')}</ul>${none}</div>`;
 }
 
 /**

@@ -60,7 +60,6 @@ pub struct Compare {
     pub measure: String,
     /// The backend's threshold, in percent.
     pub threshold: Option<f64>,
-    pub min_calls: Option<f64>,
     /// Statements new, gone, regressed, improved.
     pub counts: [Option<f64>; 4],
 }
@@ -77,7 +76,6 @@ impl Compare {
             label: text("label"),
             measure: if measure.is_empty() { "exec_time_per_call".into() } else { measure },
             threshold: number(compare.get("threshold")),
-            min_calls: number(compare.get("minCalls")),
             counts: ["new", "gone", "regressed", "improved"].map(|k| number(counts.and_then(|c| c.get(k)))),
         })
     }
@@ -86,15 +84,17 @@ impl Compare {
     /// frame lacks are left out.
     pub fn header(&self) -> String {
         let label = if self.label.is_empty() { "the comparison window" } else { &self.label };
-        let [new, gone, regressed, improved] = self.counts;
-        let counts: Vec<String> = [(regressed, "regressed"), (improved, "improved"), (new, "new"), (gone, "gone")]
-            .into_iter()
-            .filter_map(|(n, word)| Some(format!("{} {word}", fixed(n?, 0))))
-            .collect();
         let mut out = format!("compared with {label}");
-        if !counts.is_empty() {
-            out.push_str(": ");
-            out.push_str(&counts.join(" · "));
+        let [new, gone, regressed, improved] = self.counts;
+        let mut separator = ": ";
+        for (n, word) in [(regressed, "regressed"), (improved, "improved"), (new, "new"), (gone, "gone")] {
+            if let Some(n) = n {
+                out.push_str(separator);
+                out.push_str(&fixed(n, 0));
+                out.push(' ');
+                out.push_str(word);
+                separator = " · ";
+            }
         }
         out
     }
@@ -116,11 +116,11 @@ pub fn change_text(percent: Option<f64>, state: Option<State>) -> String {
     match (state, percent) {
         (Some(State::New), _) => "new".into(),
         (Some(State::Gone), _) => "gone".into(),
+        // Under 0.05 % it would read "+0.0 %": no change to point at.
+        (_, Some(p)) if p.abs() < 0.05 => "= 0 %".into(),
         (_, Some(p)) if p.is_finite() => {
             let size = fixed(p.abs(), if p.abs() < 10.0 { 1 } else { 0 });
-            if size.trim_start_matches(['0', '.']).is_empty() {
-                "= 0 %".into()
-            } else if p > 0.0 {
+            if p > 0.0 {
                 format!("▲ +{size} %")
             } else {
                 format!("▼ −{size} %")
@@ -160,7 +160,7 @@ mod tests {
         let custom = parse(r#"{"compare":{"label":"previous 1h","from":1,"to":2,"threshold":20,"minCalls":10,"measure":"exec_time_per_call","counts":{"new":3,"gone":0,"regressed":2,"improved":1}}}"#).unwrap();
         let compare = Compare::from_custom(Some(&custom)).unwrap();
         assert_eq!(compare.header(), "compared with previous 1h: 2 regressed · 1 improved · 3 new · 0 gone");
-        assert_eq!((compare.threshold, compare.min_calls, compare.measure.as_str()), (Some(20.0), Some(10.0), "exec_time_per_call"));
+        assert_eq!((compare.threshold, compare.measure.as_str()), (Some(20.0), "exec_time_per_call"));
         let bare = Compare::from_custom(Some(&parse(r#"{"compare":{"counts":{"new":"x"}}}"#).unwrap())).unwrap();
         assert_eq!((bare.header(), bare.measure.as_str()), ("compared with the comparison window".to_string(), "exec_time_per_call"));
         for odd in [r#"{}"#, r#"{"compare":5}"#, r#"{"compare":null}"#, "[]"] {
@@ -175,6 +175,7 @@ mod tests {
         assert_eq!(change_text(Some(-35.0), Some(State::Improved)), "▼ −35 %");
         assert_eq!(change_text(Some(4.25), None), "▲ +4.3 %");
         assert_eq!(change_text(Some(0.01), Some(State::Unchanged)), "= 0 %");
+        assert_eq!(change_text(Some(-0.06), None), "▼ −0.1 %");
         assert_eq!(change_text(Some(f64::NAN), Some(State::Unchanged)), "–");
         assert_eq!(change_text(None, None), "–");
         assert_eq!(change_text(Some(50.0), Some(State::New)), "new");

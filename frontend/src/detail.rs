@@ -260,12 +260,6 @@ impl Chart {
         out
     }
 
-    /// A stacked chart's layers at the point nearest to `t`: "CPU 1.20 ms · other 0.30 ms".
-    pub fn layers_at(&self, t: f64) -> String {
-        let Some(i) = (0..self.points.len()).min_by(|&a, &b| (self.points[a].0 - t).abs().total_cmp(&(self.points[b].0 - t).abs())) else { return String::new() };
-        self.layers.iter().map(|l| format!("{} {}", l.name, self.format(l.values.get(i).copied().flatten()))).collect::<Vec<_>>().join(" · ")
-    }
-
     /// The point nearest to time `t` (ms), for the shared hover read-out.
     pub fn value_at(&self, t: f64) -> Option<(f64, Option<f64>)> {
         self.points.iter().copied().min_by(|a, b| (a.0 - t).abs().total_cmp(&(b.0 - t).abs()))
@@ -276,7 +270,17 @@ fn nice_ceiling(max: f64) -> f64 {
     if !(max.is_finite() && max > 0.0) {
         return 1.0;
     }
-    let magnitude = 10f64.powf(max.log10().floor());
+    // The power of ten at or below max, by steps (no powf and log10: ~3 KB of libm in the wasm).
+    let mut magnitude = 1.0;
+    while magnitude * 10.0 <= max {
+        magnitude *= 10.0;
+    }
+    while magnitude > max {
+        magnitude /= 10.0;
+    }
+    if magnitude == 0.0 {
+        return max; // below 1e-323: no power of ten between 0 and it
+    }
     [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|&c| c >= max * (1.0 - 1e-9)).unwrap_or(10.0 * magnitude)
 }
 
@@ -421,12 +425,11 @@ fn time_split(series: &[Chart]) -> Option<Chart> {
     Some(Chart { key: TIME_SPLIT.into(), title: title.into(), unit: Unit::Seconds, suffix: if per == "s" { "/s" } else { "" }, points, then: Vec::new(), layers })
 }
 
-/// A wait frame's event: its value field's labels `event_type` and `event` (or pgwatch's
-/// `wait_event_type` and `wait_event`) as "Lock:transactionid", else the frame's name.
+/// A wait frame's event: its value field's labels `event_type` and `event` as
+/// "Lock:transactionid" (the event alone without a type), else the frame's name.
 fn wait_name(frame: &InputFrame) -> String {
-    let Some(field) = frame.fields.iter().find(|f| f.field_type == "number") else { return frame.name.clone().unwrap_or_default() };
-    let pick = |a: &str, b: &str| Some(field.label(a)).filter(|v| !v.is_empty()).unwrap_or_else(|| field.label(b));
-    let (event_type, event) = (pick("event_type", "wait_event_type"), pick("event", "wait_event"));
+    let field = frame.fields.iter().find(|f| f.field_type == "number");
+    let (event_type, event) = field.map(|f| (f.label("event_type"), f.label("event"))).unwrap_or_default();
     match (event_type.is_empty(), event.is_empty()) {
         (_, true) => frame.name.clone().unwrap_or_default(),
         (true, false) => event,
@@ -443,17 +446,21 @@ fn wait_chart(waits: Vec<(String, Vec<(f64, Option<f64>)>)>) -> Option<Chart> {
     if waits.is_empty() {
         return None;
     }
-    let mut times: Vec<i64> = waits.iter().flat_map(|(_, points)| points.iter().map(|p| p.0 as i64)).collect();
-    crate::model::sort_by(&mut times, |a, b| a.cmp(b));
+    // Every event's times, sorted once (by the Lookup every series join here uses).
+    let all: Vec<(f64, Option<f64>)> = waits.iter().flat_map(|(_, points)| points.iter().copied()).collect();
+    let mut times: Vec<i64> = by_time(&all).keys().copied().collect();
     times.dedup();
-    let total = |points: &[(f64, Option<f64>)]| points.iter().filter_map(|p| p.1).filter(|v| *v > 0.0).sum::<f64>();
-    let mut events: Vec<(String, f64, ByTime)> = waits.into_iter().map(|(name, points)| (name, total(&points), by_time(&points))).collect();
-    crate::model::sort_by(&mut events, |a, b| b.1.total_cmp(&a.1));
-    let value = |lookup: &ByTime, t: &i64| lookup.get(t).copied().flatten().filter(|v| *v > 0.0);
-    let mut layers: Vec<Layer> = events.iter().take(MAX_WAIT_LAYERS).map(|(name, _, lookup)| Layer { name: name.clone(), values: times.iter().map(|t| value(lookup, t)).collect() }).collect();
-    if events.len() > MAX_WAIT_LAYERS {
-        let rest = &events[MAX_WAIT_LAYERS..];
-        layers.push(Layer { name: "other events".into(), values: times.iter().map(|t| Some(rest.iter().filter_map(|e| value(&e.2, t)).sum())).collect() });
+    let events: Vec<(f64, ByTime)> = waits.iter().map(|(_, points)| (points.iter().filter_map(|p| p.1).filter(|v| *v > 0.0).sum(), by_time(points))).collect();
+    let order = crate::model::sorted_indices(events.len(), &mut |a, b| events[b].0.total_cmp(&events[a].0));
+    let value = |event: usize, t: &i64| events[event].1.get(t).copied().flatten().filter(|v| *v > 0.0);
+    let mut layers = Vec::new();
+    for (rank, &event) in order.iter().enumerate() {
+        if rank == MAX_WAIT_LAYERS {
+            let rest = &order[MAX_WAIT_LAYERS..];
+            layers.push(Layer { name: "other events".into(), values: times.iter().map(|t| Some(rest.iter().filter_map(|&e| value(e, t)).sum())).collect() });
+            break;
+        }
+        layers.push(Layer { name: waits[event].0.clone(), values: times.iter().map(|t| value(event, t)).collect() });
     }
     let points = (0..times.len()).map(|i| (times[i] as f64, Some(layers.iter().filter_map(|l| l.values[i]).sum()))).collect();
     Some(Chart { key: WAITS.into(), title: "wait events (sessions waiting)".into(), unit: Unit::Count, suffix: "", points, then: Vec::new(), layers })
@@ -505,12 +512,8 @@ impl DetailModel {
             list.retain(|c| c.key != key); // one chart per key: the last frame's
             list.push(Chart { key, title, unit, suffix, points: points_with_gaps(frame), then: Vec::new(), layers: Vec::new() });
         }
-        for list in [&mut model.series, &mut then_series] {
-            if let Some(ratio) = hit_ratio(list) {
-                list.retain(|c| c.key != "hit_ratio");
-                list.push(ratio);
-            }
-        }
+        // The hit ratio is derived for now only (no dashed then under a ratio).
+        model.series.extend(hit_ratio(&model.series));
         for chart in &mut model.series {
             if let Some(then) = then_series.iter_mut().find(|c| c.key == chart.key) {
                 chart.then = std::mem::take(&mut then.points);
@@ -680,7 +683,7 @@ mod tests {
             series("disk_read", "call", disk_read, ""),
             series("exec_time", "call", "[0.005, 0.005, 0.005]", r#","window":"then""#),
             wait(r#"{"event_type":"Lock","event":"transactionid"}"#, "[0.5, 0, 1]"),
-            wait(r#"{"wait_event_type":"IO","wait_event":"DataFileRead"}"#, "[0.1, 0.2, null]"),
+            wait(r#"{"event_type":"IO","event":"DataFileRead"}"#, "[0.1, 0.2, null]"),
         ];
         parse_input(&format!(r#"{{"timeRange":{{"from":0,"to":30000}},"series":[{}]}}"#, frames.join(","))).unwrap()
     }
@@ -698,7 +701,6 @@ mod tests {
         // No exec time: a gap in every layer.
         assert_eq!((at(2), split.points[2]), (vec![None, None, None], (30000.0, None)));
         assert_eq!(split.points[0], (0.0, Some(0.01)));
-        assert_eq!(split.layers_at(1000.0), "CPU 5.00 ms · I/O wait 3.00 ms · other 2.00 ms");
         let areas = split.areas(model.range);
         assert_eq!(areas.len(), 3);
         assert!(areas.iter().all(|(_, path)| path.starts_with('M') && path.ends_with(" Z")), "{areas:?}");
@@ -767,6 +769,11 @@ mod tests {
         assert_eq!(nice_ceiling(0.012), 0.02);
         assert_eq!(nice_ceiling(100.0), 100.0);
         assert_eq!(nice_ceiling(f64::NAN), 1.0);
+        assert_eq!((nice_ceiling(1000.0), nice_ceiling(1001.0), nice_ceiling(5e-324)), (1000.0, 2000.0, 5e-324));
+        for max in [0.0007, 0.3, 7.0, 42.0, 99.0, 1e9 + 1.0, 123456.0, 1e308, f64::MAX, 1e-300] {
+            let top = nice_ceiling(max);
+            assert!(top >= max * (1.0 - 1e-9) && top <= max * 10.0, "{max} -> {top}");
+        }
     }
 
     #[test]

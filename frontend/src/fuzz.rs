@@ -208,7 +208,7 @@ fn exercise(rng: &mut Rng, json: &str, numbers: Vec<f64>) {
         let _ = top.compare.as_ref().map(|c| c.header());
         for row in visible.iter().take(8) {
             let percent = top.change(row);
-            let _ = (top.change_detail(row), compare::change_text(percent, row.state), compare::tone(percent, row.state, top.threshold));
+            let _ = (compare::change_text(percent, row.state), compare::tone(percent, row.state, top.threshold));
         }
         let (start, end) = viewport::window(visible.len(), f64::from(rng.below(100_000) as u32) - 500.0, f64::from(rng.below(2000) as u32));
         let slots = viewport::capacity(f64::from(rng.below(2000) as u32));
@@ -225,7 +225,7 @@ fn exercise(rng: &mut Rng, json: &str, numbers: Vec<f64>) {
             let _ = chart.path((f64::from(rng.below(1000) as u32), f64::from(rng.below(100_000) as u32)));
             let _ = chart.value_at(rng.next() as f64);
             let range = (f64::from(rng.below(1000) as u32), f64::from(rng.below(100_000) as u32));
-            let _ = (chart.then_path(range), chart.areas(range), chart.layers_at(rng.next() as f64));
+            let _ = (chart.then_path(range), chart.areas(range), chart.overlay_svg(range), chart.key_html());
         }
     }
     let _ = StackModel::from_input(&input);

@@ -327,6 +327,11 @@ impl<K: Ord, V> Lookup<K, V> {
         self.0[start..end].iter().map(|e| &e.1)
     }
 
+    /// Every key given, sorted (repeated as often as given).
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.0.iter().map(|e| &e.0)
+    }
+
     /// The value last given for `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.all(key).last()
@@ -358,6 +363,7 @@ mod tests {
         let lookup = Lookup::new(vec![(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd')]);
         assert_eq!((lookup.get(&3), lookup.get(&1), lookup.get(&0), lookup.get(&4)), (Some(&'c'), Some(&'b'), None, None));
         assert_eq!(lookup.all(&3).collect::<String>(), "ac");
+        assert_eq!(lookup.keys().copied().collect::<Vec<_>>(), [1, 2, 3, 3]);
         let labels = Labels::new(["b", "a", "b", "c"].iter().zip(["1", "2", "3", "4"]).map(|(k, v)| (k.to_string(), v.to_string())).collect());
         assert_eq!(labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(), ["a=2", "b=1", "c=4"], "sorted, the first value of a name kept");
         assert_eq!((labels.get("b").map(String::as_str), labels.get("x"), labels.is_empty()), (Some("1"), None, false));

@@ -78,9 +78,10 @@ pub struct Row {
     pub values: Vec<Option<f64>>,
     /// Against the comparison window (issue 20); None without one.
     pub state: Option<State>,
-    /// The compared measure then and its absolute change ("then 12 ms, +13 ms" in the tooltip).
-    pub then: Option<f64>,
-    pub change: Option<f64>,
+    /// What the view shows of the comparison, made with the model (the view reads rows only):
+    /// the badge's word ("" when unchanged) and the change column's colour (compare.rs `tone`).
+    pub badge: &'static str,
+    pub tone: &'static str,
     /// The sparkline's points; its path is drawn only for rows in view (`spark_path`).
     pub spark: Arc<[(f64, f64)]>,
 }
@@ -156,7 +157,8 @@ impl TopModel {
             }
             let measure = model.compare.as_ref().map(|c| c.measure.clone()).unwrap_or_default();
             // The field a column reads: the change column the compared measure's change.
-            let field_name = |i: usize| if COLUMNS[i].0 == CHANGE { format!("{measure}_change_pct") } else { COLUMNS[i].0.to_string() };
+            let change_field = format!("{measure}_change_pct");
+            let field_name = |i: usize| if COLUMNS[i].0 == CHANGE { change_field.as_str() } else { COLUMNS[i].0 };
             let present = |i: &usize| (COLUMNS[*i].0 != CHANGE || model.compare.is_some()) && frame.fields.iter().any(|f| f.name == field_name(*i));
             let change = COLUMNS.len() - 1;
             model.columns = match input.options.top_columns.as_deref() {
@@ -171,28 +173,31 @@ impl TopModel {
             }
             // Fields looked up once, not per row and value.
             let field = |name: &str| column(frame, name).map(|f| &f.values);
-            let [states, thens, changes] = ["state", "_then", "_change"].map(|suffix| {
-                model.compare.as_ref().and_then(|_| if suffix == "state" { field(suffix) } else { field(&format!("{measure}{suffix}")) })
-            });
+            let states = model.compare.as_ref().and_then(|_| field("state"));
             let text = |values: Option<&Values>, row: usize| values.and_then(|v| v.text(row)).unwrap_or_default();
             let [queryids, databases, users, names, texts, sources] = ["queryid", "database", "user", "name", "text", "name_source"].map(field);
-            let measures: Vec<Option<&Values>> = model.columns.iter().map(|&c| field(&field_name(c))).collect();
+            let measures: Vec<Option<&Values>> = model.columns.iter().map(|&c| field(field_name(c))).collect();
             for row in 0..queryids.map(Values::len).unwrap_or(0) {
                 let (queryid, database) = (text(queryids, row), text(databases, row));
                 let spark = sparks.get(&(database.clone(), queryid.clone())).cloned().unwrap_or_default();
-                model.rows.push(Arc::new(Row {
+                let mut statement = Row {
                     user: text(users, row),
                     name: text(names, row),
                     text: text(texts, row),
                     unnamed: sources.and_then(|v| v.text(row)).is_some_and(|s| s == "queryid"),
                     values: measures.iter().map(|v| v.and_then(|v| v.number(row))).collect(),
                     state: states.and_then(|v| v.text(row)).and_then(|s| State::parse(&s)),
-                    then: thens.and_then(|v| v.number(row)),
-                    change: changes.and_then(|v| v.number(row)),
+                    badge: "",
+                    tone: "",
                     spark,
                     queryid,
                     database,
-                }));
+                };
+                if model.compare.is_some() {
+                    statement.badge = statement.state.filter(|s| s.badged()).map_or("", State::word);
+                    statement.tone = compare::tone(model.change(&statement), statement.state, model.threshold);
+                }
+                model.rows.push(Arc::new(statement));
             }
         }
         model
@@ -235,24 +240,6 @@ impl TopModel {
     pub fn change(&self, row: &Row) -> Option<f64> {
         let at = self.columns.iter().position(|&c| COLUMNS[c].0 == CHANGE)?;
         row.values.get(at).copied().flatten()
-    }
-
-    /// The change cell's tooltip: the compared measure then, now and the change in its unit.
-    pub fn change_detail(&self, row: &Row) -> String {
-        let Some(compare) = &self.compare else { return String::new() };
-        let unit = COLUMNS.iter().find(|c| c.0 == compare.measure).map_or(Unit::Count, |c| c.2);
-        // Now's figure where the measure is a column shown ("–" when the statement is gone).
-        let now = COLUMNS.iter().position(|c| c.0 == compare.measure).and_then(|c| self.columns.iter().position(|&shown| shown == c)).map(|k| row.values.get(k).copied().flatten());
-        let signed = |v: Option<f64>| match v {
-            Some(v) if v > 0.0 => format!("+{}", format_unit(Some(v), unit)),
-            v => format_unit(v, unit),
-        };
-        let mut out = format!("{}: then {}", compare.measure.replace('_', " "), format_unit(row.then, unit));
-        if let Some(now) = now {
-            out.push_str(&format!(", now {}", format_unit(now, unit)));
-        }
-        out.push_str(&format!(", change {}", signed(row.change)));
-        out
     }
 }
 
@@ -419,7 +406,7 @@ mod tests {
         .unwrap();
         let model = TopModel::from_input(&input);
         assert_eq!(model.rows.iter().map(|r| model.change(r)).collect::<Vec<_>>(), [Some(100.0)]);
-        assert_eq!(model.change_detail(&model.rows[0]), "exec time per s: then 250.00 ms, now 500.00 ms, change –");
+
     }
 
     #[test]
@@ -454,8 +441,8 @@ mod tests {
         assert_eq!(format_unit(model.rows[0].values[change], COLUMNS[model.columns[change]].2), "▲ +112 %");
         let ids = |rows: Vec<Arc<Row>>| rows.into_iter().map(|r| r.queryid.clone()).collect::<Vec<_>>();
         assert_eq!(ids(model.visible("", TopSort { column: Some(change), descending: true })), ["1", "4", "2", "3"], "largest change first, none last");
-        assert_eq!(model.change_detail(&model.rows[0]), "exec time per call: then 10.00 ms, now 21.20 ms, change +11.20 ms");
-        assert_eq!(model.change_detail(&model.rows[2]), "exec time per call: then 4.00 ms, now –, change –");
+        assert_eq!(model.rows.iter().map(|r| (r.badge, r.tone)).collect::<Vec<_>>(), [("regressed", "worse"), ("new", ""), ("gone", ""), ("", "")]);
+
         // The panel's compareTo "" hides the comparison the query made; its threshold wins.
         let mut options_set = compared();
         options_set.options.threshold = Some(150.0);
@@ -463,7 +450,6 @@ mod tests {
         options_set.options.compare_to = Some(String::new());
         let off = TopModel::from_input(&options_set);
         assert!(off.compare.is_none() && off.columns.iter().all(|&c| COLUMNS[c].0 != "change"));
-        assert_eq!(off.change_detail(&off.rows[0]), "");
         // Without a comparison nothing changes.
         let plain = TopModel::from_input(&input());
         assert!(plain.compare.is_none() && plain.rows.iter().all(|r| r.state.is_none() && plain.change(r).is_none()));

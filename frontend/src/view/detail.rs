@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::style::{ADVICE_CSS, BADGE_STYLE};
+use super::style::BADGE_STYLE;
 use super::widgets::{messages, CopyButton};
 use crate::detail::{Charts, DetailModel, CHART_HEIGHT, CHART_WIDTH};
 use crate::number::{fixed, shortest};
@@ -74,9 +74,8 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
             let key = chart.key_html();
             let legend = {
                 let chart = chart.clone();
-                move || match hover.get().and_then(|t| Some((t, chart.value_at(t)?))) {
-                    Some((at, _)) if stacked => format!("{} at {}", chart.layers_at(at), time_label(at, span)),
-                    Some((_, (t, v))) => format!("{} at {}", chart.format(v), time_label(t, span)),
+                move || match hover.get().and_then(|t| chart.value_at(t)) {
+                    Some((t, v)) => format!("{} at {}", chart.format(v), time_label(t, span)),
                     None => format!("last {} · mean {} · max {}", chart.format(chart.last()), chart.format(chart.mean()), chart.format(chart.max())),
                 }
             };
@@ -156,7 +155,6 @@ fn index_advice(queryid: String, database: String) -> impl IntoView {
     (!queryid.is_empty() && !database.is_empty()).then(|| {
         view! {
             <div class="pgscope-advice" style="font-size: 12px; margin: 4px 0;">
-                <style>{ADVICE_CSS}</style>
                 <button type="button" class="pgscope-advice-request" data-queryid=queryid.clone() data-database=database.clone()
                         style="padding: 1px 8px; font-size: 12px; cursor: pointer; border: 1px solid var(--pgscope-border, #2c3235); color: inherit; background: transparent;">
                     "index advice"

@@ -8,7 +8,6 @@ use leptos::prelude::*;
 
 use super::style::{SPARK_SIZE, SPARK_VIEWBOX, TOP_CSS};
 use super::widgets::{activates, messages, sort_aria, sort_indicator, CopyButton};
-use crate::compare::tone;
 use crate::pgss::{self, TopModel, TopSort, COLUMNS};
 use crate::number::shortest;
 use crate::stack::spark_path;
@@ -27,8 +26,6 @@ use crate::viewport;
 pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String>>, sort: RwSignal<TopSort>, search: RwSignal<String>, scroll: Signal<(f64, f64)>) -> impl IntoView {
     let notices = Memo::new(move |_| (errors.get(), model.with(|m| m.notices.clone())));
     let columns = Memo::new(move |_| model.with(|m| m.columns.clone()));
-    // With a comparison (issue 20): the window and its counts above the table ("" hides it).
-    let compared = Memo::new(move |_| model.with(|m| m.compare.as_ref().map(|c| c.header()).unwrap_or_default()));
     let headers = move || {
         columns
             .get()
@@ -47,7 +44,11 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
             .collect_view()
     };
     let footer = move || {
-        model.with(|m| format!("{} of {} statements · {}", m.rows.len(), m.statements.map(shortest).unwrap_or_else(|| "?".into()), m.schema))
+        // With a comparison (issue 20): the window and its counts, after the schema.
+        model.with(|m| {
+            let compared = m.compare.as_ref().map(|c| format!(" · {}", c.header())).unwrap_or_default();
+            format!("{} of {} statements · {}{compared}", m.rows.len(), m.statements.map(shortest).unwrap_or_else(|| "?".into()), m.schema)
+        })
     };
     // Search and sort touch every statement; the DOM only the rows in view.
     let shown = Memo::new(move |_| search.with(|needle| model.with(|m| m.visible(needle, sort.get()))));
@@ -106,15 +107,6 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
         let unnamed = Memo::new(move |_| row.with(|r| r.as_ref().is_some_and(|r| r.unnamed)));
         let full_text = Memo::new(move |_| row.with(|r| r.as_ref().map(|r| r.text.clone()).unwrap_or_default()));
         let has_text = Memo::new(move |_| full_text.with(|t| !t.is_empty()));
-        // Against the comparison window: the state's badge (then, now and the change in its
-        // tooltip) and the change column's colour (the row's data-tone, style.rs).
-        let badge = Memo::new(move |_| row.with(|r| r.as_ref().and_then(|r| r.state).filter(|s| s.badged()).map(|s| s.word().to_string()).unwrap_or_default()));
-        let change = Memo::new(move |_| {
-            row.with(|r| {
-                let Some(r) = r else { return (String::new(), String::new()) };
-                model.with(|m| (m.change_detail(r), tone(m.change(r), r.state, m.threshold).to_string()))
-            })
-        });
         let cells = move || {
             columns
                 .get()
@@ -132,10 +124,12 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
         };
         view! {
             <div class="pgscope-top-row" role="row" aria-rowindex=move || index.get().map(|i| i + 2) style:top=move || format!("{}px", shortest(index.get().unwrap_or(0) as f64 * viewport::ROW_HEIGHT))
-                 data-queryid=text(|r| r.queryid.clone()) data-database=text(|r| r.database.clone()) data-tone=move || change.with(|c| c.1.clone())>
+                 data-queryid=text(|r| r.queryid.clone()) data-database=text(|r| r.database.clone()) data-tone=text(|r| r.tone.to_string())>
                 <div class="pgscope-top-statement" role="cell">
                     <a class="pgscope-top-name" href=text(pgss::detail_link) title=move || full_text.get()>{text(|r| r.name.clone())}</a>
-                    <span class="pgscope-state-badge" data-state=move || badge.get() title=move || change.with(|c| c.0.clone())>{move || badge.get()}</span>
+                    // Against the comparison window: the state; the change column's colour is the
+                    // row's data-tone (style.rs).
+                    <span class="pgscope-state-badge" data-state=text(|r| r.badge.to_string())>{text(|r| r.badge.to_string())}</span>
                     {move || unnamed.get().then(|| view! {
                         <span class="pgscope-name-badge" title="No name in the info metric for this queryid: names fall back to the queryid (the data is complete)">"no name"</span>
                     })}
@@ -155,7 +149,6 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
     };
     view! {
         {move || notices.with(|(errors, notices)| messages(errors.clone(), notices))}
-        <div class="pgscope-compare-header">{move || compared.get()}</div>
         <div style="display: flex; gap: 8px; align-items: center; padding: 2px 0 6px;">
             <input class="pgscope-search" type="search" placeholder="Search name, text, queryid, database, user" aria-label="Search statements"
                    style="flex: 1; max-width: 360px; background: transparent; color: inherit; border: 1px solid var(--pgscope-border, #2c3235); padding: 3px 6px;"

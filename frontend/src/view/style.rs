@@ -40,10 +40,7 @@ pub(super) const TOP_CSS: &str = "\
 .pgscope-name-badge, .pgscope-state-badge { margin-left: 6px; padding: 0 4px; border-radius: 2px; font-size: 11px; background: var(--pgscope-warning, #ff9830); color: #000; }\
 .pgscope-state-badge[data-state=regressed] { background: var(--pgscope-error, #e02f44); color: #fff; }\
 .pgscope-state-badge[data-state=improved] { background: var(--pgscope-ok, #1b855e); color: #fff; }\
-.pgscope-state-badge[data-state=new] { background: var(--pgscope-link, #6e9fff); color: #000; }\
-.pgscope-state-badge[data-state=gone] { background: var(--pgscope-unknown, #8e8e8e); color: #000; }\
-.pgscope-state-badge:empty, .pgscope-compare-header:empty { display: none; }\
-.pgscope-compare-header { font-size: 12px; padding: 2px 0; }\
+.pgscope-state-badge:empty { display: none; }\
 .pgscope-top-row[data-tone=worse] [data-column=change] { color: var(--pgscope-error, #e02f44); }\
 .pgscope-top-row[data-tone=better] [data-column=change] { color: var(--pgscope-ok, #1b855e); }";
 pub(super) const TABLE_STYLE: &str = "width: 100%; border-collapse: collapse;";
@@ -59,10 +56,3 @@ pub(super) const NUMBER_CELL_STYLE: &str = "padding: 3px 8px; border-bottom: 1px
 pub(super) const GROUP_TITLE_STYLE: &str = "font-size: 13px; font-weight: 500; margin: 0 0 4px; color: var(--pgscope-text, #ccccdc);";
 pub(super) const TILE_STYLE: &str = "flex: 1 1 260px; max-width: 480px; padding: 6px 8px; box-sizing: border-box; \
     background: var(--pgscope-header-bg, #22252b); border-radius: 2px;";
-/// The detail view's index advice (drawn as HTML text by advice.rs, so styled by class).
-pub(super) const ADVICE_CSS: &str = "\
-.pgscope-advice-refused { border-left: 3px solid var(--pgscope-warning, #ff9830); padding: 2px 6px; margin-top: 4px; }\
-.pgscope-advice-needs, .pgscope-advice-detail, .pgscope-advice-asking { opacity: 0.7; }\
-.pgscope-advice ul { margin: 0; padding-left: 18px; }\
-.pgscope-advice-cost { opacity: 0.8; }\
-.pgscope-advice .pgscope-copy { background: transparent; color: var(--pgscope-link, #6e9fff); border: 1px solid var(--pgscope-border, #2c3235); padding: 0 6px; font-size: 11px; cursor: pointer; }";
