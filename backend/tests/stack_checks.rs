@@ -5,12 +5,28 @@
 //! as Save & test and the `stackHealth` query. The cases Patroni cannot be driven into on one
 //! node (two primaries, a timeline change) and Citus clusters (Citus is not installable here) use
 //! answers written by hand, marked as such.
+//!
+//! Issue 19 changed which requests read the pgss and info series (each read costs ~1 s per
+//! 100,000 statements): `count(pgss_query_info)` became `count by (job) (pgss_query_info)` and
+//! `count(pg_stat_statements_calls_total)` the coverage check's `count by (job, instance)`. The
+//! recordings were re-keyed, not re-recorded: the same values, labelled with the one job that
+//! served the metric in the recorded window (its `range count by (job)` answer) and, for the
+//! calls metric, that job's one target's instance (the recorded targets API); the sums equal the
+//! recorded `count(...)` answers, which were then dropped.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+mod support;
+#[path = "support/scrape_targets.rs"]
+mod scrape_targets;
+
 use pgscope::frame::Values;
-use pgscope::stack::{self, Check, Recording, StackRules, Status};
+use pgscope::prom::client::PromClient;
+use pgscope::settings::Settings;
+use pgscope::stack::{self, Ask, Check, Detail, Recording, Source, Span, StackRules, Status};
+use pgscope::telemetry::Telemetry;
+use scrape_targets::{ScrapeTargets, TargetsApi};
 use serde_json::json;
 
 fn rules() -> StackRules {
@@ -333,4 +349,77 @@ fn a_stack_without_citus_gets_no_citus_check() {
     assert!(!checks.iter().any(|c| c.component == "Citus"), "{checks:#?}");
     let (_, recorded_checks) = replay(&recorded("vm-healthy"), &rules());
     assert!(!recorded_checks.iter().any(|c| c.component == "Citus"));
+}
+
+/// Replays a recording and keeps the key of every ask made.
+struct Logged<'a> {
+    recording: &'a Recording,
+    asks: std::sync::Mutex<Vec<String>>,
+}
+
+impl Source for Logged<'_> {
+    async fn ask(&self, ask: &Ask, span: Span) -> Option<Vec<u8>> {
+        self.asks.lock().unwrap().push(ask.key());
+        self.recording.ask(ask, span).await
+    }
+}
+
+fn asks_of(recording: &Recording, detail: Detail) -> Vec<String> {
+    let logged = Logged { recording, asks: Default::default() };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    runtime.block_on(stack::gather_within(&logged, &rules(), recording.at, recording.start, stack::GATHER_DEADLINE, detail));
+    logged.asks.into_inner().unwrap()
+}
+
+#[test]
+fn the_pgss_and_info_series_are_read_once_each_way_and_their_history_only_when_gone() {
+    let healthy = asks_of(&recorded("vm-healthy"), Detail::Checks);
+    let reading = |asks: &[String], metric: &str| asks.iter().filter(|k| k.contains(metric) && !k.starts_with("names")).cloned().collect::<Vec<_>>();
+    let mut calls = reading(&healthy, "pg_stat_statements_calls_total");
+    calls.sort();
+    assert_eq!(calls, [
+        "instant count by (job, instance) (pg_stat_statements_calls_total)",
+        "instant count(count by (queryid) (pg_stat_statements_calls_total) and on (queryid) count by (queryid) (pgss_query_info))",
+        "instant count(count by (queryid) (pg_stat_statements_calls_total))",
+        "instant time() - max(timestamp(pg_stat_statements_calls_total))",
+        // VictoriaMetrics' own target adds series (its histogram buckets): only whether its job
+        // exported pgss series in the window is read, not every statement's history.
+        "range count by (job) (pg_stat_statements_calls_total{job=~\"victoriametrics\"})",
+    ], "one request per figure, the per-target count shared with the coverage check, no whole history while the series exist");
+    assert!(!healthy.iter().any(|k| k == "range scrape_samples_scraped"), "Save & test draws no sparkline");
+    assert!(asks_of(&recorded("vm-healthy"), Detail::Sparklines).iter().any(|k| k == "range scrape_samples_scraped"));
+    // Two targets are down (jobs grafana-pgscope, self-cadvisor): did they serve names? Only
+    // their jobs' history is read.
+    assert!(healthy.contains(&"range count by (job) (pgss_query_info{job=~\"grafana\\\\-pgscope|self\\\\-cadvisor\"})".to_string()), "{healthy:#?}");
+    // The info exporter down, its metric gone: its whole history says since when.
+    let info_down = asks_of(&recorded("vm-info-down"), Detail::Checks);
+    assert!(info_down.contains(&"range count by (job) (pgss_query_info)".to_string()), "{info_down:#?}");
+}
+
+#[test]
+fn one_gathering_makes_as_many_requests_for_1000_targets_as_for_100() {
+    let end = support::now_s() / 15 * 15;
+    let gathered = |count: usize| {
+        let vm = support::VictoriaMetrics::start();
+        let targets = ScrapeTargets { points: 41, ..ScrapeTargets::new(count, end) };
+        targets.import_vm(&vm.addr);
+        let api = TargetsApi::start(&vm.addr, targets.targets_api());
+        let settings = Settings::from_instance(Some(&support::instance("stack", &api.url(), "{}"))).unwrap();
+        let client = PromClient::new(settings, Telemetry::default()).unwrap();
+        let rules = StackRules::default();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let at = end as f64;
+        let observations = runtime.block_on(stack::gather_within(&client, &rules, at, at - 3600.0, stack::GATHER_DEADLINE, Detail::Checks));
+        let checks = stack::evaluate(&observations, &rules);
+        let targets_checked: Vec<&Check> = checks.iter().filter(|c| c.component == "Scrape targets" && !c.instance.is_empty()).collect();
+        let down = targets_checked.iter().filter(|c| c.summary.contains(" down")).count();
+        let collapsed = targets_checked.iter().filter(|c| c.summary.contains("collapsed")).count();
+        (api.requests(), targets_checked.len(), count - targets.up_now(), down, collapsed, (0..count).filter(|t| ScrapeTargets::is_collapsed(*t)).count())
+    };
+    let (small, large) = (gathered(100), gathered(1000));
+    assert_eq!(small.0, large.0, "requests at 100 targets and at 1,000");
+    for (count, (_, checked, want_down, down, collapsed, want_collapsed)) in [(100, small), (1000, large)] {
+        assert_eq!(checked, count, "a check per target");
+        assert_eq!((down, collapsed), (want_down, want_collapsed), "{count} targets: down and collapsed ones found");
+    }
 }

@@ -169,7 +169,8 @@ pub async fn check(instance: &Instance) -> HealthReport {
     let rules = StackRules::from(client.settings());
     let stack_started = Instant::now();
     let check_stack = async {
-        let observations = stack::gather(client, &rules, now, now - rules.window.as_secs_f64()).await;
+        // The checks alone: sparklines are the panel's (the `stackHealth` query).
+        let observations = stack::gather_within(client, &rules, now, now - rules.window.as_secs_f64(), stack::GATHER_DEADLINE, stack::Detail::Checks).await;
         stack::evaluate(&observations, &rules)
     };
     let detect_pgss = pgss::schema(client, &instance.pgss, now, rules.window.as_secs_f64());

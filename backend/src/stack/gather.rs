@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde::Deserialize;
 
-use super::{InfoObservation, Observations, PgssObservation, StackRules, Target, PATRONI_METRICS, PGSS_CALLS_METRICS, POSTGRES_METRICS, GATHER_DEADLINE, REQUEST_TIMEOUT};
+use super::{InfoObservation, Observations, PgssObservation, Series, StackRules, Target, GATHER_DEADLINE, PATRONI_METRICS, PGSS_CALLS_METRICS, POSTGRES_METRICS, REQUEST_TIMEOUT};
 use crate::frame::Labels;
 use crate::prom::client::PromClient;
 use crate::prom::read::{parse_matrix, parse_names, parse_vector, success_data, Sample};
@@ -179,15 +179,33 @@ impl<S: Source> Source for Deadline<'_, S> {
 /// The most info metrics checked (configured ones first, then those the TSDB holds).
 const MAX_INFO_METRICS: usize = 8;
 
-/// Asks the TSDB everything the checks need, concurrently. `start..at` is the history shown in
-/// sparklines and searched for "down since"; it is at least the rules' window.
-pub async fn gather<S: Source>(source: &S, rules: &StackRules, at: f64, start: f64) -> Observations {
-    gather_within(source, rules, at, start, GATHER_DEADLINE).await
+/// The most jobs named in one selector when only their history is wanted; past it, every job's.
+const MAX_HISTORY_JOBS: usize = 20;
+
+/// What a gathering is for. The checks alone (Save & test) need no target's history beyond
+/// `up`; the `stackHealth` query also draws every target's samples over the range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    Checks,
+    Sparklines,
 }
 
-/// `gather` with its overall deadline given: every ask still pending when it passes counts as
-/// failed (the checks say "unknown"), however many rounds remain.
-pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, start: f64, deadline: Duration) -> Observations {
+/// Asks the TSDB everything the checks and the sparklines need, concurrently. `start..at` is the
+/// history shown in sparklines and searched for "down since"; it is at least the rules' window.
+pub async fn gather<S: Source>(source: &S, rules: &StackRules, at: f64, start: f64) -> Observations {
+    gather_within(source, rules, at, start, GATHER_DEADLINE, Detail::Sparklines).await
+}
+
+/// `gather` with its overall deadline and detail given: every ask still pending when the
+/// deadline passes counts as failed (the checks say "unknown"), however many rounds remain.
+///
+/// Cost at fleet scale: each request over the pgss or info series reads every statement's
+/// series in the TSDB (about 1 s per 100,000 on VictoriaMetrics), so each such metric is read
+/// as few times as its checks allow: one `count by (job, instance)` serves the coverage check,
+/// the series count and the jobs; the history over the window (a range query over every
+/// series) is asked only when there is no series now (the check reports since when) or, for the
+/// jobs whose targets are down or churn, when those jobs have no series now.
+pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, start: f64, deadline: Duration, detail: Detail) -> Observations {
     let source = &Deadline { inner: source, at: tokio::time::Instant::now() + deadline };
     let window = rules.window.as_secs_f64();
     let start = start.min(at - window);
@@ -208,29 +226,26 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
     let postgres = format!("{{__name__=~\"{}\"}}", POSTGRES_METRICS.join("|"));
     let patroni = format!("{{__name__=~\"{}\"}}", PATRONI_METRICS.join("|"));
     let citus = format!("{{__name__=~\"{}\"}}", super::citus_checks::CITUS_METRICS.join("|"));
+    let samples_history = async {
+        match detail {
+            Detail::Sparklines => range("scrape_samples_scraped".into()).await,
+            Detail::Checks => None,
+        }
+    };
 
+    use super::coverage_checks::{DEALLOC_METRIC, EXPORTED_METRIC, HELD_METRIC, MAX_METRIC};
     let coverage = async {
-        use super::coverage_checks::{DEALLOC_METRIC, EXPORTED_METRIC, HELD_METRIC, MAX_METRIC};
-        let answers = futures_util::join!(
+        futures_util::join!(
             instant(format!("increase({DEALLOC_METRIC}[{w}])")),
             instant(HELD_METRIC.to_string()),
             instant(MAX_METRIC.to_string()),
-            instant(format!("count by (job, instance) ({EXPORTED_METRIC})")),
-        );
-        let named = [(DEALLOC_METRIC, answers.0), (HELD_METRIC, answers.1), (MAX_METRIC, answers.2), (EXPORTED_METRIC, answers.3)];
-        let mut samples: Option<Vec<Sample>> = None;
-        for (name, answer) in named {
-            for (mut labels, value) in answer.into_iter().flatten() {
-                labels.insert("__name__".into(), name.into());
-                samples.get_or_insert_with(Vec::new).push((labels, value));
-            }
-        }
-        samples
+            instant(per_target(EXPORTED_METRIC)),
+        )
     };
-    let (targets, up, samples, samples_now, samples_max, durations, timeouts, churn, postgres, patroni, timeline_min, seen_info, seen_pgss, pgss_coverage, citus) = futures_util::join!(
+    let (targets, up, samples, samples_now, samples_max, durations, timeouts, churn, postgres, patroni, timeline_min, seen_info, seen_pgss, coverage, citus) = futures_util::join!(
         targets,
         range("up".into()),
-        range("scrape_samples_scraped".into()),
+        samples_history,
         instant("scrape_samples_scraped".into()),
         instant(format!("max_over_time(scrape_samples_scraped[{w}])")),
         instant("scrape_duration_seconds".into()),
@@ -244,6 +259,8 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
         coverage,
         instant(citus),
     );
+    let exported = coverage.3.clone();
+    let pgss_coverage = named_samples([(DEALLOC_METRIC, coverage.0), (HELD_METRIC, coverage.1), (MAX_METRIC, coverage.2), (EXPORTED_METRIC, coverage.3)]);
     for name in seen_info.unwrap_or_default() {
         if !info_names.contains(&name) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
             info_names.push(name);
@@ -254,36 +271,56 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
     info_names.truncate(MAX_INFO_METRICS);
     let pgss_names: Vec<String> = seen_pgss.unwrap_or_default().into_iter().filter(|n| PGSS_CALLS_METRICS.contains(&n.as_str())).collect();
     let calls = pgss_names.first().cloned();
+    // The jobs whose history the checks read: down targets' (did they serve names?) and
+    // churning targets' (do they export pgss series?).
+    let down_jobs = jobs_where(&targets, &up, |t| t.up == Some(false), |points| points.last().map(|p| p.1) == Some(0.0));
+    let churning_jobs: Vec<String> = jobs_of(churn.iter().flatten().filter(|(_, v)| *v > 0.0).map(|(l, _)| l));
+    let history = |metric: String, now: &Option<Vec<Sample>>, jobs: &[String]| {
+        let now_jobs = jobs_of(now.iter().flatten().map(|(l, _)| l));
+        let missing: Vec<&String> = jobs.iter().filter(|j| !now_jobs.contains(j)).collect();
+        let selector = match (now.as_ref().is_some_and(|v| !v.is_empty()), missing.len()) {
+            (false, _) => Some(metric.clone()),
+            (true, 0) => None,
+            (true, n) if n > MAX_HISTORY_JOBS => Some(metric.clone()),
+            (true, _) => Some(format!("{metric}{{job=~\"{}\"}}", quote(&missing.iter().map(|j| regex_escape(j)).collect::<Vec<_>>().join("|")))),
+        };
+        let mut series = jobs_now(now, at);
+        async move {
+            if let Some(selector) = selector {
+                series.extend(range(format!("count by (job) ({selector})")).await.unwrap_or_default());
+            }
+            series
+        }
+    };
     let info = join_all(info_names.into_iter().map(|metric| {
         let calls = calls.clone();
+        let down_jobs = &down_jobs;
         async move {
-            let named = match &calls {
-                Some(calls) => instant(format!(
-                    "count(count by (queryid) ({calls}) and on (queryid) count by (queryid) ({metric}))"
-                ))
-                .await
-                .map(|v| v.first().map(|s| s.1).unwrap_or(0.0)),
-                None => None,
+            let named = async {
+                let calls = calls.as_ref()?;
+                let count = instant(format!("count(count by (queryid) ({calls}) and on (queryid) count by (queryid) ({metric}))")).await?;
+                Some(count.first().map(|s| s.1).unwrap_or(0.0))
             };
-            let (count_now, history) = futures_util::join!(instant(format!("count({metric})")), range(format!("count by (job) ({metric})")));
-            InfoObservation {
-                count_now: count_now.and_then(|v| v.first().map(|s| s.1)),
-                history: history.unwrap_or_default(),
-                named,
-                metric,
-            }
+            let (named, now) = futures_util::join!(named, instant(format!("count by (job) ({metric})")));
+            let history = history(metric.clone(), &now, down_jobs).await;
+            InfoObservation { count_now: total(&now), history, named, metric }
         }
     }))
     .await;
-    let pgss = join_all(pgss_names.into_iter().map(|metric| async move {
-        let (count_now, age, history, statements) = futures_util::join!(
-            instant(format!("count({metric})")),
-            instant(format!("time() - max(timestamp({metric}))")),
-            range(format!("count by (job) ({metric})")),
-            instant(format!("count(count by (queryid) ({metric}))")),
-        );
-        let first = |v: Option<Vec<Sample>>| v.and_then(|v| v.first().map(|s| s.1));
-        PgssObservation { count_now: first(count_now), age: first(age), history: history.unwrap_or_default(), statements: first(statements), metric }
+    let pgss = join_all(pgss_names.into_iter().map(|metric| {
+        let (exported, churning_jobs) = (exported.clone(), &churning_jobs);
+        async move {
+            let now = async {
+                match metric == EXPORTED_METRIC {
+                    true => exported,
+                    false => instant(per_target(&metric)).await,
+                }
+            };
+            let (now, age, statements) = futures_util::join!(now, instant(format!("time() - max(timestamp({metric}))")), instant(format!("count(count by (queryid) ({metric}))")),);
+            let history = history(metric.clone(), &now, churning_jobs).await;
+            let first = |v: Option<Vec<Sample>>| v.and_then(|v| v.first().map(|s| s.1));
+            PgssObservation { count_now: total(&now), age: first(age), history, statements: first(statements), metric }
+        }
     }))
     .await;
     Observations {
@@ -307,6 +344,58 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
     }
 }
 
+/// Series per exporter target: the coverage check's figure, and (summed) the metric's count.
+fn per_target(metric: &str) -> String {
+    format!("count by (job, instance) ({metric})")
+}
+
+/// The sum of a count's samples; None when the request failed or no series exists.
+fn total(samples: &Option<Vec<Sample>>) -> Option<f64> {
+    samples.as_ref().filter(|v| !v.is_empty()).map(|v| v.iter().map(|s| s.1).sum())
+}
+
+/// A count by job (or finer) now as one point per job at `at`: what `count by (job)` over the
+/// window would end on.
+fn jobs_now(samples: &Option<Vec<Sample>>, at: f64) -> Vec<Series> {
+    let mut by_job: BTreeMap<Option<String>, f64> = BTreeMap::new();
+    for (labels, value) in samples.iter().flatten() {
+        *by_job.entry(labels.get("job").cloned()).or_default() += value;
+    }
+    by_job
+        .into_iter()
+        .map(|(job, count)| (job.into_iter().map(|j| ("job".to_string(), j)).collect(), vec![(at, count)]))
+        .collect()
+}
+
+fn jobs_of<'a>(labels: impl Iterator<Item = &'a Labels>) -> Vec<String> {
+    let mut jobs: Vec<String> = labels.filter_map(|l| l.get("job").cloned()).collect();
+    jobs.sort();
+    jobs.dedup();
+    jobs
+}
+
+/// The jobs of the targets the targets API (or, without it, `up`'s history) says match.
+fn jobs_where(targets: &Option<Vec<Target>>, up: &Option<Vec<Series>>, target: impl Fn(&Target) -> bool, history: impl Fn(&[(f64, f64)]) -> bool) -> Vec<String> {
+    let mut jobs: Vec<String> = match targets {
+        Some(targets) => targets.iter().filter(|t| target(t)).map(|t| t.job.clone()).collect(),
+        None => up.iter().flatten().filter(|(_, points)| history(points)).filter_map(|(l, _)| l.get("job").cloned()).collect(),
+    };
+    jobs.sort();
+    jobs.dedup();
+    jobs
+}
+
+/// Samples of several requests in one list, each named by `__name__`; None when all failed.
+fn named_samples<const N: usize>(answers: [(&str, Option<Vec<Sample>>); N]) -> Option<Vec<Sample>> {
+    let mut samples: Option<Vec<Sample>> = None;
+    for (name, answer) in answers {
+        for (mut labels, value) in answer.into_iter().flatten() {
+            labels.insert("__name__".into(), name.into());
+            samples.get_or_insert_with(Vec::new).push((labels, value));
+        }
+    }
+    samples
+}
 
 #[cfg(test)]
 mod tests {
@@ -336,10 +425,10 @@ mod tests {
     #[tokio::test]
     async fn a_silent_tsdb_ends_the_gathering_at_its_deadline_with_everything_unknown() {
         let rules = StackRules::default();
-        let gathered = tokio::time::timeout(Duration::from_secs(30), gather_within(&Silent, &rules, 1_000_000.0, 990_000.0, Duration::from_millis(200))).await;
+        let gathered = tokio::time::timeout(Duration::from_secs(30), gather_within(&Silent, &rules, 1_000_000.0, 990_000.0, Duration::from_millis(200), Detail::Sparklines)).await;
         let observations = gathered.expect("gather waited past its deadline");
         assert!(observations.targets.is_none() && observations.up.is_none() && observations.info.is_empty());
-        let gathered = tokio::time::timeout(Duration::from_secs(30), gather_within(&SilentSecondRound, &rules, 1_000_000.0, 990_000.0, Duration::from_millis(200))).await;
+        let gathered = tokio::time::timeout(Duration::from_secs(30), gather_within(&SilentSecondRound, &rules, 1_000_000.0, 990_000.0, Duration::from_millis(200), Detail::Checks)).await;
         let observations = gathered.expect("the second round waited past the deadline");
         assert_eq!(observations.info.len(), 1, "the info metric found in round one is reported (unknown), not dropped");
         assert!(observations.info[0].count_now.is_none());

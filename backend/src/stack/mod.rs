@@ -35,7 +35,7 @@ use crate::settings::Settings;
 
 pub use evaluate::evaluate;
 pub use frames::frames;
-pub use gather::{gather, gather_within, parse_targets, Ask, Recorder, Recording, Source, Span};
+pub use gather::{gather, gather_within, parse_targets, Ask, Detail, Recorder, Recording, Source, Span};
 pub use text::{human_duration, summary_line, verbose_lines};
 
 /// How long one stack request may take: a slow answer is reported as unknown, not waited for.
