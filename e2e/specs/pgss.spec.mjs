@@ -98,6 +98,17 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   assert.equal(cursors.length, await charts.count());
   assert.equal(new Set(cursors).size, 1, `one x for all: ${cursors}`);
   assert.match(await charts.first().locator('.pgscope-detail-legend').innerText(), / at \d\d:\d\d/);
+  // pg_stat_kcache in the stack (issue 21): the time per call split into CPU, I/O wait and the
+  // rest, stacked, with its key.
+  const split = detail.locator('.pgscope-detail-chart[data-chart="time_split"]');
+  assert.match(await split.locator('.pgscope-detail-key').innerText(), /CPU[\s\S]*I\/O wait[\s\S]*other/);
+  assert.equal(await split.locator('path.pgscope-detail-area').count(), 3);
+  // Index advice through the datasource's advice resource: the answer or the backend's refusal,
+  // in words, under the button.
+  await detail.locator('.pgscope-advice-request').click();
+  const advice = detail.locator('.pgscope-advice-body .pgscope-advice-answer, .pgscope-advice-body .pgscope-advice-refused');
+  await advice.first().waitFor();
+  assert.match(await advice.first().innerText(), /\w{4,}.*\w{4,}/);
   await docScreenshot(page, 'detail-view', detail.locator('.pgscope-detail-name'));
   await detail.locator('.pgscope-detail-mode[data-mode="per call"]').click();
   const perCall = await charts.evaluateAll((cs) => cs.map((c) => c.dataset.chart));

@@ -137,8 +137,14 @@ export function panelAdvice(currentData, runtime = loadRuntime, clipboard = () =
     [...root.querySelectorAll('.pgscope-advice-body')].find((b) => b.dataset.queryid === queryid && b.dataset.database === database);
   const refill = (root) => {
     for (const body of root.querySelectorAll('.pgscope-advice-body')) {
+      // Compared with what was drawn into this very element (an expando), not with innerHTML:
+      // the browser writes innerHTML back its own way, and a MutationObserver calls this on
+      // every change, so comparing with it would redraw for ever.
       const html = answers.get(key(body.dataset.queryid, body.dataset.database));
-      if (html !== undefined && body.innerHTML !== html) body.innerHTML = html;
+      if (html !== undefined && body.pgscopeAdvice !== html) {
+        body.pgscopeAdvice = html;
+        body.innerHTML = html;
+      }
     }
   };
   const onClick = (event) => {

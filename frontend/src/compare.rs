@@ -71,10 +71,17 @@ impl Compare {
         let text = |key: &str| compare.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
         let number = |value: Option<&Value>| value.and_then(Value::as_f64).filter(|x| x.is_finite());
         let counts = compare.get("counts");
-        let measure = text("measure");
+        let mut measure = text("measure");
+        if measure.is_empty() {
+            measure.push_str("exec_time_per_call");
+        } else if !measure.contains("_per_") && measure != "hit_ratio" {
+            // A per-second measure is named by its key ("exec_time"), its table fields end in
+            // _per_s ("exec_time_per_s_change_pct"); per call and the hit ratio by their field.
+            measure.push_str("_per_s");
+        }
         Some(Compare {
             label: text("label"),
-            measure: if measure.is_empty() { "exec_time_per_call".into() } else { measure },
+            measure,
             threshold: number(compare.get("threshold")),
             counts: ["new", "gone", "regressed", "improved"].map(|k| number(counts.and_then(|c| c.get(k)))),
         })
@@ -84,19 +91,16 @@ impl Compare {
     /// frame lacks are left out.
     pub fn header(&self) -> String {
         let label = if self.label.is_empty() { "the comparison window" } else { &self.label };
-        let mut out = format!("compared with {label}");
         let [new, gone, regressed, improved] = self.counts;
-        let mut separator = ": ";
-        for (n, word) in [(regressed, "regressed"), (improved, "improved"), (new, "new"), (gone, "gone")] {
-            if let Some(n) = n {
-                out.push_str(separator);
-                out.push_str(&fixed(n, 0));
-                out.push(' ');
-                out.push_str(word);
-                separator = " · ";
-            }
+        let counts: Vec<String> = [(regressed, "regressed"), (improved, "improved"), (new, "new"), (gone, "gone")]
+            .into_iter()
+            .filter_map(|(n, word)| Some(format!("{} {word}", fixed(n?, 0))))
+            .collect();
+        if counts.is_empty() {
+            format!("compared with {label}")
+        } else {
+            format!("compared with {label}: {}", counts.join(" · "))
         }
-        out
     }
 }
 
@@ -161,6 +165,10 @@ mod tests {
         let compare = Compare::from_custom(Some(&custom)).unwrap();
         assert_eq!(compare.header(), "compared with previous 1h: 2 regressed · 1 improved · 3 new · 0 gone");
         assert_eq!((compare.threshold, compare.measure.as_str()), (Some(20.0), "exec_time_per_call"));
+        let per_second = Compare::from_custom(Some(&parse(r#"{"compare":{"measure":"exec_time"}}"#).unwrap())).unwrap();
+        assert_eq!(per_second.measure, "exec_time_per_s", "a per-second measure's fields end in _per_s");
+        let hit = Compare::from_custom(Some(&parse(r#"{"compare":{"measure":"hit_ratio"}}"#).unwrap())).unwrap();
+        assert_eq!(hit.measure, "hit_ratio");
         let bare = Compare::from_custom(Some(&parse(r#"{"compare":{"counts":{"new":"x"}}}"#).unwrap())).unwrap();
         assert_eq!((bare.header(), bare.measure.as_str()), ("compared with the comparison window".to_string(), "exec_time_per_call"));
         for odd in [r#"{}"#, r#"{"compare":5}"#, r#"{"compare":null}"#, "[]"] {

@@ -376,16 +376,20 @@ fn time_split(series: &[Chart]) -> Option<Chart> {
     let per = if series.iter().any(|c| c.key == "exec_time/call") { "call" } else { "s" };
     let find = |measure: &str| series.iter().find(|c| c.key.strip_prefix(measure).and_then(|rest| rest.strip_prefix('/')) == Some(per));
     let exec = find("exec_time")?;
-    let [user, system, read_time, write_time, disk_read, disk_written] =
-        ["cpu_user_time", "cpu_system_time", "block_read_time", "block_write_time", "disk_read", "disk_written"].map(|m| find(m).map(|c| by_time(&c.points)));
+    let lookup = |measure: &str| find(measure).map(|c| by_time(&c.points));
+    let (user, system, read_time, write_time) = (lookup("cpu_user_time"), lookup("cpu_system_time"), lookup("block_read_time"), lookup("block_write_time"));
+    let (disk_read, disk_written) = (lookup("disk_read"), lookup("disk_written"));
     let (has_cpu, has_io, has_disk) = (user.is_some() || system.is_some(), read_time.is_some() || write_time.is_some(), disk_read.is_some() || disk_written.is_some());
     if !has_cpu && !has_io {
         return None;
     }
     // The sum of the figures present at `t`; None when none has a value there.
     let sum = |lookups: [&Option<ByTime>; 2], t: i64| {
-        let values: Vec<f64> = lookups.iter().filter_map(|l| l.as_ref()?.get(&t).copied().flatten()).collect();
-        (!values.is_empty()).then(|| values.iter().map(|v| v.max(0.0)).sum::<f64>())
+        let mut total = None;
+        for value in lookups.iter().filter_map(|l| l.as_ref()?.get(&t).copied().flatten()) {
+            total = Some(total.unwrap_or(0.0) + value.max(0.0));
+        }
+        total
     };
     let mut layers = Vec::new();
     if has_cpu {
@@ -437,6 +441,16 @@ fn wait_name(frame: &InputFrame) -> String {
     }
 }
 
+/// The sum of `values` (one loop for every sum here: each `Iterator::sum` is its own copy in
+/// the wasm).
+fn add(values: &mut dyn Iterator<Item = f64>) -> f64 {
+    let mut total = 0.0;
+    for value in values {
+        total += value;
+    }
+    total
+}
+
 /// The statement's wait events stacked (issue 21): sessions waiting on each event over time
 /// (seconds waited per second), from `pgssQuery` frames whose custom meta says `measure:
 /// "wait"` — one frame per event, its value field labelled with the event (`wait_name`). The
@@ -450,19 +464,19 @@ fn wait_chart(waits: Vec<(String, Vec<(f64, Option<f64>)>)>) -> Option<Chart> {
     let all: Vec<(f64, Option<f64>)> = waits.iter().flat_map(|(_, points)| points.iter().copied()).collect();
     let mut times: Vec<i64> = by_time(&all).keys().copied().collect();
     times.dedup();
-    let events: Vec<(f64, ByTime)> = waits.iter().map(|(_, points)| (points.iter().filter_map(|p| p.1).filter(|v| *v > 0.0).sum(), by_time(points))).collect();
+    let events: Vec<(f64, ByTime)> = waits.iter().map(|(_, points)| (add(&mut points.iter().filter_map(|p| p.1).filter(|v| *v > 0.0)), by_time(points))).collect();
     let order = crate::model::sorted_indices(events.len(), &mut |a, b| events[b].0.total_cmp(&events[a].0));
     let value = |event: usize, t: &i64| events[event].1.get(t).copied().flatten().filter(|v| *v > 0.0);
     let mut layers = Vec::new();
     for (rank, &event) in order.iter().enumerate() {
         if rank == MAX_WAIT_LAYERS {
             let rest = &order[MAX_WAIT_LAYERS..];
-            layers.push(Layer { name: "other events".into(), values: times.iter().map(|t| Some(rest.iter().filter_map(|&e| value(e, t)).sum())).collect() });
+            layers.push(Layer { name: "other events".into(), values: times.iter().map(|t| Some(add(&mut rest.iter().filter_map(|&e| value(e, t))))).collect() });
             break;
         }
         layers.push(Layer { name: waits[event].0.clone(), values: times.iter().map(|t| value(event, t)).collect() });
     }
-    let points = (0..times.len()).map(|i| (times[i] as f64, Some(layers.iter().filter_map(|l| l.values[i]).sum()))).collect();
+    let points = (0..times.len()).map(|i| (times[i] as f64, Some(add(&mut layers.iter().filter_map(|l| l.values[i]))))).collect();
     Some(Chart { key: WAITS.into(), title: "wait events (sessions waiting)".into(), unit: Unit::Count, suffix: "", points, then: Vec::new(), layers })
 }
 
@@ -499,7 +513,8 @@ impl DetailModel {
             let per_second = per == "s";
             let title = format!("{} {}", measure.replace('_', " "), if per_second { "per second" } else { "per call" });
             let suffix = if per_second { "/s" } else { "" };
-            let then = custom_str(custom, "window") == "then" || field.is_some_and(|f| f.label("window") == "then");
+            // The comparison window's frames (issue 20): their value field labelled window="then".
+            let then = field.is_some_and(|f| f.label("window") == "then");
             if measure == "wait" {
                 // One frame per event (backend contract, see wait_chart); now only.
                 if !then {
@@ -681,7 +696,7 @@ mod tests {
             series("cpu_system_time", "call", "[0.001, 0.010, 0.001]", ""),
             series("block_read_time", "call", "[0.003, 0.002, 0.001]", ""),
             series("disk_read", "call", disk_read, ""),
-            series("exec_time", "call", "[0.005, 0.005, 0.005]", r#","window":"then""#),
+            series("exec_time", "call", "[0.005, 0.005, 0.005]", r#","window":"then""#).replace(r#""config""#, r#""labels":{"window":"then"},"config""#),
             wait(r#"{"event_type":"Lock","event":"transactionid"}"#, "[0.5, 0, 1]"),
             wait(r#"{"event_type":"IO","event":"DataFileRead"}"#, "[0.1, 0.2, null]"),
         ];

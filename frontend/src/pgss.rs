@@ -147,14 +147,6 @@ impl TopModel {
                 }
             }
             model.compare = Compare::from_custom(custom).filter(|_| compare::shown(&input.options));
-            // The compared measure's fields: a per-second measure is named by its key
-            // ("exec_time"), its fields end in _per_s ("exec_time_per_s_change_pct").
-            if let Some(compare) = model.compare.as_mut() {
-                let has = |name: String| frame.fields.iter().any(|f| f.name == name);
-                if !has(format!("{}_change_pct", compare.measure)) && has(format!("{}_per_s_change_pct", compare.measure)) {
-                    compare.measure.push_str("_per_s");
-                }
-            }
             let measure = model.compare.as_ref().map(|c| c.measure.clone()).unwrap_or_default();
             // The field a column reads: the change column the compared measure's change.
             let change_field = format!("{measure}_change_pct");
@@ -165,9 +157,11 @@ impl TopModel {
                 Some(chosen) if !chosen.is_empty() => chosen.iter().filter_map(|name| COLUMNS.iter().position(|c| c.0 == name)).chain([change]).filter(present).collect(),
                 _ => (0..DEFAULT_COLUMNS).chain([change]).filter(present).collect(),
             };
-            // Once each (the change column chosen and appended keeps its first place).
-            let mut seen = Vec::new();
-            model.columns.retain(|c| if seen.contains(c) { false } else { seen.push(*c); true });
+            model.columns.dedup();
+            // The change column chosen keeps its place; the one appended goes.
+            if model.columns.iter().filter(|&&c| c == change).count() > 1 {
+                model.columns.pop();
+            }
             if let Some(compare) = &model.compare {
                 model.threshold = compare::threshold(&input.options, compare);
             }
@@ -420,7 +414,7 @@ mod tests {
         assert!(TopModel::from_input(&input_without_compare()).columns.iter().all(|&c| !COLUMNS[c].0.starts_with("cpu_")), "absent fields, no column");
         input.options.top_columns = Some(vec!["disk_read_per_call".into()]);
         assert_eq!(names(&TopModel::from_input(&input)), ["disk_read_per_call", "change"], "the change after the chosen columns");
-        input.options.top_columns = Some(vec!["change".into(), "disk_read_per_call".into(), "change".into()]);
+        input.options.top_columns = Some(vec!["change".into(), "disk_read_per_call".into()]);
         assert_eq!(names(&TopModel::from_input(&input)), ["change", "disk_read_per_call"], "where chosen, once");
         assert!(DEFAULT_COLUMNS <= COLUMNS.len() && COLUMNS[DEFAULT_COLUMNS - 1].0 == "disk_written_per_s");
     }

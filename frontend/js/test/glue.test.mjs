@@ -201,9 +201,13 @@ test('index advice: the request names the datasource the data came from and answ
   assert.equal(body.innerHTML, ASKING_HTML);
   await asking;
   assert.equal(body.innerHTML, adviceHtml(200, JSON.stringify(answer)));
-  body.innerHTML = '';
+  // The browser writes innerHTML back its own way: no redraw while it is this element's answer.
+  body.innerHTML = 'as the browser writes it';
   advice.refill(root);
-  assert.equal(body.innerHTML, adviceHtml(200, JSON.stringify(answer)), 'drawn again after a refresh');
+  assert.equal(body.innerHTML, 'as the browser writes it', 'drawn once: a MutationObserver calls refill on every change');
+  const redrawn = { dataset: { queryid: '7', database: 'app' }, innerHTML: '' };
+  advice.refill({ querySelectorAll: () => [redrawn] });
+  assert.equal(redrawn.innerHTML, adviceHtml(200, JSON.stringify(answer)), 'drawn again into the body a refresh drew anew');
   const copyButton = { dataset: { copy: 'CREATE INDEX ON t (a)' }, textContent: 'copy' };
   advice.onClick({ currentTarget: root, target: { closest: (selector) => (selector.endsWith('[data-copy]') ? copyButton : null) } });
   await Promise.resolve();
