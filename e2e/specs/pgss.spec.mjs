@@ -99,9 +99,9 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   assert.equal(new Set(cursors).size, 1, `one x for all: ${cursors}`);
   assert.match(await charts.first().locator('.pgscope-detail-legend').innerText(), / at \d\d:\d\d/);
   // pg_stat_kcache in the stack (issue 21): the time per call split into CPU, I/O wait and the
-  // rest, stacked, with its key.
+  // rest, stacked, its title naming each layer's colour.
   const split = detail.locator('.pgscope-detail-chart[data-chart="time_split"]');
-  assert.match(await split.locator('.pgscope-detail-key').innerText(), /CPU[\s\S]*I\/O wait[\s\S]*other/);
+  assert.match(await split.locator('figcaption span').first().innerText(), /^time per call: CPU \(green\) · I\/O wait \(yellow\) · other \(grey\)$/);
   assert.equal(await split.locator('path.pgscope-detail-area').count(), 3);
   // Index advice through the datasource's advice resource: the answer or the backend's refusal,
   // in words, under the button.

@@ -7,6 +7,7 @@ import { panelProps } from './props.js';
 import { panelOptions } from './panelOptions.js';
 import { wasmUrl } from './wasmUrl.js';
 import { panelAdvice } from './advice.js';
+import { ensureStyles } from './styles.js';
 
 // Content-hashed file name, injected at build time: Grafana caches plugin files for an hour and
 // versions only module.js (`?_cache=<plugin version>`; scripts/build.mjs puts the build's hash in
@@ -14,6 +15,11 @@ import { panelAdvice } from './advice.js';
 const WASM_FILE = __PGSCOPE_WASM_FILE__;
 
 let wasmReady = null;
+
+/** The document a panel's element lives in (the page's, unless it is in an iframe). */
+function documentOf(element) {
+  return (element && element.ownerDocument) || (typeof document !== 'undefined' ? document : null);
+}
 
 function loadWasm(url) {
   if (!wasmReady) {
@@ -72,6 +78,7 @@ export function createModule(React, grafanaData, grafanaUi, amdModule) {
     }, []);
 
     React.useEffect(() => {
+      ensureStyles(documentOf(container.current));
       let cancelled = false; // StrictMode mounts twice; an unmounted panel must not mount wasm
       loadWasm(wasmUrl(WASM_FILE, plugin && plugin.meta, amdModule, document.baseURI))
         .then(() => {

@@ -10,7 +10,6 @@
 use crate::json::Value;
 
 use crate::frame::kind;
-use crate::html::escape;
 use crate::model::{InputFrame, Lookup, PanelInput};
 use crate::number::push_fixed;
 use crate::pgss::{format_unit, Unit};
@@ -86,7 +85,16 @@ const MEASURES: [&str; 19] = [
 ];
 
 /// The stacked charts' layer colours, bottom first.
-const PALETTE: [&str; 7] = ["#73bf69", "#fade2a", "#8e8e8e", "#5794f2", "#f2495c", "#b877d9", "#ff9830"];
+/// The stacked charts' layer colours, bottom first, and their names (the chart's title says
+/// which layer has which: no key element, issue 19's size budget).
+const PALETTE: [(&str, &str); 7] =
+    [("#73bf69", "green"), ("#fade2a", "yellow"), ("#8e8e8e", "grey"), ("#5794f2", "blue"), ("#f2495c", "red"), ("#b877d9", "purple"), ("#ff9830", "orange")];
+
+/// "time per call: CPU (green) · I/O wait (yellow) · other (grey)".
+fn keyed_title(title: &str, layers: &[Layer]) -> String {
+    let names: Vec<String> = layers.iter().enumerate().map(|(i, l)| format!("{} ({})", l.name, PALETTE[i % PALETTE.len()].1)).collect();
+    format!("{title}: {}", names.join(" · "))
+}
 
 /// The stacked chart of execution time split into CPU, I/O wait and the rest (`time_split`).
 pub const TIME_SPLIT: &str = "time_split";
@@ -231,31 +239,14 @@ impl Chart {
     /// areas (each titled with its layer) and the comparison window's dashed line.
     pub fn overlay_svg(&self, range: (f64, f64)) -> String {
         let mut out = String::new();
-        for (i, (name, d)) in self.areas(range).into_iter().enumerate() {
-            out.push_str(&format!("<path class=\"pgscope-detail-area\" d=\"{d}\" style=\"fill: {}; fill-opacity: 0.7; stroke: none;\"><title>{}</title></path>", PALETTE[i % PALETTE.len()], escape(&name)));
+        for (i, (_, d)) in self.areas(range).into_iter().enumerate() {
+            out.push_str(&format!("<path class=\"pgscope-detail-area\" d=\"{d}\" style=\"fill: {}; fill-opacity: 0.7; stroke: none;\"></path>", PALETTE[i % PALETTE.len()].0));
         }
         let then = self.then_path(range);
         if !then.is_empty() {
             out.push_str(&format!(
                 "<path class=\"pgscope-detail-then\" d=\"{then}\" style=\"fill: none; stroke: var(--pgscope-unknown, #8e8e8e); stroke-width: 1.5; stroke-dasharray: 5 4; vector-effect: non-scaling-stroke;\"></path>"
             ));
-        }
-        out
-    }
-
-    /// The key under the title, as HTML: a swatch and name per layer, "- - then" when the
-    /// comparison window is drawn; empty for a plain line.
-    pub fn key_html(&self) -> String {
-        let mut out = String::new();
-        for (i, layer) in self.layers.iter().enumerate() {
-            out.push_str(&format!(
-                "<span style=\"white-space: nowrap;\"><span style=\"display: inline-block; width: 8px; height: 8px; margin-right: 3px; background: {};\"></span>{}</span> ",
-                PALETTE[i % PALETTE.len()],
-                escape(&layer.name)
-            ));
-        }
-        if !self.then.is_empty() {
-            out.push_str("<span style=\"white-space: nowrap;\">- - then</span>");
         }
         out
     }
@@ -425,8 +416,8 @@ fn time_split(series: &[Chart]) -> Option<Chart> {
             layer.values.push(value);
         }
     }
-    let title = if per == "call" { "time per call: CPU, I/O wait, other" } else { "time per second: CPU, I/O wait, other" };
-    Some(Chart { key: TIME_SPLIT.into(), title: title.into(), unit: Unit::Seconds, suffix: if per == "s" { "/s" } else { "" }, points, then: Vec::new(), layers })
+    let title = keyed_title(if per == "call" { "time per call" } else { "time per second" }, &layers);
+    Some(Chart { key: TIME_SPLIT.into(), title, unit: Unit::Seconds, suffix: if per == "s" { "/s" } else { "" }, points, then: Vec::new(), layers })
 }
 
 /// A wait frame's event: its value field's labels `event_type` and `event` as
@@ -477,7 +468,7 @@ fn wait_chart(waits: Vec<(String, Vec<(f64, Option<f64>)>)>) -> Option<Chart> {
         layers.push(Layer { name: waits[event].0.clone(), values: times.iter().map(|t| value(event, t)).collect() });
     }
     let points = (0..times.len()).map(|i| (times[i] as f64, Some(add(&mut layers.iter().filter_map(|l| l.values[i]))))).collect();
-    Some(Chart { key: WAITS.into(), title: "wait events (sessions waiting)".into(), unit: Unit::Count, suffix: "", points, then: Vec::new(), layers })
+    Some(Chart { key: WAITS.into(), title: keyed_title("wait events, sessions waiting", &layers), unit: Unit::Count, suffix: "", points, then: Vec::new(), layers })
 }
 
 impl DetailModel {
@@ -532,6 +523,7 @@ impl DetailModel {
         for chart in &mut model.series {
             if let Some(then) = then_series.iter_mut().find(|c| c.key == chart.key) {
                 chart.then = std::mem::take(&mut then.points);
+                chart.title.push_str(" · dashed: then");
             }
         }
         let derived = [time_split(&model.series), wait_chart(waits)];
@@ -722,8 +714,8 @@ mod tests {
         assert_eq!(areas[0].1, "M0.0,75.0 L500.0,0.0 L1000.0,100.0 L1000.0,100.0 L500.0,100.0 L0.0,100.0 Z", "CPU over 0, y max 0.02 s");
         let overlay = split.overlay_svg(model.range);
         assert_eq!(overlay.matches("<path class=\"pgscope-detail-area\"").count(), 3);
-        assert!(overlay.contains(&format!("d=\"{}\"", areas[0].1)) && overlay.contains("<title>I/O wait</title>") && !overlay.contains("pgscope-detail-then"));
-        assert_eq!(split.key_html().matches("<span style").count(), 6, "a swatch and a name per layer");
+        assert!(overlay.contains(&format!("d=\"{}\"", areas[0].1)) && !overlay.contains("pgscope-detail-then"));
+        assert_eq!(split.title, "time per call: CPU (green) · I/O wait (yellow) · other (grey)", "the title names each layer's colour");
 
         // No bytes read from storage in a step: its block read time was the page cache's, CPU.
         let cached = DetailModel::from_input(&split_input("[0, 0, 0]"));
@@ -751,9 +743,9 @@ mod tests {
         assert_eq!(exec.then, [(0.0, Some(0.005)), (15000.0, Some(0.005)), (30000.0, Some(0.005))]);
         assert_eq!(exec.then_path(model.range), "M0.0,75.0 L500.0,75.0 L1000.0,75.0");
         assert!(exec.overlay_svg(model.range).contains("class=\"pgscope-detail-then\" d=\"M0.0,75.0 L500.0,75.0 L1000.0,75.0\""));
-        assert!(exec.key_html().ends_with("- - then</span>"));
+        assert_eq!(exec.title, "exec time per call · dashed: then");
         let plain = model.chart("cpu_user_time/call").unwrap();
-        assert_eq!((plain.overlay_svg(model.range), plain.key_html()), (String::new(), String::new()), "a plain line: nothing more");
+        assert_eq!((plain.overlay_svg(model.range), plain.title.as_str()), (String::new(), "cpu user time per call"), "a plain line: nothing more");
         assert!(model.chart("cpu_user_time/call").unwrap().then.is_empty());
         let waits = model.chart(WAITS).unwrap();
         assert_eq!(waits.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["Lock:transactionid", "IO:DataFileRead"]);
@@ -772,7 +764,7 @@ mod tests {
         let model = DetailModel::from_input(&parse_input(&format!(r#"{{"series":[{}]}}"#, frames.join(","))).unwrap());
         let waits = model.chart(WAITS).unwrap();
         assert_eq!(waits.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["e8", "e7", "e6", "e5", "e4", "e3", "other events"]);
-        assert!(!waits.key_html().contains('<') || waits.key_html().matches("<span").count() == 14);
+        assert!(waits.title.starts_with("wait events, sessions waiting: e8 (green) · e7 (yellow)") && waits.title.ends_with("other events (orange)"), "{}", waits.title);
         assert_eq!(waits.layers[6].values, [Some(3.0)], "e2 + e1 + e0");
         assert_eq!(waits.points, [(0.0, Some(36.0))]);
     }

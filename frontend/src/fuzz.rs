@@ -225,7 +225,7 @@ fn exercise(rng: &mut Rng, json: &str, numbers: Vec<f64>) {
             let _ = chart.path((f64::from(rng.below(1000) as u32), f64::from(rng.below(100_000) as u32)));
             let _ = chart.value_at(rng.next() as f64);
             let range = (f64::from(rng.below(1000) as u32), f64::from(rng.below(100_000) as u32));
-            let _ = (chart.then_path(range), chart.areas(range), chart.overlay_svg(range), chart.key_html());
+            let _ = (chart.then_path(range), chart.areas(range), chart.overlay_svg(range));
         }
     }
     let _ = StackModel::from_input(&input);

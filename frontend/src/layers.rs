@@ -1,5 +1,5 @@
 //! The panel's layering, checked: the model (every file directly under src/ but lib.rs and this
-//! one: model.rs, frame.rs, table.rs, pgss.rs, viewport.rs, detail.rs, stack.rs) is pure Rust
+//! one: model.rs, frame.rs, table.rs, pgss.rs, compare.rs, viewport.rs, detail.rs, stack.rs) is pure Rust
 //! the view (src/view/) draws, so no model file may use the view. Test-only; reads the sources
 //! as text.
 

@@ -13,7 +13,6 @@
 mod compare;
 mod detail;
 mod frame;
-mod html;
 #[cfg(test)]
 mod fuzz;
 mod json;

@@ -3,8 +3,8 @@
 //! module reads.
 //!
 //! The model is the crate's pure half: this file, frame.rs (reading a frame), and one module
-//! per view for what that view draws: table.rs, pgss.rs (with viewport.rs), detail.rs,
-//! stack.rs. It never touches the DOM and never uses the view (view/ draws it, not the other
+//! per view for what that view draws: table.rs, pgss.rs (with viewport.rs and compare.rs),
+//! detail.rs, stack.rs. It never touches the DOM and never uses the view (view/ draws it, not the other
 //! way round; layers.rs checks), so it is tested natively. Odd input (wrong types, missing
 //! members, NaN, ragged fields) becomes an error message or an empty cell, never a panic: in
 //! wasm a panic would abort the instance every panel on the page shares.

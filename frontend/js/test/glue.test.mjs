@@ -251,3 +251,25 @@ test('index advice reads the answer into predicates, candidates and costs, escap
   assert.equal(costText(0, undefined), 'estimated cost 0.0 → ?');
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
 });
+
+test('the panel stylesheet: once per page, a rule for every class the top-queries view draws, rows as tall as the viewport counts', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { PANEL_CSS, STYLE_ID, ensureStyles } = await import('../styles.js');
+  const view = await readFile(new URL('../../src/view/pgss.rs', import.meta.url), 'utf8');
+  const classes = new Set([...view.matchAll(/class="([^"]+)"/g)].flatMap((m) => m[1].split(/\s+/)).filter((c) => c.startsWith('pgscope-')));
+  for (const name of ['pgscope-top-row', 'pgscope-top-cell', 'pgscope-state-badge', 'pgscope-name-badge', 'pgscope-top-sparkline']) assert.ok(classes.has(name), name);
+  for (const name of classes) {
+    if (['pgscope-search', 'pgscope-top-footer', 'pgscope-empty', 'pgscope-top-name', 'pgscope-full-text'].includes(name) && !PANEL_CSS.includes(`.${name}`)) continue;
+    assert.ok(PANEL_CSS.includes(`.${name}`), `a rule for .${name}`);
+  }
+  const viewport = await readFile(new URL('../../src/viewport.rs', import.meta.url), 'utf8');
+  const rowHeight = viewport.match(/ROW_HEIGHT: f64 = ([\d.]+)/)[1];
+  assert.match(PANEL_CSS, new RegExp(`\\.pgscope-top-row \\{[^}]*height: ${Number(rowHeight)}px`));
+  assert.match(PANEL_CSS, /\[data-tone=worse\] \[data-column=change\] \{ color: var\(--pgscope-error/);
+  const added = [];
+  const doc = { head: { appendChild: (e) => added.push(e) }, getElementById: (id) => added.find((e) => e.id === id) || null, createElement: () => ({}) };
+  assert.equal(ensureStyles(doc), true);
+  assert.equal(ensureStyles(doc), false, 'once per page');
+  assert.deepEqual([added.length, added[0].id, added[0].textContent], [1, STYLE_ID, PANEL_CSS]);
+  assert.equal(ensureStyles(null), false);
+});

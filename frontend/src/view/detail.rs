@@ -66,12 +66,11 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
     let grid = move || {
         let ticks = ticks.clone();
         model_for_charts.charts(chosen()).into_iter().map(move |chart| {
-            // A line, or stacked areas (time split, wait events) with a key of their colours; the
-            // comparison window dashed under now. Drawn once per model: as text (html.rs).
+            // A line, or stacked areas (time split, wait events; the title names their colours);
+            // the comparison window dashed under now. Drawn once per model, as SVG text.
             let stacked = !chart.layers.is_empty();
             let path = if stacked { String::new() } else { chart.path((from, to)) };
             let overlay = chart.overlay_svg((from, to));
-            let key = chart.key_html();
             let legend = {
                 let chart = chart.clone();
                 move || match hover.get().and_then(|t| chart.value_at(t)) {
@@ -106,7 +105,6 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
                         <span style="font-weight: 500; white-space: nowrap;">{chart.title.clone()}</span>
                         <span class="pgscope-detail-legend" style="opacity: 0.8; white-space: nowrap; font-variant-numeric: tabular-nums;">{legend}</span>
                     </figcaption>
-                    <div class="pgscope-detail-key" style="display: flex; flex-wrap: wrap; gap: 0 8px; font-size: 11px; opacity: 0.8;" inner_html=key></div>
                     <div style="display: flex; gap: 4px; font-size: 10px; opacity: 0.7;">
                         <div style="display: flex; flex-direction: column; justify-content: space-between; text-align: right; min-width: 48px; height: 80px;">
                             <span>{top}</span><span>"0"</span>

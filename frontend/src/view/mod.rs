@@ -6,8 +6,8 @@
 //! from Grafana's theme through CSS variables the JS glue sets on the container
 //! (`--pgscope-*`).
 //!
-//! The view may use the model (model.rs, frame.rs, table.rs, pgss.rs, viewport.rs, detail.rs,
-//! stack.rs), the DOM and Leptos. Nothing imports the view except lib.rs, which mounts `Panel`:
+//! The view may use the model (model.rs, frame.rs, table.rs, pgss.rs, compare.rs, viewport.rs,
+//! detail.rs, stack.rs), the DOM and Leptos. Nothing imports the view except lib.rs, which mounts `Panel`:
 //! the model never uses it, so it stays pure and tested natively (layers.rs checks).
 
 mod detail;

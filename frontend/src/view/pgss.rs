@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::style::{SPARK_SIZE, SPARK_VIEWBOX, TOP_CSS};
+use super::style::{SPARK_SIZE, SPARK_VIEWBOX};
 use super::widgets::{activates, messages, sort_aria, sort_indicator, CopyButton};
 use crate::pgss::{self, TopModel, TopSort, COLUMNS};
 use crate::number::shortest;
@@ -155,7 +155,6 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
                    prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev)) />
             <span class="pgscope-top-footer" style="opacity: 0.7; font-size: 12px;">{footer}</span>
         </div>
-        <style>{TOP_CSS}</style>
         <div class="pgscope-top-table" role="table" aria-rowcount=move || total.get() + 1>
             <div class="pgscope-top-head" role="row">
                 <div class="pgscope-top-statement" role="columnheader">"statement"</div>
