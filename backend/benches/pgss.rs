@@ -3,7 +3,10 @@
 //! `pgssTopQueries` through the plugin's gRPC versus the slowest of its own PromQL sub-queries
 //! (the very expressions the backend plans, `pgss::plan_top`: every measure's increase in
 //! one query, the names, the sparklines of the rows shown) fetched directly over HTTP.
-//! Target: at most 1.3x. Prints figures; asserts nothing about time.
+//! Target: at most 1.3x. And the comparison (issue 20): `pgssTopQueries` with `compareTo`
+//! (the previous 10 minutes, ordered by the rise of time per call) against the same query
+//! without it, alternated in one run; target at most 1.5x. Prints figures; asserts nothing
+//! about time.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -135,5 +138,36 @@ fn main() {
         println!("  slowest sub-query fetched alone  {:8.1} ms  ({slowest_name})", ms(slowest));
         println!("  all sub-queries one after another{:8.1} ms", ms(sequential));
         println!("  ratio plugin / slowest sub-query {:8.2}x  (target <= 1.3x: {})", ms(plugin_p50) / ms(slowest), if ms(plugin_p50) <= 1.3 * ms(slowest) { "met" } else { "NOT met" });
+
+        // The comparison: the last 10 minutes against the 10 before, both inside the data.
+        let ask = |json: &'static str| pluginv2::QueryDataRequest {
+            plugin_context: Some(support::plugin_context(instance(&vm.url()))),
+            headers: HashMap::new(),
+            queries: vec![pluginv2::DataQuery { query_type: "pgssTopQueries".into(), max_data_points: 300, ..support::data_query("A", json, (to_s - 600) * 1000, to_s * 1000) }],
+        };
+        let plain = r#"{"orderBy":"exec_time","limit":20}"#;
+        let variants = [
+            ("ordered by time, compared (then for the rows shown)", r#"{"orderBy":"exec_time","limit":20,"compareTo":"previous"}"#),
+            ("ordered by the rise of time per call", r#"{"orderBy":"exec_time_per_call_change_pct","limit":20,"compareTo":"previous"}"#),
+        ];
+        for json in std::iter::once(plain).chain(variants.iter().map(|v| v.1)) {
+            let answer = data.query_data(ask(json)).await.unwrap().into_inner();
+            assert!(answer.responses["A"].error.is_empty(), "{json}: {}", answer.responses["A"].error);
+        }
+        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); 1 + variants.len()];
+        for _ in 0..RUNS {
+            for (i, json) in std::iter::once(plain).chain(variants.iter().map(|v| v.1)).enumerate() {
+                let started = Instant::now();
+                std::hint::black_box(data.query_data(ask(json)).await.unwrap());
+                times[i].push(started.elapsed());
+            }
+        }
+        let p50s: Vec<Duration> = times.into_iter().map(p50).collect();
+        println!("pgssTopQueries compared with the previous 10 min ({STATEMENTS} statements, top 20), p50 of {RUNS} runs, alternated:");
+        println!("  without compareTo (ordered by time)                    {:8.1} ms", ms(p50s[0]));
+        for ((name, _), p) in variants.iter().zip(&p50s[1..]) {
+            let ratio = ms(*p) / ms(p50s[0]);
+            println!("  {name:<54} {:8.1} ms  {ratio:5.2}x  (target <= 1.5x: {})", ms(*p), if ratio <= 1.5 { "met" } else { "NOT met" });
+        }
     });
 }

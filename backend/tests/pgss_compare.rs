@@ -161,7 +161,7 @@ fn check(url: &str, end: i64, tsdb: &str) {
     assert_eq!(compare["counts"], serde_json::json!({"new": 1.0, "gone": 1.0, "regressed": 1.0, "improved": 1.0}), "{tsdb}: counts across every statement");
     assert_eq!(custom["orderBy"], "exec_time_per_call_change_pct");
     let said = notices(table).join("\n");
-    assert!(said.contains("counters were reset inside the windows (1 statement(s) now, 0 then"), "{tsdb}: {said}");
+    assert!(said.contains("counters of statements shown were reset inside the windows (1 statement(s) now, 0 then"), "{tsdb}: {said}");
     assert!(said.contains("1 statement(s) shown ran on other instances"), "{tsdb}: {said}");
 
     // States as filters; a gone statement is ordered by its figures then.
@@ -269,7 +269,7 @@ fn the_cli_diffs_windows() {
     assert!(out.lines().any(|l| l.starts_with("104 ") && l.contains(" gone ") && l.contains("30.000ms")), "{out}");
     assert!(out.lines().any(|l| l.starts_with("103 ") && l.contains(" new ")), "{out}");
     assert!(err.contains("against previous 30m0s: 1 regressed, 1 improved, 1 new, 1 gone"), "{err}");
-    assert!(err.contains("note: counters were reset"), "{err}");
+    assert!(err.contains("note: counters of statements shown were reset"), "{err}");
     // Only the new one, as JSON; nothing regressed among the statements kept: exit 0.
     let (code, out, _) = run(&["--database", "nothing", "--format", "json"]);
     assert_eq!(code, Some(0), "{out}");

@@ -369,7 +369,7 @@ pub fn reset_notice(now: f64, then: f64) -> Option<Notice> {
     (now > 0.0 || then > 0.0).then(|| Notice {
         severity: Severity::Info,
         text: format!(
-            "counters were reset inside the windows ({now} statement(s) now, {then} then: pg_stat_statements_reset(), a restart or an eviction); increase() counts across a reset, so their figures stand"
+            "counters of statements shown were reset inside the windows ({now} statement(s) now, {then} then: pg_stat_statements_reset(), a restart or an eviction); increase() counts across a reset, so their figures stand"
         ),
     })
 }

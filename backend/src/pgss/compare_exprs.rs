@@ -6,6 +6,8 @@ use super::analysis::Order;
 use super::catalog::Measure;
 use super::compare::{higher_is_worse, Comparison, State};
 use super::ranked::Ranking;
+use crate::prom::read::Sample;
+use std::collections::BTreeMap;
 
 /// The PromQL of a comparison across every statement: each state's statements, a change per
 /// statement, the states counted. Both rankings are evaluated at the range's end; `then`'s
@@ -66,21 +68,46 @@ impl StateExprs<'_, '_> {
         Some(if parts.is_empty() { "vector(0) < 0".into() } else { parts.join(" or ") })
     }
 
-    /// How many statements are new, gone, regressed and improved, each labelled
-    /// `pgscope="<state>"`; a state with none has no sample.
+    /// How many statements are new and gone (labelled `pgscope="<state>"`), regressed and
+    /// improved (`count_values` of the direction, `pgscope_direction="1"` and `"-1"`: one
+    /// evaluation of the change for both); a state with none has no sample. Read by
+    /// `read_counts`. The direction is `ceil((worse - threshold) / (2 threshold))` clamped to
+    /// -1..1: regressed strictly past the threshold as `classify` says, improved from exactly
+    /// minus the threshold on (where `classify` says unchanged: a statement exactly there is
+    /// counted as improved).
     pub fn counts_expr(&self) -> Option<String> {
-        let parts: Vec<String> = [State::New, State::Gone, State::Regressed, State::Improved]
+        let mut parts: Vec<String> = [State::New, State::Gone]
             .iter()
             .filter_map(|s| Some(format!("label_replace(count({}), \"pgscope\", \"{}\", \"\", \"\")", self.state(*s)?, s.as_str())))
             .collect();
+        if let Some((change, lowest_worst)) = self.change(self.comparison.measure, true) {
+            let worse = if lowest_worst { format!("-({change})") } else { change };
+            let t = self.comparison.threshold;
+            let direction = if t > 0.0 { format!("clamp(ceil((({worse}) - {t}) / {}), -1, 1)", 2.0 * t) } else { format!("sgn({worse})") };
+            parts.push(format!("count_values(\"pgscope_direction\", {direction})"));
+        }
         (!parts.is_empty()).then(|| parts.join(" or "))
     }
 }
 
-/// Statements whose calls counter went down (a reset) inside each window, across every
-/// statement the filters keep: labelled `pgscope="now"` and `pgscope="then"`.
-pub fn resets_expr(now_calls: &str, then_calls: &str, by: &str) -> String {
-    let part = |selector_range: &str, label: &str| format!("label_replace(count(sum by ({by}) (resets({selector_range})) > 0), \"pgscope\", \"{label}\", \"\", \"\")");
-    format!("{} or {}", part(now_calls, "now"), part(then_calls, "then"))
+/// The counts of `counts_expr`'s answer by state.
+pub fn read_counts(samples: &[Sample]) -> BTreeMap<State, f64> {
+    let mut counts = BTreeMap::new();
+    for (labels, value) in samples.iter().filter(|(_, v)| v.is_finite()) {
+        let state = match (labels.get("pgscope").map(String::as_str), labels.get("pgscope_direction").map(String::as_str)) {
+            (Some("new"), _) => State::New,
+            (Some("gone"), _) => State::Gone,
+            (_, Some("1")) => State::Regressed,
+            (_, Some("-1")) => State::Improved,
+            _ => continue,
+        };
+        counts.insert(state, *value);
+    }
+    counts
 }
 
+/// The statements of a batch of queryids whose calls counter went down (a reset) inside the
+/// window `ranking` reads.
+pub fn resets_expr(ranking: &Ranking, ids: &[&str]) -> Option<String> {
+    Some(format!("sum by ({}) (resets({})) > 0", ranking.by(), ranking.range_of_ids(Measure::Calls, ids)?))
+}

@@ -261,6 +261,11 @@ impl<'a> Ranking<'a> {
         Some(format!("{}{}", self.selector(self.plan.schema.source(measure)?.metric, &[]), self.range))
     }
 
+    /// `range_of` for a batch of queryids.
+    pub fn range_of_ids(&self, measure: Measure, ids: &[&str]) -> Option<String> {
+        Some(format!("{}{}", self.selector(self.plan.schema.source(measure)?.metric, &[Self::ids_matcher(ids)]), self.range))
+    }
+
     /// The instances each statement of a batch ran on in the window (calls added).
     pub fn instances_expr(&self, ids: &[&str]) -> Option<String> {
         let calls = self.plan.schema.source(Measure::Calls)?.metric;

@@ -251,6 +251,20 @@ async fn instances(client: &PromClient, ranking: &Ranking<'_>, rows: &[Key], at:
     out
 }
 
+/// How many statements of `rows` had their calls counter reset in a window (best effort).
+async fn resets(client: &PromClient, ranking: &Ranking<'_>, rows: &[Key], at: f64) -> usize {
+    let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
+    let exprs: Vec<String> = batches.iter().filter_map(|ids| compare_exprs::resets_expr(ranking, ids)).collect();
+    let answers = join_all(exprs.iter().map(|expr| instant(client, expr, at))).await;
+    let wanted: HashSet<&Key> = rows.iter().collect();
+    answers
+        .into_iter()
+        .filter_map(Result::ok)
+        .flatten()
+        .filter(|(l, _)| wanted.contains(&(l.get(ranking.database_label()).cloned().unwrap_or_default(), l.get("queryid").cloned().unwrap_or_default())))
+        .count()
+}
+
 /// The PostgreSQL versions a window's `pg_static` series name (best effort).
 async fn versions(client: &PromClient, ranking: &Ranking<'_>, at: f64) -> BTreeSet<String> {
     let answer = instant(client, &ranking.versions_expr(), at).await.unwrap_or_default();
@@ -287,21 +301,15 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
     };
     let counts = async {
         match exprs.counts_expr() {
-            Some(expr) => instant(client, &expr, at).await.map(|s| State::ALL.iter().filter_map(|st| Some((*st, figure(&s, st.as_str())?))).collect::<BTreeMap<_, _>>()),
+            Some(expr) => instant(client, &expr, at).await.map(|s| compare_exprs::read_counts(&s)),
             None => Ok(BTreeMap::new()),
         }
     };
-    let resets = async {
-        let (Some(now_calls), Some(then_calls)) = (now.range_of(Measure::Calls), then.range_of(Measure::Calls)) else { return (0.0, 0.0) };
-        let answer = instant(client, &compare_exprs::resets_expr(&now_calls, &then_calls, now.by()), at).await.unwrap_or_default();
-        (figure(&answer, "now").unwrap_or(0.0), figure(&answer, "then").unwrap_or(0.0))
-    };
-    let (top, totals_now, totals_then, counts, resets, info_known, coverage, versions_now, versions_then) = tokio::join!(
+    let (top, totals_now, totals_then, counts, info_known, coverage, versions_now, versions_then) = tokio::join!(
         top,
         window_totals(client, &now, schema, at),
         window_totals(client, &then, schema, at),
         counts,
-        resets,
         info_known(client, &span),
         coverage_samples(client, plan, at),
         versions(client, &now, at),
@@ -311,12 +319,14 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
     let ((time_now, total_statements), (time_then, _)) = (totals_now?, totals_then?);
     let counts = counts?;
 
-    let (window_n, window_t, spark_series, instances_now, instances_then) = tokio::join!(
+    let (window_n, window_t, spark_series, instances_now, instances_then, resets_now, resets_then) = tokio::join!(
         rows_window(client, state, &now, schema, &rows, at),
         rows_window(client, state, &then, schema, &rows, at),
         sparks(client, plan, &rows, &span),
         instances(client, &now, &rows, at),
         instances(client, &then, &rows, at),
+        resets(client, &now, &rows, at),
+        resets(client, &then, &rows, at),
     );
     let (window_n, window_t) = (window_n?, window_t?);
     let mut names = Names::from_info(&window_n.info);
@@ -365,7 +375,7 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
     let states: Vec<State> = rows_cmp.iter().map(|r| r.state).collect();
     extra_notices.extend(search_notice(query, state));
     extra_notices.extend(coverage_notice(coverage, &shown_now, query.window));
-    extra_notices.extend(compare::reset_notice(resets.0, resets.1));
+    extra_notices.extend(compare::reset_notice(resets_now as f64, resets_then as f64));
     extra_notices.extend(compare::moved_notice(&instances_now, &instances_then));
     extra_notices.extend(compare::version_notice(&versions_now, &versions_then, &counts, total_statements as f64));
 
