@@ -69,7 +69,7 @@ export function panelOptions(builder) {
     .addNumberInput({
       path: 'threshold',
       name: 'Change threshold %',
-      description: 'Regressions and improvements of at least this many percent are coloured (the query decides the state with its own threshold).',
+      description: "Regressions and improvements of at least this many percent are coloured, when the query's answer does not say its own threshold (a query that compared says it, and its threshold wins so that colours match the states).",
       category: ['pg_stat_statements'],
       defaultValue: 20,
       settings: { min: 0 },

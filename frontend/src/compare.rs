@@ -109,9 +109,13 @@ pub fn shown(options: &PanelOptions) -> bool {
     options.compare_to.as_deref() != Some("")
 }
 
-/// The threshold colours start at: the panel's option, else the frame's, else 20 %.
+/// The threshold colours start at: the one the backend decided the states with (the frame's
+/// `compare.threshold`, which may come from a dashboard variable), else the panel's option,
+/// else 20 %. The frame's wins so that a change is coloured exactly when its state says
+/// regressed or improved: with the query at 50 % and the option at 20 %, a +30 % change is
+/// "unchanged" and must not be red.
 pub fn threshold(options: &PanelOptions, compare: &Compare) -> f64 {
-    options.threshold.or(compare.threshold).unwrap_or(20.0)
+    compare.threshold.or(options.threshold).unwrap_or(20.0)
 }
 
 /// The change column's text: "▲ +112 %", "▼ −35 %", "= 0 %"; "new" and "gone" as words
@@ -199,10 +203,13 @@ mod tests {
         assert_eq!(tone(Some(300.0), Some(State::Unchanged), 20.0), "", "too few calls: the backend said unchanged");
         assert_eq!(tone(Some(f64::NAN), Some(State::Regressed), 0.0), "");
         let mut options = PanelOptions::default();
-        let compare = Compare { threshold: Some(30.0), ..Compare::default() };
-        assert_eq!(threshold(&options, &compare), 30.0);
-        options.threshold = Some(50.0);
+        let compare = Compare { threshold: Some(50.0), ..Compare::default() };
         assert_eq!(threshold(&options, &compare), 50.0);
+        options.threshold = Some(20.0);
+        assert_eq!(threshold(&options, &compare), 50.0, "the frame's threshold wins over the panel's option");
+        assert_eq!(threshold(&options, &Compare::default()), 20.0, "the option applies when the frame has none");
+        options.threshold = Some(35.0);
+        assert_eq!(threshold(&options, &Compare::default()), 35.0);
         assert_eq!(threshold(&PanelOptions::default(), &Compare::default()), 20.0);
         assert!(shown(&PanelOptions::default()));
         options.compare_to = Some(String::new());

@@ -371,9 +371,7 @@ mod tests {
         assert_eq!(parse_input(r#"{"options":{"threshold":-5}}"#).unwrap().options.threshold, None, "a negative threshold is unset");
     }
 
-    fn compared() -> PanelInput {
-        parse_input(
-            r#"{"series":[{"meta":{"custom":{"pgscope":"pgss.top","compare":{"label":"1d earlier","from":1,"to":2,"threshold":20,"minCalls":10,
+    const COMPARED: &str = r#"{"series":[{"meta":{"custom":{"pgscope":"pgss.top","compare":{"label":"1d earlier","from":1,"to":2,"threshold":20,"minCalls":10,
                  "measure":"exec_time_per_call","counts":{"new":1,"gone":1,"regressed":1,"improved":0}}}},"fields":[
                 {"name":"queryid","type":"string","values":["1","2","3","4"]},
                 {"name":"state","type":"string","values":["regressed","new","gone","unchanged"]},
@@ -383,9 +381,10 @@ mod tests {
                 {"name":"exec_time_per_call_change_pct","type":"number","values":[112,null,null,5.26]},
                 {"name":"cpu_user_time_per_call","type":"number","values":[0.01,0.0005,null,0.001]},
                 {"name":"disk_read_per_s","type":"number","values":[0,4096,null,0]},
-                {"name":"disk_read_per_call","type":"number","values":[0,1,null,0]}]}]}"#,
-        )
-        .unwrap()
+                {"name":"disk_read_per_call","type":"number","values":[0,1,null,0]}]}]}"#;
+
+    fn compared() -> PanelInput {
+        parse_input(COMPARED).unwrap()
     }
 
     #[test]
@@ -419,6 +418,34 @@ mod tests {
         assert!(DEFAULT_COLUMNS <= COLUMNS.len() && COLUMNS[DEFAULT_COLUMNS - 1].0 == "disk_written_per_s");
     }
 
+    #[test]
+    fn the_frames_threshold_decides_the_colours_and_the_option_only_without_one() {
+        // The query decides the states with its threshold (a $threshold variable, say); the
+        // panel's option is 20 by default.
+        let at = |frame_threshold: &str, option: Option<f64>| {
+            let json = COMPARED.replace(r#""threshold":20"#, frame_threshold);
+            let mut input = parse_input(&json).unwrap();
+            input.options.threshold = option;
+            TopModel::from_input(&input)
+        };
+        let tones = |model: &TopModel| model.rows.iter().map(|r| r.tone).collect::<Vec<_>>();
+        let low = at(r#""threshold":10"#, Some(20.0));
+        assert_eq!(low.threshold, 10.0, "the frame's threshold wins over the panel's option");
+        assert_eq!(tones(&low), ["worse", "", "", ""], "row 4 changed +5.26 %: unchanged, plain");
+        // Row 4 regressed +15 % at the query's 10 %: red, although under the option's 20 %.
+        let json = COMPARED.replace(r#""threshold":20"#, r#""threshold":10"#).replace(r#""unchanged"]"#, r#""regressed"]"#).replace("5.26]", "15]");
+        let mut input = parse_input(&json).unwrap();
+        input.options.threshold = Some(20.0);
+        assert_eq!(tones(&TopModel::from_input(&input)), ["worse", "", "", "worse"]);
+        let high = at(r#""threshold":150"#, Some(20.0));
+        assert_eq!(high.threshold, 150.0);
+        assert_eq!(tones(&high), ["", "", "", ""], "+112 % is under the frame's 150 %, though over the option's 20 %");
+        let none = at(r#""threshold":null"#, Some(150.0));
+        assert_eq!((none.threshold, tones(&none)), (150.0, vec!["", "", "", ""]), "without the frame's, the option's");
+        let neither = at(r#""threshold":"x""#, None);
+        assert_eq!((neither.threshold, tones(&neither)), (20.0, vec!["worse", "", "", ""]), "else 20 %");
+    }
+
     fn input_without_compare() -> PanelInput {
         input()
     }
@@ -437,10 +464,8 @@ mod tests {
         assert_eq!(ids(model.visible("", TopSort { column: Some(change), descending: true })), ["1", "4", "2", "3"], "largest change first, none last");
         assert_eq!(model.rows.iter().map(|r| (r.badge, r.tone)).collect::<Vec<_>>(), [("regressed", "worse"), ("new", ""), ("gone", ""), ("", "")]);
 
-        // The panel's compareTo "" hides the comparison the query made; its threshold wins.
+        // The panel's compareTo "" hides the comparison the query made.
         let mut options_set = compared();
-        options_set.options.threshold = Some(150.0);
-        assert_eq!(TopModel::from_input(&options_set).threshold, 150.0);
         options_set.options.compare_to = Some(String::new());
         let off = TopModel::from_input(&options_set);
         assert!(off.compare.is_none() && off.columns.iter().all(|&c| COLUMNS[c].0 != "change"));
