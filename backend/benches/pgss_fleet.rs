@@ -6,21 +6,29 @@
 //! directly (targets: <= 1.5x on VictoriaMetrics, <= 2x on Prometheus); the answer's bytes and
 //! what the plugin read from the TSDB; the in-plugin ranking (the reference) once; `pgssQuery`
 //! versus its sub-queries fetched directly at once; the plugin's peak RSS (target <= 256 MB);
-//! and Save & test with 1,000 scrape targets (target <= 2 s) with the requests it made.
-//! Prints figures; asserts nothing about time.
+//! and Save & test with 1,000 scrape targets (target <= 2 s) with the requests it made, where
+//! its time goes, and its stack checks against a baseline build's. Prints figures; asserts
+//! nothing about time.
 //!
 //! PGSCOPE_FLEET_SIZES (default 10000,100000) for VictoriaMetrics, PGSCOPE_FLEET_PROMETHEUS
-//! (default 10000) the sizes for Prometheus, PGSCOPE_FLEET_RUNS (default 5) runs per figure.
+//! (default 10000) the sizes for Prometheus, PGSCOPE_FLEET_RUNS (default 5) runs per figure,
+//! PGSCOPE_FLEET_PARTS (default pgss,health) which parts run, PGSCOPE_BASELINE_CLI a `pgscope`
+//! binary to compare the stack checks with. Save & test alone at 10k statements (CI-sized):
+//! `PGSCOPE_FLEET_SIZES=10000 PGSCOPE_FLEET_PROMETHEUS=0 PGSCOPE_FLEET_PARTS=health`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 #[path = "../tests/support/fleet.rs"]
 mod fleet;
+#[path = "../tests/support/scrape_targets.rs"]
+mod scrape_targets;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use fleet::{CountingProxy, Fleet};
+use pgscope::stack::{self, Ask, Detail, Source, Span as StackSpan, StackRules};
+use scrape_targets::{ScrapeTargets, TargetsApi};
 use pgscope::pgss::{plan_top, PgssState, Ranking, Span, POSTGRES_EXPORTER};
 use pgscope::pluginv2::{self, data_client::DataClient, diagnostics_client::DiagnosticsClient};
 use pgscope::prom::client::PromClient;
@@ -38,6 +46,11 @@ fn sizes(var: &str, default: &str) -> Vec<usize> {
 
 fn runs() -> usize {
     std::env::var("PGSCOPE_FLEET_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5).max(1)
+}
+
+/// Whether PGSCOPE_FLEET_PARTS (default `pgss,health`) names this part of the benchmark.
+fn part(name: &str) -> bool {
+    std::env::var("PGSCOPE_FLEET_PARTS").unwrap_or_else(|_| "pgss,health".into()).split(',').any(|p| p.trim() == name)
 }
 
 fn instance(uid: &str, url: &str) -> pluginv2::DataSourceInstanceSettings {
@@ -73,10 +86,14 @@ fn main() {
         fleet.import_vm(&vm.addr);
         println!("\nVictoriaMetrics, {statements} statements ({} series) imported in {:.1} s", fleet.series(), started.elapsed().as_secs_f64());
         let tsdb = Tsdb { name: "VictoriaMetrics", url: vm.url(), addr: vm.addr.clone(), target: 1.5 };
-        runtime.block_on(bench(&tsdb, &fleet));
-        runtime.block_on(health(&vm, end));
+        if part("pgss") {
+            runtime.block_on(bench(&tsdb, &fleet));
+        }
+        if part("health") {
+            runtime.block_on(health(&vm, end));
+        }
     }
-    for statements in sizes("PGSCOPE_FLEET_PROMETHEUS", "10000") {
+    for statements in sizes("PGSCOPE_FLEET_PROMETHEUS", "10000").into_iter().filter(|_| part("pgss")) {
         let fleet = Fleet::new(&POSTGRES_EXPORTER, statements, POINTS, end);
         let started = Instant::now();
         let prometheus = support::Prometheus::start_from(|out| fleet.write_openmetrics(out), Duration::from_secs(300));
@@ -196,37 +213,84 @@ async fn bench(tsdb: &Tsdb<'_>, fleet: &Fleet) {
     println!("  plugin peak RSS during the run: {rss:.1} MB (target <= 256 MB: {})", if rss <= 256.0 { "met" } else { "NOT met" });
 }
 
-/// The number of HTTP requests VictoriaMetrics served so far, this one to its /metrics not
-/// counted.
-fn vm_requests(addr: &str) -> f64 {
-    let (_, text) = support::http("GET", addr, "/metrics", b"").unwrap_or_default();
-    let at = text.find("vm_http_requests_all_total ").map(|i| i + "vm_http_requests_all_total ".len()).unwrap_or(text.len());
-    text[at..].split_whitespace().next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN) - 1.0
+/// A stack source that times every ask and keeps its answer's size.
+struct Timed<'a> {
+    inner: &'a PromClient,
+    asks: std::sync::Mutex<Vec<(String, Duration, usize)>>,
 }
 
-/// Save & test against a VictoriaMetrics that also holds 1,000 scrape targets' series.
-async fn health(vm: &support::VictoriaMetrics, end: i64) {
-    let mut lines = String::new();
-    for target in 0..1000 {
-        let labels = format!("job=\"job{}\",instance=\"host{target}:9100\"", target % 20);
-        for i in 0..POINTS as i64 {
-            let t = (end - (POINTS as i64 - 1 - i) * 15) * 1000;
-            let up = if target % 97 == 0 { 0 } else { 1 };
-            lines.push_str(&format!("up{{{labels}}} {up} {t}\nscrape_duration_seconds{{{labels}}} 0.{} {t}\nscrape_samples_scraped{{{labels}}} {} {t}\nscrape_timeout_seconds{{{labels}}} 10 {t}\nscrape_series_added{{{labels}}} 0 {t}\n", 10 + target % 80, 500 + target % 300));
-        }
+impl Source for Timed<'_> {
+    async fn ask(&self, ask: &Ask, span: StackSpan) -> Option<Vec<u8>> {
+        let started = Instant::now();
+        let body = self.inner.ask(ask, span).await;
+        self.asks.lock().unwrap().push((ask.key(), started.elapsed(), body.as_ref().map_or(0, Vec::len)));
+        body
     }
-    let (status, body) = support::http("POST", &vm.addr, "/api/v1/import/prometheus", lines.as_bytes()).unwrap();
-    assert!(status == 204 || status == 200, "{status} {body}");
-    let _ = support::http("GET", &vm.addr, "/internal/force_flush", b"");
-    support::wait_for("the scrape targets' series", Duration::from_secs(60), || {
-        matches!(support::instant(&vm.addr, "count(up)", end as f64), Ok(v) if v.first().map(|s| s.1) == Some(1000.0))
-    });
+}
+
+/// `pgscope stack` of this build or of another (the stack checks as Save & test gathers them,
+/// plus the sparklines' history): (time, requests, answer bytes, its summary line).
+fn stack_cli(binary: &str, api: &TargetsApi) -> (Duration, u64, u64, String) {
+    let (requests, bytes) = (api.requests(), api.bytes());
+    let started = Instant::now();
+    let output = std::process::Command::new(binary).args(["stack", "--tsdb", &api.url(), "--scrape-interval", "15s"]).output().expect("the pgscope CLI runs");
+    let elapsed = started.elapsed();
+    let summary = String::from_utf8_lossy(&output.stdout).lines().next().unwrap_or_default().to_string();
+    (elapsed, api.requests() - requests, api.bytes() - bytes, summary)
+}
+
+/// Save & test against a VictoriaMetrics that also holds 1,000 scrape targets' series (an hour,
+/// 15 s apart), behind a targets API listing them (tests/support/scrape_targets.rs): where the
+/// stack gathering's time goes (each request, timed while all run at once), the stack checks of
+/// this build against a baseline build's (`PGSCOPE_BASELINE_CLI`: the `pgscope` binary of the
+/// commit to compare with) in the same run, and the whole Save & test with its requests.
+async fn health(vm: &support::VictoriaMetrics, end: i64) {
+    let targets = ScrapeTargets::new(1000, end);
+    targets.import_vm(&vm.addr);
+    let api = TargetsApi::start(&vm.addr, targets.targets_api());
+    let settings = Settings::from_instance(Some(&instance("health", &api.url()))).unwrap();
+    let client = PromClient::new(settings.clone(), Telemetry::default()).unwrap();
+    let rules = StackRules::from(&settings);
+    let at = support::now_s() as f64;
+    let timed = Timed { inner: &client, asks: Default::default() };
+    let started = Instant::now();
+    let observations = stack::gather_within(&timed, &rules, at, at - rules.window.as_secs_f64(), stack::GATHER_DEADLINE, Detail::Checks).await;
+    let gathered = started.elapsed();
+    let checks = stack::evaluate(&observations, &rules);
+    let mut asks = timed.asks.into_inner().unwrap();
+    asks.sort_by(|a, b| b.1.cmp(&a.1));
+    println!(
+        "  Save & test's stack checks with {} targets (first, cold): {:.1} ms, {} requests, {} bytes, {} checks; the slowest requests:",
+        targets.targets,
+        ms(gathered),
+        asks.len(),
+        asks.iter().map(|a| a.2).sum::<usize>(),
+        checks.len()
+    );
+    for (key, took, size) in asks.iter().take(8) {
+        println!("    {:9.1} ms {size:10} bytes  {}", ms(*took), key.chars().take(100).collect::<String>());
+    }
+
+    let mut builds = vec![("this build", env!("CARGO_BIN_EXE_pgscope").to_string())];
+    builds.extend(std::env::var("PGSCOPE_BASELINE_CLI").ok().map(|path| ("baseline", path)));
+    let mut medians = Vec::new();
+    for (name, binary) in &builds {
+        let (_, requests, bytes, summary) = stack_cli(binary, &api);
+        let times: Vec<Duration> = (0..runs()).map(|_| stack_cli(binary, &api).0).collect();
+        let p = p50(times);
+        medians.push(p);
+        println!("  pgscope stack, {name}: {:.1} ms, {requests} requests, {bytes} bytes read; {}", ms(p), summary.chars().take(140).collect::<String>());
+    }
+    if let [now, before] = medians[..] {
+        println!("  pgscope stack, this build / baseline: {:.2}x", ms(now) / ms(before));
+    }
+
     let plugin = support::PluginProcess::start();
     let mut diagnostics = DiagnosticsClient::connect(plugin.endpoint()).await.unwrap();
-    let check = || pluginv2::CheckHealthRequest { plugin_context: Some(support::plugin_context(instance("health", &vm.url()))), headers: Default::default() };
-    let before = vm_requests(&vm.addr);
+    let check = || pluginv2::CheckHealthRequest { plugin_context: Some(support::plugin_context(instance("health", &api.url()))), headers: Default::default() };
+    let (requests, bytes) = (api.requests(), api.bytes());
     let first = diagnostics.check_health(check()).await.unwrap().into_inner();
-    let requests = vm_requests(&vm.addr) - before;
+    let (requests, bytes) = (api.requests() - requests, api.bytes() - bytes);
     let mut times = Vec::new();
     for _ in 0..runs() {
         let started = Instant::now();
@@ -235,9 +299,10 @@ async fn health(vm: &support::VictoriaMetrics, end: i64) {
     }
     let p = p50(times);
     println!(
-        "  Save & test with 1,000 scrape targets (and the fleet): {:.1} ms (target <= 2 s: {}), {requests} requests to the TSDB, status {}",
+        "  Save & test with 1,000 scrape targets (and the fleet): {:.1} ms (target <= 2 s: {}), {requests} requests, {bytes} bytes read from the TSDB, status {}, {} bytes of details",
         ms(p),
         if p <= Duration::from_secs(2) { "met" } else { "NOT met" },
-        first.status
+        first.status,
+        first.json_details.len()
     );
 }

@@ -211,13 +211,19 @@ pub async fn check(instance: &Instance) -> HealthReport {
         client.settings().http_method.as_str(),
         client.settings().query_timeout.as_secs(),
         checks.len(),
-        stack::verbose_lines(&checks),
+        // Worst first, so the problems are all there unless there are more of them than this.
+        stack::verbose_lines(&checks[..checks.len().min(stack::DETAILED_CHECKS)]) + &stack::more_checks_line(&checks, stack::DETAILED_CHECKS).map(|more| format!("\n{more}")).unwrap_or_default(),
     );
     let listed: Vec<Value> = checks
         .iter()
+        .take(stack::DETAILED_CHECKS)
         .map(|c| json!({"component": c.component, "check": c.name, "status": c.status.as_str(), "summary": c.summary, "reason": c.reason}))
         .collect();
-    HealthReport { ok: true, details: json!({ "message": pgss, "verboseMessage": verbose, "checks": listed }), message }
+    let mut details = json!({ "message": pgss, "verboseMessage": verbose, "checks": listed });
+    if let Some(more) = stack::more_checks_line(&checks, stack::DETAILED_CHECKS) {
+        details["moreChecks"] = more.into();
+    }
+    HealthReport { ok: true, details, message }
 }
 
 /// Metric name prefixes that show an extension's data in the TSDB (postgres_exporter custom

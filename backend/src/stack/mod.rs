@@ -36,7 +36,7 @@ use crate::settings::Settings;
 pub use evaluate::evaluate;
 pub use frames::frames;
 pub use gather::{gather, gather_within, parse_targets, Ask, Detail, Recorder, Recording, Source, Span};
-pub use text::{human_duration, summary_line, verbose_lines};
+pub use text::{human_duration, more_checks_line, summary_line, verbose_lines, DETAILED_CHECKS};
 
 /// How long one stack request may take: a slow answer is reported as unknown, not waited for.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);

@@ -81,6 +81,29 @@ pub fn verbose_lines(checks: &[Check]) -> String {
     checks.iter().map(|c| format!("[{}] {} / {}: {}", c.status.as_str(), c.component, c.name, c.reason)).collect::<Vec<_>>().join("\n")
 }
 
+/// How many checks Save & test's details list one by one (worst first): with 1,000 scrape
+/// targets every one would make a quarter of a megabyte of details.
+pub const DETAILED_CHECKS: usize = 100;
+
+/// The line that counts the checks past the first `shown`, by status, when there are any:
+/// "… 905 more checks (900 ok, 5 unknown): the Stack health page and the stackHealth query list
+/// every one".
+pub fn more_checks_line(checks: &[Check], shown: usize) -> Option<String> {
+    let rest = checks.get(shown..).filter(|rest| !rest.is_empty())?;
+    let by_status: Vec<String> = [Status::Failing, Status::Warning, Status::Unknown, Status::Ok]
+        .iter()
+        .map(|status| (rest.iter().filter(|c| c.status == *status).count(), status.as_str()))
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, status)| format!("{n} {status}"))
+        .collect();
+    Some(format!(
+        "… {} more check{} ({}): the Stack health page and the stackHealth query list every one",
+        rest.len(),
+        if rest.len() == 1 { "" } else { "s" },
+        by_status.join(", ")
+    ))
+}
+
 
 /// Scrape errors quote URLs, which may carry credentials (`http://user:pass@host`).
 pub(super) fn scrub(text: &str) -> String {
@@ -109,6 +132,16 @@ mod tests {
     }
 
 
+
+    #[test]
+    fn checks_past_the_detailed_ones_are_counted_by_status() {
+        let check = |status| Check { component: "Scrape targets", name: "n".into(), job: String::new(), instance: String::new(), status, summary: String::new(), reason: String::new(), since: None };
+        let checks: Vec<Check> = [Status::Failing, Status::Unknown, Status::Ok, Status::Ok].into_iter().map(check).collect();
+        assert_eq!(more_checks_line(&checks, 1).as_deref(), Some("… 3 more checks (1 unknown, 2 ok): the Stack health page and the stackHealth query list every one"));
+        assert_eq!(more_checks_line(&checks, 3).as_deref(), Some("… 1 more check (1 ok): the Stack health page and the stackHealth query list every one"));
+        assert_eq!(more_checks_line(&checks, 4), None);
+        assert_eq!(more_checks_line(&checks, 9), None, "past the end: nothing, no panic");
+    }
 
     #[test]
     fn credentials_in_scrape_errors_are_removed() {
