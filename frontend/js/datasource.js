@@ -3,6 +3,7 @@
 // the Rust backend (gpx_pgscope); this file only holds the editors and the DataSourceWithBackend
 // subclass that sends queries through Grafana.
 
+import { createConfigEditor } from './configEditor.js';
 import { formatQueryResult, interpolateFilterValue, interpolateSingleValue, interpolateValue, parseVariableQuery } from './promql.js';
 
 const PGSS_TYPES = ['pgssTopQueries', 'pgssQuery'];
@@ -104,88 +105,6 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
         legendFormat: templates.replace(query.legendFormat || '', scopedVars),
       });
     }
-  }
-
-  function ConfigEditor(props) {
-    const { options, onOptionsChange } = props;
-    const jsonData = options.jsonData || {};
-    const updateJson = (patch) => onOptionsChange(Object.assign({}, options, { jsonData: Object.assign({}, jsonData, patch) }));
-    const setJson = (key) => (event) => updateJson({ [key]: event.currentTarget.value });
-    const choiceSetting = (label, key, choices, tooltip) =>
-      h(
-        grafanaUi.InlineField,
-        { label, labelWidth: 20, tooltip },
-        h(grafanaUi.Select, {
-          width: 20,
-          options: choices.map((value) => ({ label: value, value })),
-          value: jsonData[key] || choices[0],
-          onChange: (choice) => updateJson({ [key]: choice.value }),
-        }),
-      );
-    const textSetting = (label, key, placeholder, tooltip, width = 20) =>
-      h(
-        grafanaUi.InlineField,
-        { label, labelWidth: 20, tooltip },
-        h(grafanaUi.Input, { width, placeholder, value: jsonData[key] || '', onChange: setJson(key) }),
-      );
-    // A value kept in secureJsonData: Grafana sends it once, then only says it is configured.
-    const secretSetting = (label, key, tooltip, placeholder) =>
-      h(
-        grafanaUi.InlineField,
-        { label, labelWidth: 20, tooltip },
-        h(grafanaUi.SecretInput, {
-          width: 40,
-          placeholder,
-          isConfigured: !!(options.secureJsonFields && options.secureJsonFields[key]),
-          value: (options.secureJsonData && options.secureJsonData[key]) || '',
-          onChange: (event) =>
-            onOptionsChange(Object.assign({}, options, { secureJsonData: Object.assign({}, options.secureJsonData, { [key]: event.currentTarget.value }) })),
-          onReset: () =>
-            onOptionsChange(Object.assign({}, options, {
-              secureJsonFields: Object.assign({}, options.secureJsonFields, { [key]: false }),
-              secureJsonData: Object.assign({}, options.secureJsonData, { [key]: '' }),
-            })),
-        }),
-      );
-    return h(
-      'div',
-      { 'data-testid': 'pgscope-config-editor' },
-      h(grafanaUi.DataSourceHttpSettings, {
-        defaultUrl: 'http://localhost:8428',
-        dataSourceConfig: options,
-        onChange: onOptionsChange,
-        showAccessOptions: false,
-      }),
-      h('h3', { className: 'page-heading' }, 'Prometheus API'),
-      textSetting('Scrape interval', 'timeInterval', '15s', 'How often your TSDB scrapes; the smallest useful step. Default 15s.'),
-      textSetting('Query timeout', 'queryTimeout', '60s', 'How long one request to the TSDB may take. Default 60s.'),
-      choiceSetting('HTTP method', 'httpMethod', ['POST', 'GET'], 'POST allows longer queries; GET works behind read-only proxies.'),
-      secretSetting('Bearer token', 'bearerToken', 'Sent as Authorization: Bearer <token>; kept in secureJsonData.'),
-      h('h3', { className: 'page-heading' }, 'Stack health'),
-      textSetting('Required jobs', 'requiredJobs', 'postgres, query-info', 'Scrape jobs that must exist, comma-separated: Save & test and the stack-health view report a missing one as failing.', 40),
-      textSetting('Sample collapse %', 'sampleCollapsePercent', '50', 'A scrape that returns less than this share of its own recent maximum of samples is reported as collapsed. Default 50.'),
-      textSetting('Check window', 'stackWindow', '1h', 'How far back the stack checks look (recent maximum, churn, timeline changes). Default 1h.'),
-      h('h3', { className: 'page-heading' }, 'pg_stat_statements'),
-      choiceSetting('pgss schema', 'pgssSchema', ['auto', 'postgres_exporter', 'pgwatch', 'postgres_ai'], 'Which exporter\'s metric names hold pgss data. auto: detected from the names in the TSDB (Save & test says which).'),
-      secretSetting(
-        'Names from PostgreSQL',
-        'pgssConnection',
-        'Optional, read-only: a libpq connection string (host=... port=... user=... password=... dbname=...) for a role with pg_read_all_stats, in a database with the pg_stat_statements extension. Statements the info metric cannot name are named from pg_stat_statements itself. Kept in secureJsonData.',
-        'host=db port=5432 user=pgscope_reader dbname=postgres',
-      ),
-      h('h3', { className: 'page-heading' }, 'Fallback for info joins'),
-      choiceSetting('Fallback', 'fallbackMode', ['auto', 'off'], 'auto: joins with an info metric get an `or` fallback, so panels keep their data when the info exporter is down.'),
-      textSetting('Info metrics', 'infoMetrics', 'my_query_names', 'Besides names ending in _info, pg_stat_statements_query_id and pgwatch_query_info: more info metric names, comma-separated.', 40),
-      textSetting('Sticky names', 'stickyNamesWindow', 'off', 'Join against last_over_time(info[window]) so names survive short exporter outages, e.g. 1h. Empty: off.'),
-      h(
-        grafanaUi.InlineField,
-        { label: 'Division by info', labelWidth: 20, tooltip: 'Also rewrite `A / on(...) group_left(...) info`.' },
-        h(grafanaUi.InlineSwitch, {
-          value: !!jsonData.fallbackDivision,
-          onChange: (event) => updateJson({ fallbackDivision: event.currentTarget.checked }),
-        }),
-      ),
-    );
   }
 
   /** What is sent for the expression, and the fallback engine's notes. */
@@ -454,6 +373,6 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
     );
   }
 
-  const plugin = new grafanaData.DataSourcePlugin(PgscopeDataSource).setConfigEditor(ConfigEditor).setQueryEditor(QueryEditor);
+  const plugin = new grafanaData.DataSourcePlugin(PgscopeDataSource).setConfigEditor(createConfigEditor(React, grafanaUi)).setQueryEditor(QueryEditor);
   return { plugin };
 }
