@@ -159,7 +159,7 @@ fn without_kcache_series_the_measures_are_absent_not_zero() {
     let datasource = Datasource::new();
     let table = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"exec_time","limit":5}"#, from, to))[0];
     assert_eq!(schema_text(table), "postgres_exporter (custom queries) · 15 of 19 measures");
-    assert!(table.fields.iter().all(|f| !f.name.starts_with("cpu_") && !f.name.starts_with("disk_")), "no kcache column: {:?}", table.fields.iter().map(|f| &f.name).collect::<Vec<_>>());
+    assert!(table.fields.iter().all(|f| !f.name.starts_with("cpu_") && !f.name.starts_with("disk_") && !f.name.contains("wait")), "no kcache or wait column: {:?}", table.fields.iter().map(|f| &f.name).collect::<Vec<_>>());
 }
 
 fn labels_of(text: &str) -> Labels {
@@ -194,6 +194,33 @@ fn wait_events_per_statement_read_from_victoriametrics() {
     // the window (80 s): within a few per cent.
     let (actual, expected) = (rate[0].1, top.seconds / window);
     assert!((actual - expected).abs() <= expected * 0.03, "sessions asleep on average: {actual} vs {expected}");
+}
+
+#[test]
+fn wait_events_come_in_the_table_and_the_detail_view() {
+    let vm = support::VictoriaMetrics::start();
+    let end = chrono::Utc::now().timestamp() - 30;
+    import(&vm, end, |name| (name.starts_with("pg_stat_statements_") && !name.starts_with("pg_stat_statements_info")) || name.starts_with("pg_wait_sampling_"));
+    let (from, to, window) = range(end);
+    let datasource = Datasource::new();
+    let sleep = "2920803561901199087";
+    let table = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"calls","limit":100}"#, from, to))[0];
+    let row = strings(table, "queryid").iter().position(|q| q == sleep).expect("the pg_sleep statement is listed");
+    assert_eq!(strings(table, "top_wait_event")[row], "Timeout:PgSleep");
+    close(numbers(table, "top_wait_share")[row], 1.0, "its only wait");
+    close(numbers(table, "wait_time_per_s")[row], increase("pg_wait_sampling_samples_total", &["event=\"PgSleep\"", sleep]) * 0.01 / window, "seconds asleep per second");
+    // A statement never seen waiting: no event, no figure (not 0).
+    let unseen = strings(table, "top_wait_event").iter().position(String::is_empty);
+    if let Some(i) = unseen {
+        assert!(numbers(table, "wait_time_per_s")[i].is_nan() && numbers(table, "top_wait_share")[i].is_nan());
+    }
+    let one = frames(&datasource, request(&vm.url(), "pgssQuery", &format!(r#"{{"queryid":"{sleep}"}}"#), from, to));
+    let waits: Vec<&Frame> = one.iter().filter(|f| f.meta.as_ref().and_then(|m| m.custom.as_ref()).and_then(|c| c.get("measure")).and_then(|m| m.as_str()) == Some("wait")).collect();
+    assert_eq!(waits.len(), 1, "one event: {:?}", one.iter().map(|f| &f.name).collect::<Vec<_>>());
+    let labels = waits[0].fields[1].labels.clone().unwrap_or_default();
+    assert_eq!((labels.get("event_type").map(String::as_str), labels.get("event").map(String::as_str)), (Some("Timeout"), Some("PgSleep")));
+    let asleep = numbers(waits[0], "Value");
+    assert!(asleep.iter().any(|v| *v > 0.0 && *v < 10.0), "sessions asleep over time: {asleep:?}");
 }
 
 fn notices(frame: &Frame) -> Vec<String> {

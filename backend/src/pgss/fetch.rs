@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 
 use super::analysis::{self, per_call_series};
-use super::catalog::{names_pattern, Measure, Source};
+use super::catalog::{names_pattern, Measure, Source, WAIT_SOURCES};
 use super::frames::{self, QueryIdentity, TopTable};
 use super::names::{short_name, NameSource, Names};
 use super::plan::{info_selector, parse_queryid, rate_window, seconds, OneModel, Span, TopPlan, TopQuery};
@@ -82,7 +82,7 @@ pub async fn schema(client: &PromClient, state: &PgssState, at: f64, window: f64
     let params = [("start", format!("{}", (at - window).floor())), ("end", format!("{}", at.ceil()))];
     let answer = client.get_json("api/v1/label/__name__/values", &params, None).await?;
     let known = names_pattern();
-    let known: std::collections::HashSet<&str> = known.split('|').collect();
+    let known: std::collections::HashSet<&str> = known.split('|').chain(WAIT_SOURCES.iter().map(|w| w.metric)).collect();
     let names: Vec<String> = read("label names", &answer, parse_names)?.into_iter().filter(|n| known.contains(n.as_str())).collect();
     let schema = detect(&names, client.settings().pgss_schema.as_deref()).map_err(|e| QueryFailure::new("no_data", 404, e))?;
     if let Ok(mut cache) = state.schema.lock() {
@@ -226,7 +226,14 @@ pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span
         None => Vec::new(),
     };
     let series = join_all(exprs.iter().chain(&shifted).map(|(source, expr)| async move { range(client, expr, &span, step).await.map(|s| (*source, s)) }));
-    let (series, identity, info) = tokio::join!(series, instant(client, &identity_expr, span.to), instant(client, &info_expr, span.to));
+    // Wait events, when the TSDB holds them: best effort, a failed query leaves them out.
+    let wait_source = schema.waits;
+    let waits = async {
+        let source = wait_source?;
+        let expr = super::waits::rate_expr(source, rate_window(step, scrape).as_secs_f64(), &[queryid.as_str()]);
+        range(client, &expr, &span, step).await.ok().map(|series| frames::wait_frames(source, series))
+    };
+    let (series, identity, info, waits) = tokio::join!(series, instant(client, &identity_expr, span.to), instant(client, &info_expr, span.to), waits);
     let mut series = series.into_iter().collect::<Result<Vec<_>, _>>()?;
     let series_then = series.split_off(exprs.len());
     let identity = identity?;
@@ -261,6 +268,7 @@ pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span
 
     let mut series_frames = measure_frames(series, false);
     series_frames.extend(measure_frames(series_then, true));
+    series_frames.extend(waits.unwrap_or_default());
     let mut notices = Vec::new();
     if identity.is_empty() {
         notices.push(Notice { severity: Severity::Warning, text: format!("queryid {queryid} has no pgss series in this range (and these filters)") });

@@ -3,10 +3,11 @@
 //! one statement's series with its identity in the first frame's meta. Kinds as `wire` names
 //! them, so the panel and Grafana's own panels read them. Pure.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::analysis::Statement;
-use super::catalog::{Measure, Source};
+use super::catalog::{Measure, Source, WaitSource};
+use super::waits::Waits;
 use super::names::{NameSource, Names};
 use super::plan::TopPlan;
 use super::schema::Schema;
@@ -238,4 +239,46 @@ pub(super) fn with_identity(mut frames: Vec<Frame>, schema: &Schema, identity: Q
         None => frames.push(Frame { name: "pgss query".into(), ref_id: String::new(), meta: meta(FRAME_KIND_PGSS_QUERY, custom, "table"), fields: vec![] }),
     }
     frames
+}
+
+/// A statement's wait events over time (`waits::rate_expr`'s answer), one frame per event:
+/// sessions waiting (seconds waited per second), labelled `event_type` and `event`, meta
+/// `measure: "wait"`, `per: "s"`.
+pub(super) fn wait_frames(source: &WaitSource, series: Vec<Series>) -> Vec<Frame> {
+    series
+        .into_iter()
+        .filter_map(|(labels, points)| {
+            let event = labels.get(source.event_label).filter(|e| !e.is_empty())?.clone();
+            let event_type = labels.get(source.event_type_label).cloned().unwrap_or_default();
+            let display = format!("{event_type}:{event}");
+            let value_labels: Labels = [("measure".to_string(), "wait".to_string()), ("per".to_string(), "s".to_string()), ("event_type".to_string(), event_type), ("event".to_string(), event)].into();
+            let mut custom = serde_json::Map::new();
+            custom.insert("measure".into(), "wait".into());
+            custom.insert("per".into(), "s".into());
+            Some(Frame {
+                name: display.clone(),
+                ref_id: String::new(),
+                meta: meta(FRAME_KIND_PGSS_SERIES, custom, "timeseries-multi"),
+                fields: vec![time_field(&points), with_config(Field::new("Value", Values::Float64(points.iter().map(|p| p.1).collect())).with_labels(value_labels), &display, "none")],
+            })
+        })
+        .collect()
+}
+
+/// The top-queries table's wait columns for `rows`, when the TSDB holds wait events: the event
+/// waited on most (`top_wait_event`, "Lock:transactionid"), its share of the time waited
+/// (`top_wait_share`) and the time waited per second of the range (`wait_time_per_s`). A row
+/// with no wait seen has "" and NaN, never 0.
+pub(super) fn wait_fields(rows: &[Statement], waits: &BTreeMap<String, Waits>, window: f64) -> Vec<Field> {
+    let of = |s: &Statement| waits.get(&s.queryid);
+    let top = |s: &Statement| of(s).and_then(|w| w.top());
+    vec![
+        Field::new("top_wait_event", Values::String(rows.iter().map(|s| top(s).map(|(w, _)| w.name()).unwrap_or_default()).collect())),
+        with_config(Field::new("top_wait_share", Values::Float64(rows.iter().map(|s| top(s).map(|(_, share)| share).unwrap_or(f64::NAN)).collect())), "top wait share", "percentunit"),
+        with_config(
+            Field::new("wait_time_per_s", Values::Float64(rows.iter().map(|s| of(s).map(|w| w.total() / window.max(1e-9)).unwrap_or(f64::NAN)).collect())),
+            "wait time/s",
+            "s",
+        ),
+    ]
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::catalog::Measure::Calls;
-use super::catalog::{Measure, SchemaDef, Source, SCHEMAS};
+use super::catalog::{Measure, SchemaDef, Source, WaitSource, SCHEMAS};
 use crate::promql_text::quote;
 
 /// A schema as found in a TSDB: which of its measures exist.
@@ -15,6 +15,8 @@ pub struct Schema {
     pub absent: Vec<Measure>,
     /// Chosen in the settings rather than detected.
     pub overridden: bool,
+    /// Where wait events per statement are, when the TSDB holds them (issue 21).
+    pub waits: Option<&'static WaitSource>,
 }
 
 impl Schema {
@@ -42,13 +44,14 @@ impl Schema {
 /// Picks the schema whose calls metric exists and that has the most measures, or the one
 /// `wanted` names (`auto`/empty detects). Err says what was looked for.
 pub fn detect(names: &[String], wanted: Option<&str>) -> Result<Schema, String> {
+    let waits = super::waits::detect(names);
     let names: BTreeSet<&str> = names.iter().map(String::as_str).collect();
     let found = |def: &'static SchemaDef, overridden: bool| {
         let (present, absent): (Vec<Source>, Vec<Source>) = def.sources.iter().partition(|s| names.contains(s.metric));
         let mut absent: Vec<Measure> = absent.into_iter().map(|s| s.measure).collect();
         absent.extend(Measure::ALL.into_iter().filter(|m| !def.sources.iter().any(|s| s.measure == *m)));
         absent.sort();
-        Schema { def, present, absent, overridden }
+        Schema { def, present, absent, overridden, waits }
     };
     match wanted.map(str::trim).filter(|w| !w.is_empty() && *w != "auto") {
         Some(id) => {

@@ -162,6 +162,18 @@ async fn rows_window(client: &PromClient, state: &PgssState, ranking: &Ranking<'
     Ok(RowsWindow { totals: analysis::totals(schema, &answers), info, names_error })
 }
 
+/// Each row's wait events over the window (by queryid), when the TSDB holds them (best effort:
+/// None when it does not or a query failed).
+async fn row_waits(client: &PromClient, schema: &Schema, rows: &[Key], window: f64, at: f64) -> Option<BTreeMap<String, super::waits::Waits>> {
+    let source = schema.waits?;
+    let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
+    let scrape = client.settings().scrape_interval.as_secs_f64();
+    let exprs: Vec<String> = batches.iter().map(|ids| super::waits::seconds_expr(source, window, ids, scrape)).collect();
+    let answers = join_all(exprs.iter().map(|expr| instant(client, expr, at))).await;
+    let samples: Vec<Sample> = answers.into_iter().collect::<Result<Vec<_>, _>>().ok()?.into_iter().flatten().collect();
+    Some(super::waits::read(source, &samples))
+}
+
 /// The sparklines of the rows shown over the range (best effort: None when a query failed).
 async fn sparks(client: &PromClient, plan: &TopPlan, rows: &[Key], span: &Span) -> Option<Vec<Series>> {
     let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
@@ -215,7 +227,8 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
     let (rows, mut extra_notices) = pick(client, &ranking, query.limit, top?, at).await?;
     let (total_time, total_statements) = totals?;
 
-    let (window, spark_series) = tokio::join!(rows_window(client, state, &ranking, schema, &rows, at), sparks(client, &plan, &rows, &span));
+    let (window, spark_series, waits) =
+        tokio::join!(rows_window(client, state, &ranking, schema, &rows, at), sparks(client, &plan, &rows, &span), row_waits(client, schema, &rows, query.window, at));
     let RowsWindow { totals, info, names_error } = window?;
     let names = Names::from_info(&info);
     let (from_postgres, postgres_error) = unnamed_from_postgres(state, &totals.iter().collect::<Vec<_>>(), &names).await;
@@ -225,7 +238,11 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
     extra_notices.extend(coverage_notice(coverage, &ranked, query.window));
 
     let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, info_known: info_known || !names.is_empty(), extra_notices, names_error, postgres_error };
-    let mut frames = vec![table.frame()];
+    let mut table = table.frame();
+    if let Some(waits) = waits {
+        table.fields.extend(frames::wait_fields(&ranked, &waits, query.window));
+    }
+    let mut frames = vec![table];
     if let (Some(source), Some(series)) = (plan.spark, spark_series) {
         frames.extend(frames::spark_frames(schema, source, &ranked, series));
     }
@@ -319,7 +336,7 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
     let ((time_now, total_statements), (time_then, _)) = (totals_now?, totals_then?);
     let counts = counts?;
 
-    let (window_n, window_t, spark_series, instances_now, instances_then, resets_now, resets_then) = tokio::join!(
+    let (window_n, window_t, spark_series, instances_now, instances_then, resets_now, resets_then, waits) = tokio::join!(
         rows_window(client, state, &now, schema, &rows, at),
         rows_window(client, state, &then, schema, &rows, at),
         sparks(client, plan, &rows, &span),
@@ -327,6 +344,7 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
         instances(client, &then, &rows, at),
         resets(client, &now, &rows, at),
         resets(client, &then, &rows, at),
+        row_waits(client, schema, &rows, query.window, at),
     );
     let (window_n, window_t) = (window_n?, window_t?);
     let mut names = Names::from_info(&window_n.info);
@@ -384,6 +402,9 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
     let then_frame = frames::table_frame(schema, &shown_then);
     let fields = compare::compare_fields(&table, &then_frame, &states);
     table.fields.extend(fields);
+    if let Some(waits) = waits {
+        table.fields.extend(frames::wait_fields(&shown_now, &waits, query.window));
+    }
     if let Some(custom) = table.meta.as_mut().and_then(|m| m.custom.as_mut()) {
         custom.insert("compare".into(), comparison.meta(&counts));
         if let Some(change) = query.change {
