@@ -394,6 +394,14 @@ fn the_pgss_and_info_series_are_read_once_each_way_and_their_history_only_when_g
     // The info exporter down, its metric gone: its whole history says since when.
     let info_down = asks_of(&recorded("vm-info-down"), Detail::Checks);
     assert!(info_down.contains(&"range count by (job) (pgss_query_info)".to_string()), "{info_down:#?}");
+    // Without the newest sample's age the pgss check says when it was last seen: from the history.
+    let mut no_age = recorded("vm-healthy");
+    no_age.answers.remove("instant time() - max(timestamp(pg_stat_statements_calls_total))");
+    let asks = asks_of(&no_age, Detail::Checks);
+    assert!(asks.contains(&"range count by (job) (pg_stat_statements_calls_total)".to_string()), "{asks:#?}");
+    let (_, checks) = replay(&no_age, &rules());
+    let pgss = find(&checks, "pgss data", "pg_stat_statements_calls_total");
+    assert!(pgss.reason.contains("last seen") && !pgss.reason.contains("last seen 0 s ago"), "{}", pgss.reason);
 }
 
 #[test]

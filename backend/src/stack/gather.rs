@@ -317,7 +317,8 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
                 }
             };
             let (now, age, statements) = futures_util::join!(now, instant(format!("time() - max(timestamp({metric}))")), instant(format!("count(count by (queryid) ({metric}))")),);
-            let history = history(metric.clone(), &now, churning_jobs).await;
+            // Without its newest sample's age the check reads the history's (last seen).
+            let history = history(metric.clone(), if age.is_some() { &now } else { &None }, churning_jobs).await;
             let first = |v: Option<Vec<Sample>>| v.and_then(|v| v.first().map(|s| s.1));
             PgssObservation { count_now: total(&now), age: first(age), history, statements: first(statements), metric }
         }
