@@ -258,7 +258,7 @@ async fn health(vm: &support::VictoriaMetrics, end: i64) {
     let gathered = started.elapsed();
     let checks = stack::evaluate(&observations, &rules);
     let mut asks = timed.asks.into_inner().unwrap();
-    asks.sort_by(|a, b| b.1.cmp(&a.1));
+    asks.sort_by_key(|a| std::cmp::Reverse(a.1));
     println!(
         "  Save & test's stack checks with {} targets (first, cold): {:.1} ms, {} requests, {} bytes, {} checks; the slowest requests:",
         targets.targets,

@@ -145,7 +145,7 @@ pub(super) fn target_checks(obs: &Observations, rules: &StackRules) -> Vec<Check
             }
             (format!("{job} up"), figures.join(", "))
         } else {
-            problems.sort_by(|a, b| b.0.cmp(&a.0));
+            problems.sort_by_key(|p| std::cmp::Reverse(p.0));
             (problems[0].1.clone(), problems.iter().map(|p| p.2.clone()).collect::<Vec<_>>().join(" "))
         };
         checks.push(Check {

@@ -148,7 +148,7 @@ pub(super) fn patroni_checks(obs: &Observations, rules: &StackRules) -> Vec<Chec
                 }
             }
             let status = problems.iter().map(|p| p.0).max().unwrap_or(Status::Ok);
-            problems.sort_by(|a, b| b.0.cmp(&a.0));
+            problems.sort_by_key(|p| std::cmp::Reverse(p.0));
             let (summary, reason) = match problems.first() {
                 None => (
                     format!("{scope}: healthy"),

@@ -42,15 +42,15 @@ impl ScrapeTargets {
     }
 
     pub fn is_down(t: usize) -> bool {
-        t % 97 == 0
+        t.is_multiple_of(97)
     }
 
     pub fn is_collapsed(t: usize) -> bool {
-        t % 89 == 0 && !Self::is_down(t)
+        t.is_multiple_of(89) && !Self::is_down(t)
     }
 
     pub fn is_slow(t: usize) -> bool {
-        t % 83 == 0 && !Self::is_down(t)
+        t.is_multiple_of(83) && !Self::is_down(t)
     }
 
     /// Targets up now.
