@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { baseUrl, eventually, stack, tsdbUrl } from './support.mjs';
+import { dsQuery, eventually, stack, tsdbUrl } from './support.mjs';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
 const files = [
@@ -48,26 +48,9 @@ function grafanaRuleExpr(file, title) {
   return block.join('\n');
 }
 
-/** One instant query through Grafana's (or the stand-in's) /api/ds/query and pgscope: each series' labels. */
+/** One instant query through /api/ds/query and pgscope: each series' labels. */
 async function pgscopeSeries(expr) {
-  const headers = { 'content-type': 'application/json' };
-  if (process.env.GRAFANA_URL) {
-    const user = process.env.GRAFANA_USER || 'admin';
-    headers.authorization = `Basic ${Buffer.from(`${user}:${process.env.GRAFANA_PASSWORD || 'admin'}`).toString('base64')}`;
-  }
-  const response = await fetch(`${baseUrl}/api/ds/query`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      from: 'now-5m',
-      to: 'now',
-      queries: [{ refId: 'A', datasource: { type: 'pgscope-datasource', uid: 'pgscope' }, queryType: 'promql', expr, instant: true, range: false, fallback: 'auto' }],
-    }),
-  });
-  const body = await response.json();
-  assert.equal(response.status, 200, JSON.stringify(body));
-  const result = body.results.A;
-  assert.ok(!result.error, result.error);
+  const result = await dsQuery({ queryType: 'promql', expr, instant: true, range: false, fallback: 'auto' });
   return (result.frames || []).flatMap((f) => f.schema.fields.filter((field) => field.name !== 'Time').map((field) => field.labels || {}));
 }
 

@@ -77,9 +77,32 @@ export async function docScreenshot(page, name, scrollTo) {
   return path;
 }
 
-/** The stack's failure switches (e2e/stack/stack.sh stop-tsdb, start-info, ...). */
-export function stack(command) {
-  execFileSync('bash', [join(root, 'e2e/stack/stack.sh'), command], { stdio: ['ignore', 'inherit', 'inherit'] });
+/** The stack's switches (e2e/stack/stack.sh stop-tsdb, start-info, regress slow, ...). */
+export function stack(command, ...args) {
+  execFileSync('bash', [join(root, 'e2e/stack/stack.sh'), command, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+/**
+ * One query through Grafana's (or the stand-in's) /api/ds/query to the pgscope datasource, as a
+ * dashboard or alerting sends it (`query`: the target's fields besides refId and datasource),
+ * over `now-<range>` to now: refId A's result, which must have no error.
+ */
+export async function dsQuery(query, range = '5m') {
+  const headers = { 'content-type': 'application/json' };
+  if (process.env.GRAFANA_URL) {
+    const user = process.env.GRAFANA_USER || 'admin';
+    headers.authorization = `Basic ${Buffer.from(`${user}:${process.env.GRAFANA_PASSWORD || 'admin'}`).toString('base64')}`;
+  }
+  const response = await fetch(`${baseUrl}/api/ds/query`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ from: `now-${range}`, to: 'now', queries: [{ refId: 'A', datasource: { type: 'pgscope-datasource', uid: 'pgscope' }, ...query }] }),
+  });
+  const body = await response.json();
+  if (response.status !== 200) throw new Error(`/api/ds/query answered ${response.status}: ${JSON.stringify(body)}`);
+  const result = body.results.A;
+  if (result.error) throw new Error(`/api/ds/query: ${result.error}`);
+  return result;
 }
 
 /** A PromQL instant query straight to the TSDB (to check what the page shows against it). */

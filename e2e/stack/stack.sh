@@ -18,6 +18,7 @@
 #        stack.sh stop-node | start-node | collapse-info | restore-info
 #        stack.sh patroni-pause | patroni-resume | stop-etcd | start-etcd
 #        stack.sh many-statements N   (N statements of distinct shapes: evictions)
+#        stack.sh regress fast|slow|stop   (a probe statement at 10/s, 1 ms or 20 ms per call)
 # Settings: PGSS_MAX (pg_stat_statements.max, default 1000; a new state directory only),
 # PGSS_EXPORT_LIMIT (statements the exporter exports, default all).
 set -euo pipefail
@@ -324,7 +325,7 @@ start() {
 }
 
 stop() {
-  for name in tsdb node-exporter info-exporter postgres-exporter pgbench-app pgbench-shop patroni etcd; do
+  for name in tsdb node-exporter info-exporter postgres-exporter pgbench-app pgbench-shop pgbench-regress patroni etcd; do
     stop_pid "$name"
   done
   if [ -f "$STATE/patroni/pg/postmaster.pid" ]; then # Patroni's PostgreSQL, if Patroni was killed
@@ -357,6 +358,14 @@ case ${1:-} in
   patroni-resume) patronictl_demo resume --wait ;;
   stop-etcd) stop_pid etcd ;;
   start-etcd) start_etcd ;;
+  regress) # regress fast|slow|stop: the probe statement regress_probe(delay) (workload/regress_probe.sql) at 10/s in app
+    case ${2:-} in fast) delay=0.001 ;; slow) delay=0.02 ;; stop) delay= ;; *) echo "regress fast|slow|stop" >&2; exit 2 ;; esac
+    stop_pid pgbench-regress
+    # A function of its own, so that its queryid and name are not sleep.sql's (pg_stat_statements
+    # ignores column aliases when it computes a queryid).
+    [ -z "$delay" ] || psql_pg -d app -q -c "CREATE OR REPLACE FUNCTION regress_probe(delay float8) RETURNS void LANGUAGE sql AS 'SELECT pg_sleep(delay)'"
+    [ -z "$delay" ] || spawn pgbench-regress "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -n -c 1 -j 1 -R 10 -T 86400 \
+      -D "delay=$delay" -f "$HERE/workload/regress_probe.sql" app ;;
   many-statements) # N statements of distinct shapes (SELECT 1 AS c1, .., 1 AS ck) in database app
     n=${2:-300}; [[ $n =~ ^[0-9]+$ ]] || { echo "many-statements N: N must be a number" >&2; exit 2; }
     for k in $(seq 1 "$n"); do printf 'SELECT %s;\n' "$(seq -s, -f '1 AS c%g' 1 "$k")"; done | psql_pg -d app -o /dev/null ;;
@@ -366,5 +375,5 @@ case ${1:-} in
   env) echo "PGSCOPE_TSDB_URL=$TSDB_URL"; echo "PGSCOPE_STACK_DIR=$STATE"; echo "PG_PORT=$PG_PORT"
     # host=localhost, not an address: the plugin (a static musl binary) resolves the name itself.
     echo "PGSCOPE_PG_NAMES='host=localhost port=$PG_PORT user=pgscope_reader password=demo-reader-pw dbname=postgres'" ;;
-  *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb|stop-node|start-node|collapse-info|restore-info|patroni-pause|patroni-resume|stop-etcd|start-etcd|many-statements N" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb|stop-node|start-node|collapse-info|restore-info|patroni-pause|patroni-resume|stop-etcd|start-etcd|many-statements N|regress fast|slow|stop" >&2; exit 2 ;;
 esac

@@ -1,0 +1,1 @@
+SELECT regress_probe(:delay);
