@@ -4,7 +4,7 @@
 # data/plugins), with the stand-in host (e2e/host) in place of `./bin/grafana server`, which
 # cannot be installed here. Checks: the app provisioned before the plugin files are there stops
 # the start (as Grafana's plugin provisioner does); after the steps, the app is enabled, both
-# datasources carry PGSCOPE_TSDB_URL, the three dashboards are in General (from the app's
+# datasources carry PGSCOPE_TSDB_URL, the four dashboards are in General (from the app's
 # includes, once each), and the panel's wasm is served where its baseUrl points.
 # Usage: scripts/check-install.sh [dist zip]   (after `make dist`; builds the stand-in if needed)
 set -uo pipefail
@@ -64,10 +64,10 @@ check "the app is enabled" bash -c "$(declare -f api); port=$port; api /api/plug
 for uid in pgscope pgscope-pg; do
   check "datasource $uid has PGSCOPE_TSDB_URL" bash -c "$(declare -f api); port=$port; api /api/datasources/uid/$uid | grep -q '\"url\":\"http://127.0.0.1:8428\"'"
 done
-check "the three dashboards, in General, once each" node -e '
+check "the four dashboards, in General, once each" node -e '
   const items = JSON.parse(process.argv[1]);
   const uids = items.map((d) => d.uid).sort();
-  const want = ["pgscope-pgss-query", "pgscope-pgss-top", "pgscope-stack-health"];
+  const want = ["pgscope-pgss-changed", "pgscope-pgss-query", "pgscope-pgss-top", "pgscope-stack-health"];
   if (JSON.stringify(uids) !== JSON.stringify(want) || !items.every((d) => d.folderTitle === "General")) process.exit(1);' \
   "$(api /api/search)"
 # The wasm URL the panel builds from the meta.baseUrl it is given (frontend/js/wasmUrl.js).
