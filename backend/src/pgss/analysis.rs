@@ -167,13 +167,19 @@ impl Order {
         }
     }
 
-    fn value(self, s: &Statement) -> Option<f64> {
+    /// The statement's figure for this order, as the table shows it.
+    pub fn figure(self, s: &Statement) -> Option<f64> {
         match self {
             Order::PerSecond(m) => s.per_second.get(&m).copied(),
             Order::PerCall(m) => s.per_call.get(&m).copied(),
-            // Worst (lowest) hit ratio first.
-            Order::HitRatio => s.hit_ratio.map(|r| -r),
+            Order::HitRatio => s.hit_ratio,
         }
+    }
+
+    /// The figure as ranked, largest first: the worst (lowest) hit ratio first.
+    pub fn rank_value(self, s: &Statement) -> Option<f64> {
+        let figure = self.figure(s)?;
+        Some(if matches!(self, Order::HitRatio) { -figure } else { figure })
     }
 }
 
@@ -190,7 +196,7 @@ pub fn matches_search(s: &Statement, search: &str) -> bool {
 /// (case-insensitive), orders them (missing values last, then by queryid) and keeps `limit`.
 pub fn rank(mut statements: Vec<Statement>, order: Order, search: &str, limit: usize) -> Vec<Statement> {
     statements.retain(|s| matches_search(s, search));
-    statements.sort_by(|a, b| match (order.value(a), order.value(b)) {
+    statements.sort_by(|a, b| match (order.rank_value(a), order.rank_value(b)) {
         (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| a.queryid.cmp(&b.queryid)),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,

@@ -281,15 +281,6 @@ pub fn classify(comparison: &Comparison, calls_now: f64, calls_then: f64, now: O
     }
 }
 
-/// A statement's value for `order` (the table's units).
-pub fn value(order: Order, s: &Statement) -> Option<f64> {
-    match order {
-        Order::PerSecond(m) => s.per_second.get(&m).copied(),
-        Order::PerCall(m) => s.per_call.get(&m).copied(),
-        Order::HitRatio => s.hit_ratio,
-    }
-}
-
 /// One row of a compared table: the statement now (figures missing when it is gone), then
 /// (None when it is new), its state.
 #[derive(Debug, Clone)]
@@ -309,7 +300,7 @@ impl Compared {
         if calls_now < comparison.min_calls || calls_then < comparison.min_calls {
             return None;
         }
-        let (now, then) = (value(order, &self.now)?, value(order, then)?);
+        let (now, then) = (order.figure(&self.now)?, order.figure(then)?);
         let diff = if change.pct {
             if then <= 0.0 {
                 return None;
@@ -322,17 +313,25 @@ impl Compared {
     }
 }
 
+/// Orders compared rows by `key`, largest first, rows without one last, ties and the rest by
+/// queryid and database.
+pub fn order_rows(rows: &mut [Compared], key: impl Fn(&Compared) -> Option<f64>) {
+    fn identity(r: &Compared) -> (&str, &str) {
+        (&r.now.queryid, &r.now.database)
+    }
+    rows.sort_by(|a, b| match (key(a), key(b)) {
+        (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| identity(a).cmp(&identity(b))),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => identity(a).cmp(&identity(b)),
+    });
+}
+
 /// Orders compared rows by the change of `order` (the worst first: the largest rise, or the
 /// largest fall of the hit ratio), rows without one last, then by queryid and database.
 pub fn order_by_change(rows: &mut [Compared], comparison: &Comparison, order: Order, change: ChangeOrder, window_now: f64, window_then: f64) {
     let sign = if higher_is_worse(order) { 1.0 } else { -1.0 };
-    let key = |r: &Compared| r.change(comparison, order, change, window_now, window_then).map(|v| v * sign);
-    rows.sort_by(|a, b| match (key(a), key(b)) {
-        (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| (&a.now.queryid, &a.now.database).cmp(&(&b.now.queryid, &b.now.database))),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => (&a.now.queryid, &a.now.database).cmp(&(&b.now.queryid, &b.now.database)),
-    });
+    order_rows(rows, |r| r.change(comparison, order, change, window_now, window_then).map(|v| v * sign));
 }
 
 /// The comparison's columns for a table whose rows are `now` (built by `frames::table_frame`

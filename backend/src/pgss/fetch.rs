@@ -204,14 +204,18 @@ pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span
     let step = seconds((window / points).max(span.interval_ms as f64 / 1000.0).max(scrape.as_secs_f64()));
     let rate = format_go(rate_window(step, scrape));
     let id = [("queryid", queryid.as_str())];
-    let exprs: Vec<(Source, String)> = schema
-        .present
-        .iter()
-        .map(|source| {
-            let (selector, _) = schema.selector(source.metric, &model.filters, &id);
-            (*source, format!("sum(rate({selector}[{rate}]))"))
-        })
-        .collect();
+    // Every measure's rate, over the range and (`offset`) over a comparison window.
+    let rates = |offset: &str| -> Vec<(Source, String)> {
+        schema
+            .present
+            .iter()
+            .map(|source| {
+                let (selector, _) = schema.selector(source.metric, &model.filters, &id);
+                (*source, format!("sum(rate({selector}[{rate}]{offset}))"))
+            })
+            .collect()
+    };
+    let exprs = rates("");
     let calls_metric = schema.source(Measure::Calls).map(|s| s.metric).unwrap_or_default();
     let (calls_selector, _) = schema.selector(calls_metric, &model.filters, &id);
     let cluster_label = schema.def.cluster_label.unwrap_or("cluster");
@@ -221,8 +225,8 @@ pub async fn one_query(client: &PromClient, state: &PgssState, json: &[u8], span
     // With `compareTo`, the same series over the comparison window, shifted onto the range's
     // time axis (`offset` by the distance between the windows' starts).
     let shift = comparison.as_ref().map(|c| span.from - c.from_s).filter(|s| *s >= 1.0);
-    let shifted: Vec<(Source, String)> = match shift {
-        Some(shift) => exprs.iter().map(|(source, expr)| (*source, expr.replacen(&format!("[{rate}]"), &format!("[{rate}] offset {}", format_go(seconds(shift))), 1))).collect(),
+    let shifted = match shift {
+        Some(shift) => rates(&format!(" offset {}", format_go(seconds(shift)))),
         None => Vec::new(),
     };
     let series = join_all(exprs.iter().chain(&shifted).map(|(source, expr)| async move { range(client, expr, &span, step).await.map(|s| (*source, s)) }));

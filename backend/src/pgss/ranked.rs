@@ -256,12 +256,7 @@ impl<'a> Ranking<'a> {
         }
     }
 
-    /// `metric{filters, queryid!=""}[window]` with the offset, for `measure`.
-    pub fn range_of(&self, measure: Measure) -> Option<String> {
-        Some(format!("{}{}", self.selector(self.plan.schema.source(measure)?.metric, &[]), self.range))
-    }
-
-    /// `range_of` for a batch of queryids.
+    /// `metric{filters, queryid!="", queryid=~"<ids>"}[window]` with the offset, for `measure`.
     pub fn range_of_ids(&self, measure: Measure, ids: &[&str]) -> Option<String> {
         Some(format!("{}{}", self.selector(self.plan.schema.source(measure)?.metric, &[Self::ids_matcher(ids)]), self.range))
     }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures_util::future::join_all;
 
-use super::analysis::{self, Order, Statement};
+use super::analysis::{self, Statement};
 use super::compare::{self, Compared, Comparison, State};
 use super::compare_exprs::{self, StateExprs};
 use super::catalog::Measure;
@@ -162,14 +162,19 @@ async fn rows_window(client: &PromClient, state: &PgssState, ranking: &Ranking<'
     Ok(RowsWindow { totals: analysis::totals(schema, &answers), info, names_error })
 }
 
+/// `expr`'s instant answers at `at` for the queryids of `rows`, a batch at a time, all at once.
+async fn batched(client: &PromClient, rows: &[Key], at: f64, expr: impl Fn(&[&str]) -> Option<String>) -> Vec<Result<Vec<Sample>, QueryFailure>> {
+    let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
+    let exprs: Vec<String> = batches.iter().filter_map(|ids| expr(ids)).collect();
+    join_all(exprs.iter().map(|e| instant(client, e, at))).await
+}
+
 /// Each row's wait events over the window (by queryid), when the TSDB holds them (best effort:
 /// None when it does not or a query failed).
 async fn row_waits(client: &PromClient, schema: &Schema, rows: &[Key], window: f64, at: f64) -> Option<BTreeMap<String, super::waits::Waits>> {
     let source = schema.waits?;
-    let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
     let scrape = client.settings().scrape_interval.as_secs_f64();
-    let exprs: Vec<String> = batches.iter().map(|ids| super::waits::seconds_expr(source, window, ids, scrape)).collect();
-    let answers = join_all(exprs.iter().map(|expr| instant(client, expr, at))).await;
+    let answers = batched(client, rows, at, |ids| Some(super::waits::seconds_expr(source, window, ids, scrape))).await;
     let samples: Vec<Sample> = answers.into_iter().collect::<Result<Vec<_>, _>>().ok()?.into_iter().flatten().collect();
     Some(super::waits::read(source, &samples))
 }
@@ -256,9 +261,7 @@ fn without_figures(s: &Statement) -> Statement {
 
 /// The instances each statement of `rows` ran on in a window (best effort: empty when unknown).
 async fn instances(client: &PromClient, ranking: &Ranking<'_>, rows: &[Key], at: f64) -> BTreeMap<Key, BTreeSet<String>> {
-    let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
-    let exprs: Vec<String> = batches.iter().filter_map(|ids| ranking.instances_expr(ids)).collect();
-    let answers = join_all(exprs.iter().map(|expr| instant(client, expr, at))).await;
+    let answers = batched(client, rows, at, |ids| ranking.instances_expr(ids)).await;
     let instance_label = ranking.instance_label();
     let mut out: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
     for (labels, _) in answers.into_iter().filter_map(Result::ok).flatten() {
@@ -270,9 +273,7 @@ async fn instances(client: &PromClient, ranking: &Ranking<'_>, rows: &[Key], at:
 
 /// How many statements of `rows` had their calls counter reset in a window (best effort).
 async fn resets(client: &PromClient, ranking: &Ranking<'_>, rows: &[Key], at: f64) -> usize {
-    let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
-    let exprs: Vec<String> = batches.iter().filter_map(|ids| compare_exprs::resets_expr(ranking, ids)).collect();
-    let answers = join_all(exprs.iter().map(|expr| instant(client, expr, at))).await;
+    let answers = batched(client, rows, at, |ids| compare_exprs::resets_expr(ranking, ids)).await;
     let wanted: HashSet<&Key> = rows.iter().collect();
     answers
         .into_iter()
@@ -368,23 +369,15 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
     let calls = |s: Option<&Statement>, window: f64| s.and_then(|s| s.per_second.get(&Measure::Calls)).copied().unwrap_or(0.0) * window;
     for row in &mut rows_cmp {
         let then = row.then.as_ref();
-        row.state = compare::classify(comparison, calls(Some(&row.now), window_now), calls(then, window_then), compare::value(comparison.measure, &row.now), then.and_then(|t| compare::value(comparison.measure, t)));
+        row.state = compare::classify(comparison, calls(Some(&row.now), window_now), calls(then, window_then), comparison.measure.figure(&row.now), then.and_then(|t| comparison.measure.figure(t)));
     }
     rows_cmp.retain(|r| analysis::matches_search(&r.now, &query.model.search) && (comparison.states.is_empty() || comparison.states.contains(&r.state)));
     match query.change {
         Some(change) => compare::order_by_change(&mut rows_cmp, comparison, query.order, change, window_now, window_then),
-        None => {
-            // By the order's value now (then, for gone statements only), the best last for the
-            // hit ratio; rows without one last, by queryid.
-            let sign = if matches!(query.order, Order::HitRatio) { -1.0 } else { 1.0 };
-            let key = |r: &Compared| if gone_only { r.then.as_ref().and_then(|t| compare::value(query.order, t)) } else { compare::value(query.order, &r.now) }.map(|v| v * sign);
-            rows_cmp.sort_by(|a, b| match (key(a), key(b)) {
-                (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| (&a.now.queryid, &a.now.database).cmp(&(&b.now.queryid, &b.now.database))),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => (&a.now.queryid, &a.now.database).cmp(&(&b.now.queryid, &b.now.database)),
-            });
-        }
+        // By the order's figure now (then, for gone statements only), the worst hit ratio
+        // first, as the plain table ranks.
+        None if gone_only => compare::order_rows(&mut rows_cmp, |r| query.order.rank_value(r.then.as_ref()?)),
+        None => compare::order_rows(&mut rows_cmp, |r| query.order.rank_value(&r.now)),
     }
     rows_cmp.truncate(query.limit);
 
