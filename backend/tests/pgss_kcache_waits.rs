@@ -1,8 +1,9 @@
 //! CPU vs I/O and wait events per statement (issue 21) through the datasource against a real
-//! VictoriaMetrics holding exporter output recorded from the e2e stack
-//! (tests/data/pgss/e2e-kcache-wait-recorded.prom: five /metrics pages of postgres_exporter 0.11.1
-//! with e2e/stack/queries.yaml, PostgreSQL 15 with pg_stat_kcache and pg_wait_sampling, 20 s
-//! apart). The expected figures are computed here from the recorded counters.
+//! VictoriaMetrics and a real Prometheus (promtool-backfilled) holding exporter output recorded
+//! from the e2e stack (tests/data/pgss/e2e-kcache-wait-recorded.prom: five /metrics pages of
+//! postgres_exporter 0.11.1 with e2e/stack/queries.yaml, PostgreSQL 15 with pg_stat_kcache and
+//! pg_wait_sampling, 20 s apart). The expected figures are computed here from the recorded
+//! counters; every check runs on both TSDBs.
 
 mod support;
 
@@ -41,9 +42,9 @@ fn page_times() -> Vec<i64> {
     times
 }
 
-/// Imports the recorded pages shifted so the last is at `end`, with the scrape's job and instance;
-/// `keep` picks the families.
-fn import(vm: &support::VictoriaMetrics, end: i64, keep: impl Fn(&str) -> bool) {
+/// The recorded pages shifted so the last is at `end`, with the scrape's job and instance, as
+/// `name{labels} value timestamp_ms` lines; `keep` picks the families. And how many series.
+fn pages(end: i64, keep: impl Fn(&str) -> bool) -> (String, usize) {
     let shift = end - page_times().last().unwrap();
     let mut lines = String::new();
     let mut series = std::collections::BTreeSet::new();
@@ -53,7 +54,50 @@ fn import(vm: &support::VictoriaMetrics, end: i64, keep: impl Fn(&str) -> bool) 
         lines.push_str(&format!("{full} {value} {}\n", (at + shift) * 1000));
         series.insert(full);
     }
-    vm.import(&lines, series.len());
+    (lines, series.len())
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    VictoriaMetrics,
+    Prometheus,
+}
+
+/// A real TSDB holding the recorded pages `keep` picks, and the range over which its increases
+/// are the exact differences of the recorded counters between the first page and the last.
+struct Tsdb {
+    url: String,
+    addr: String,
+    from: i64,
+    to: i64,
+    /// Seconds.
+    window: f64,
+    _vm: Option<support::VictoriaMetrics>,
+    _prometheus: Option<support::Prometheus>,
+}
+
+fn load(kind: Kind, keep: impl Fn(&str) -> bool) -> Tsdb {
+    let times = page_times();
+    let span = times[4] - times[0];
+    match kind {
+        // VictoriaMetrics' increase takes the sample before the window as its base: the range
+        // starts just after the first page.
+        Kind::VictoriaMetrics => {
+            let vm = support::VictoriaMetrics::start();
+            let end = chrono::Utc::now().timestamp() - 30;
+            let (lines, series) = pages(end, keep);
+            vm.import(&lines, series);
+            let from = end - span + 1;
+            Tsdb { url: vm.url(), addr: vm.addr.clone(), from, to: end, window: (end - from) as f64, _vm: Some(vm), _prometheus: None }
+        }
+        // Prometheus 2.42's range selector holds both ends: over exactly the pages' span both the
+        // first and the last page are inside and nothing is extrapolated.
+        Kind::Prometheus => {
+            let end = chrono::Utc::now().timestamp() - 60;
+            let prometheus = support::Prometheus::start_with(&support::openmetrics(&pages(end, keep).0));
+            Tsdb { url: prometheus.url(), addr: prometheus.addr.clone(), from: end - span, to: end, window: span as f64, _vm: None, _prometheus: Some(prometheus) }
+        }
+    }
 }
 
 /// The recorded increase of one series between the first and the last page.
@@ -63,9 +107,45 @@ fn increase(name: &str, labels_contain: &[&str]) -> f64 {
     values[4] - values[0]
 }
 
+/// A `#[test]` per TSDB for each check: `check => on VictoriaMetrics, on Prometheus;`.
+macro_rules! on_both_tsdbs {
+    ($($check:ident => $victoriametrics:ident, $prometheus:ident;)*) => {$(
+        #[test]
+        fn $victoriametrics() {
+            $check(Kind::VictoriaMetrics);
+        }
+
+        #[test]
+        fn $prometheus() {
+            $check(Kind::Prometheus);
+        }
+    )*};
+}
+
+on_both_tsdbs! {
+    kcache_measures_come_per_statement_with_their_units =>
+        kcache_measures_come_per_statement_with_their_units_victoriametrics,
+        kcache_measures_come_per_statement_with_their_units_prometheus;
+    without_kcache_series_the_measures_are_absent_not_zero =>
+        without_kcache_series_the_measures_are_absent_not_zero_victoriametrics,
+        without_kcache_series_the_measures_are_absent_not_zero_prometheus;
+    wait_events_per_statement =>
+        wait_events_per_statement_read_from_victoriametrics,
+        wait_events_per_statement_read_from_prometheus;
+    wait_events_come_in_the_table_and_the_detail_view =>
+        wait_events_come_in_the_table_and_the_detail_view_victoriametrics,
+        wait_events_come_in_the_table_and_the_detail_view_prometheus;
+    the_rows_shown_are_measured_against_the_time_postgresql_recorded =>
+        the_rows_shown_are_measured_against_the_time_postgresql_recorded_victoriametrics,
+        the_rows_shown_are_measured_against_the_time_postgresql_recorded_prometheus;
+}
+
+/// The datasource's scrape interval is the recording's page spacing (20 s): the detail view's rate
+/// windows are four of them, as Grafana's `$__rate_interval` (with 5 s, a Prometheus rate over
+/// 20 s would hold one page and give nothing).
 fn request(url: &str, query_type: &str, json: &str, from_s: i64, to_s: i64) -> pluginv2::QueryDataRequest {
     pluginv2::QueryDataRequest {
-        plugin_context: Some(support::plugin_context(support::instance("pgss", url, r#"{"timeInterval":"5s"}"#))),
+        plugin_context: Some(support::plugin_context(support::instance("pgss", url, r#"{"timeInterval":"20s"}"#))),
         headers: HashMap::new(),
         queries: vec![pluginv2::DataQuery { query_type: query_type.into(), ..support::data_query("A", json, from_s * 1000, to_s * 1000) }],
     }
@@ -105,24 +185,12 @@ fn schema_text(frame: &Frame) -> String {
     frame.meta.as_ref().and_then(|m| m.custom.as_ref()).and_then(|c| c["schema"].as_str()).unwrap_or_default().to_string()
 }
 
-/// The range: from just after the first page to the last, so VictoriaMetrics' increase takes the
-/// first page as its base (its increase looks at the sample before the window) and the figures
-/// are exact differences of the recorded counters.
-fn range(end: i64) -> (i64, i64, f64) {
-    let times = page_times();
-    let from = end - (times[4] - times[0]) + 1;
-    (from, end, (end - from) as f64)
-}
-
-#[test]
-fn kcache_measures_come_per_statement_with_their_units() {
-    let vm = support::VictoriaMetrics::start();
-    let end = chrono::Utc::now().timestamp() - 30;
-    import(&vm, end, |name| name.starts_with("pg_stat_statements_") || name.starts_with("pg_stat_kcache_"));
-    let (from, to, window) = range(end);
+fn kcache_measures_come_per_statement_with_their_units(kind: Kind) {
+    let tsdb = load(kind, |name| name.starts_with("pg_stat_statements_") || name.starts_with("pg_stat_kcache_"));
+    let (from, to, window) = (tsdb.from, tsdb.to, tsdb.window);
     let datasource = Datasource::new();
 
-    let table = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"cpu_user_time","limit":50}"#, from, to))[0];
+    let table = &frames(&datasource, request(&tsdb.url, "pgssTopQueries", r#"{"orderBy":"cpu_user_time","limit":50}"#, from, to))[0];
     assert_eq!(schema_text(table), "postgres_exporter (custom queries) · 19 of 19 measures");
     let queryids = strings(table, "queryid");
     let top = &queryids[0];
@@ -143,21 +211,17 @@ fn kcache_measures_come_per_statement_with_their_units() {
     assert!(cpu.windows(2).all(|w| w[0] >= w[1] || w[1].is_nan()), "{cpu:?}");
 
     // The detail view's series of the same statement.
-    let one = frames(&datasource, request(&vm.url(), "pgssQuery", &format!(r#"{{"queryid":"{top}"}}"#), from, to));
+    let one = frames(&datasource, request(&tsdb.url, "pgssQuery", &format!(r#"{{"queryid":"{top}"}}"#), from, to));
     let measures: Vec<String> = one.iter().filter_map(|f| f.meta.as_ref()?.custom.as_ref()?.get("measure")?.as_str().map(String::from)).collect();
     for key in ["cpu_user_time", "cpu_system_time", "disk_read", "disk_written"] {
         assert!(measures.iter().any(|m| m == key), "{key} missing from the detail view's series: {measures:?}");
     }
 }
 
-#[test]
-fn without_kcache_series_the_measures_are_absent_not_zero() {
-    let vm = support::VictoriaMetrics::start();
-    let end = chrono::Utc::now().timestamp() - 30;
-    import(&vm, end, |name| name.starts_with("pg_stat_statements_") && !name.starts_with("pg_stat_statements_info"));
-    let (from, to, _) = range(end);
+fn without_kcache_series_the_measures_are_absent_not_zero(kind: Kind) {
+    let tsdb = load(kind, |name| name.starts_with("pg_stat_statements_") && !name.starts_with("pg_stat_statements_info"));
     let datasource = Datasource::new();
-    let table = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"exec_time","limit":5}"#, from, to))[0];
+    let table = &frames(&datasource, request(&tsdb.url, "pgssTopQueries", r#"{"orderBy":"exec_time","limit":5}"#, tsdb.from, tsdb.to))[0];
     assert_eq!(schema_text(table), "postgres_exporter (custom queries) · 15 of 19 measures");
     assert!(table.fields.iter().all(|f| !f.name.starts_with("cpu_") && !f.name.starts_with("disk_") && !f.name.contains("wait")), "no kcache or wait column: {:?}", table.fields.iter().map(|f| &f.name).collect::<Vec<_>>());
 }
@@ -166,16 +230,13 @@ fn labels_of(text: &str) -> Labels {
     text.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-#[test]
-fn wait_events_per_statement_read_from_victoriametrics() {
-    let vm = support::VictoriaMetrics::start();
-    let end = chrono::Utc::now().timestamp() - 30;
-    import(&vm, end, |name| name.starts_with("pg_wait_sampling_"));
-    let (_, to, window) = range(end);
+fn wait_events_per_statement(kind: Kind) {
+    let tsdb = load(kind, |name| name.starts_with("pg_wait_sampling_"));
+    let (to, window) = (tsdb.to, tsdb.window);
     let source = waits::detect(&["pg_wait_sampling_samples_total".to_string()]).unwrap();
     assert_eq!(source, &WAIT_SOURCES[0]);
 
-    let answer = support::instant(&vm.addr, &waits::seconds_expr(source, window, &[], 5.0), to as f64).unwrap();
+    let answer = support::instant(&tsdb.addr, &waits::seconds_expr(source, window, &[], 5.0), to as f64).unwrap();
     let samples: Vec<(Labels, f64)> = answer.iter().map(|(l, v)| (labels_of(l), *v)).collect();
     let by_statement: BTreeMap<String, waits::Waits> = waits::read(source, &samples);
     // pg_sleep(0.02) in sleep.sql: its statement waits on Timeout:PgSleep only.
@@ -187,24 +248,21 @@ fn wait_events_per_statement_read_from_victoriametrics() {
     assert!(by_statement.values().any(|w| w.events.iter().any(|e| e.event_type == "Lock")), "{by_statement:#?}");
 
     // One statement only, and the stacked chart's rate over time.
-    let one = support::instant(&vm.addr, &waits::seconds_expr(source, window, &[sleep], 5.0), to as f64).unwrap();
+    let one = support::instant(&tsdb.addr, &waits::seconds_expr(source, window, &[sleep], 5.0), to as f64).unwrap();
     assert_eq!(one.len(), 1, "{one:?}");
-    let rate = support::instant(&vm.addr, &waits::rate_expr(source, window, &[sleep]), to as f64).unwrap();
-    // VictoriaMetrics' rate divides by the time between the samples it uses (81 s here), not by
-    // the window (80 s): within a few per cent.
+    let rate = support::instant(&tsdb.addr, &waits::rate_expr(source, window, &[sleep]), to as f64).unwrap();
+    // VictoriaMetrics' rate divides by the time between the samples it uses, not by the window:
+    // within a few per cent; Prometheus' by the window, its samples spanning it exactly.
     let (actual, expected) = (rate[0].1, top.seconds / window);
-    assert!((actual - expected).abs() <= expected * 0.03, "sessions asleep on average: {actual} vs {expected}");
+    assert!((actual - expected).abs() <= expected * 0.03, "{kind:?}: sessions asleep on average: {actual} vs {expected}");
 }
 
-#[test]
-fn wait_events_come_in_the_table_and_the_detail_view() {
-    let vm = support::VictoriaMetrics::start();
-    let end = chrono::Utc::now().timestamp() - 30;
-    import(&vm, end, |name| (name.starts_with("pg_stat_statements_") && !name.starts_with("pg_stat_statements_info")) || name.starts_with("pg_wait_sampling_"));
-    let (from, to, window) = range(end);
+fn wait_events_come_in_the_table_and_the_detail_view(kind: Kind) {
+    let tsdb = load(kind, |name| (name.starts_with("pg_stat_statements_") && !name.starts_with("pg_stat_statements_info")) || name.starts_with("pg_wait_sampling_"));
+    let (from, to, window) = (tsdb.from, tsdb.to, tsdb.window);
     let datasource = Datasource::new();
     let sleep = "2920803561901199087";
-    let table = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"calls","limit":100}"#, from, to))[0];
+    let table = &frames(&datasource, request(&tsdb.url, "pgssTopQueries", r#"{"orderBy":"calls","limit":100}"#, from, to))[0];
     let row = strings(table, "queryid").iter().position(|q| q == sleep).expect("the pg_sleep statement is listed");
     assert_eq!(strings(table, "top_wait_event")[row], "Timeout:PgSleep");
     close(numbers(table, "top_wait_share")[row], 1.0, "its only wait");
@@ -214,7 +272,7 @@ fn wait_events_come_in_the_table_and_the_detail_view() {
     if let Some(i) = unseen {
         assert!(numbers(table, "wait_time_per_s")[i].is_nan() && numbers(table, "top_wait_share")[i].is_nan());
     }
-    let one = frames(&datasource, request(&vm.url(), "pgssQuery", &format!(r#"{{"queryid":"{sleep}"}}"#), from, to));
+    let one = frames(&datasource, request(&tsdb.url, "pgssQuery", &format!(r#"{{"queryid":"{sleep}"}}"#), from, to));
     let waits: Vec<&Frame> = one.iter().filter(|f| f.meta.as_ref().and_then(|m| m.custom.as_ref()).and_then(|c| c.get("measure")).and_then(|m| m.as_str()) == Some("wait")).collect();
     assert_eq!(waits.len(), 1, "one event: {:?}", one.iter().map(|f| &f.name).collect::<Vec<_>>());
     let labels = waits[0].fields[1].labels.clone().unwrap_or_default();
@@ -227,16 +285,13 @@ fn notices(frame: &Frame) -> Vec<String> {
     frame.meta.as_ref().map(|m| m.notices.iter().map(|n| n.text.clone()).collect()).unwrap_or_default()
 }
 
-#[test]
-fn the_rows_shown_are_measured_against_the_time_postgresql_recorded() {
-    let vm = support::VictoriaMetrics::start();
-    let end = chrono::Utc::now().timestamp() - 30;
+fn the_rows_shown_are_measured_against_the_time_postgresql_recorded(kind: Kind) {
     // The recording holds database app's statements only, and PostgreSQL's totals over all three
     // databases: what a TSDB fed by an exporter that leaves statements out looks like.
-    import(&vm, end, |name| name.starts_with("pg_stat_statements_"));
-    let (from, to, _) = range(end);
+    let tsdb = load(kind, |name| name.starts_with("pg_stat_statements_"));
+    let (from, to) = (tsdb.from, tsdb.to);
     let datasource = Datasource::new();
-    let table = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"exec_time","limit":3}"#, from, to))[0];
+    let table = &frames(&datasource, request(&tsdb.url, "pgssTopQueries", r#"{"orderBy":"exec_time","limit":3}"#, from, to))[0];
     let shown: f64 = strings(table, "queryid").iter().map(|q| increase("pg_stat_statements_seconds_total", &[&format!("queryid=\"{q}\"")])).sum();
     let recorded_time = increase("pg_stat_statements_info_exec_seconds_total", &[]);
     let expected = format!("The 3 statements shown cover {:.1} % of the execution time PostgreSQL recorded in this range.", shown / recorded_time * 100.0);
@@ -247,12 +302,11 @@ fn the_rows_shown_are_measured_against_the_time_postgresql_recorded() {
     assert!(notices(table).iter().any(|n| n.contains(&format!("The exporter exports {exported} of the 85 statements pg_stat_statements holds"))), "{:?}", notices(table));
 
     // Narrowed to one database, PostgreSQL's server-wide totals do not compare: no figure.
-    let narrowed = &frames(&datasource, request(&vm.url(), "pgssTopQueries", r#"{"orderBy":"exec_time","limit":3,"database":"app"}"#, from, to))[0];
+    let narrowed = &frames(&datasource, request(&tsdb.url, "pgssTopQueries", r#"{"orderBy":"exec_time","limit":3,"database":"app"}"#, from, to))[0];
     assert!(!notices(narrowed).iter().any(|n| n.contains("PostgreSQL recorded")), "{:?}", notices(narrowed));
 
     // Without pg_stat_statements_info series nothing is known: no figure, not 100 %.
-    let bare = support::VictoriaMetrics::start();
-    import(&bare, end, |name| name.starts_with("pg_stat_statements_") && !name.starts_with("pg_stat_statements_info"));
-    let table = &frames(&Datasource::new(), request(&bare.url(), "pgssTopQueries", r#"{"orderBy":"exec_time","limit":3}"#, from, to))[0];
+    let bare = load(kind, |name| name.starts_with("pg_stat_statements_") && !name.starts_with("pg_stat_statements_info"));
+    let table = &frames(&Datasource::new(), request(&bare.url, "pgssTopQueries", r#"{"orderBy":"exec_time","limit":3}"#, bare.from, bare.to))[0];
     assert!(!notices(table).iter().any(|n| n.contains("PostgreSQL recorded")), "{:?}", notices(table));
 }
