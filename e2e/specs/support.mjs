@@ -105,6 +105,15 @@ export async function dsQuery(query, range = '5m') {
   return result;
 }
 
+/** pgssTopQueries through /api/ds/query over the last `range`: the table's meta and its rows as objects. */
+export async function topQueries(query, range = '1m') {
+  const result = await dsQuery({ queryType: 'pgssTopQueries', limit: 10, ...query }, range);
+  const table = result.frames[0];
+  const fields = table.schema.fields.map((f) => f.name);
+  const columns = table.data.values;
+  return { meta: table.schema.meta, rows: (columns[0] || []).map((_, i) => Object.fromEntries(fields.map((name, c) => [name, columns[c][i]]))) };
+}
+
 /** A PromQL instant query straight to the TSDB (to check what the page shows against it). */
 export async function tsdbQuery(expr) {
   const response = await fetch(`${tsdbUrl}/api/v1/query`, {

@@ -5,18 +5,9 @@
 // Waits are conditions, polled, never fixed sleeps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browserSession, dsQuery, eventually, screenshot, stack, tsdbQuery } from './support.mjs';
+import { browserSession, eventually, screenshot, stack, topQueries, tsdbQuery } from './support.mjs';
 
 const session = browserSession(() => stack('regress', 'stop'));
-
-/** pgssTopQueries through /api/ds/query over the last `range`: the table's rows as objects. */
-async function topQueries(query, range = '1m') {
-  const result = await dsQuery({ queryType: 'pgssTopQueries', limit: 10, ...query }, range);
-  const table = result.frames[0];
-  const fields = table.schema.fields.map((f) => f.name);
-  const columns = table.data.values;
-  return { meta: table.schema.meta, rows: (columns[0] || []).map((_, i) => Object.fromEntries(fields.map((name, c) => [name, columns[c][i]]))) };
-}
 
 test('a statement made slower mid-run ranks first as regressed', async () => {
   stack('regress', 'fast');

@@ -19,6 +19,8 @@
 #        stack.sh patroni-pause | patroni-resume | stop-etcd | start-etcd
 #        stack.sh many-statements N   (N statements of distinct shapes: evictions)
 #        stack.sh regress fast|slow|stop   (a probe statement at 10/s, 1 ms or 20 ms per call)
+#        stack.sh io-probe start|stop     (a statement made I/O-bound: reads past the page cache)
+#        stack.sh lock-probe start|stop   (a statement made lock-bound: two connections, one row)
 # Settings: PGSS_MAX (pg_stat_statements.max, default 1000; a new state directory only),
 # PGSS_EXPORT_LIMIT (statements the exporter exports, default all).
 set -euo pipefail
@@ -325,7 +327,7 @@ start() {
 }
 
 stop() {
-  for name in tsdb node-exporter info-exporter postgres-exporter pgbench-app pgbench-shop pgbench-regress patroni etcd; do
+  for name in tsdb node-exporter info-exporter postgres-exporter pgbench-app pgbench-shop pgbench-regress pgbench-io pgbench-lock-hold pgbench-lock-wait patroni etcd; do
     stop_pid "$name"
   done
   if [ -f "$STATE/patroni/pg/postmaster.pid" ]; then # Patroni's PostgreSQL, if Patroni was killed
@@ -343,6 +345,42 @@ status() {
     running "$name" && state="running (pid $(cat "$STATE/$name.pid"))"
     printf '%-18s %s\n' "$name" "$state"
   done
+}
+
+# Issue 21's probes, each a statement of its own whose time goes one way (e2e/specs/where-time-goes.spec.mjs).
+# I/O-bound: io_probe(n) fetches n random rows by index from a table larger than shared_buffers
+# (64 MB), one call every 0.5 s; before each call pgbench drops the table's and index's pages from
+# the OS page cache (workload/evict_page_cache.sh), so the reads reach the block device and
+# pg_stat_kcache (getrusage) counts them. Without that the page cache of this machine would serve
+# every read, and the time would be CPU (system time copying pages) rather than I/O wait.
+io_probe_start() {
+  psql_pg -d app -v ON_ERROR_STOP=1 \
+    -c "CREATE TABLE IF NOT EXISTS io_probe_data AS SELECT g AS id, repeat(md5(g::text), 6) AS pad FROM generate_series(1, 600000) g" \
+    -c "CREATE UNIQUE INDEX IF NOT EXISTS io_probe_data_id ON io_probe_data (id)" \
+    -c "VACUUM (FREEZE, ANALYZE) io_probe_data" -c "CHECKPOINT" \
+    -c "CREATE OR REPLACE FUNCTION io_probe(n int) RETURNS bigint LANGUAGE sql
+          SET max_parallel_workers_per_gather = 0 SET enable_bitmapscan = off SET enable_seqscan = off
+          AS 'SELECT sum(length(pad)) FROM io_probe_data WHERE id IN (SELECT (random() * 599999)::int + 1 FROM generate_series(1, n))'"
+  local table index
+  table=$STATE/pg/$(psql_pg -d app -tAc "SELECT pg_relation_filepath('io_probe_data')")
+  index=$STATE/pg/$(psql_pg -d app -tAc "SELECT pg_relation_filepath('io_probe_data_id')")
+  sync "$table" "$index" # fsync=off: written back now, so that the page cache can drop them
+  spawn pgbench-io "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -n -c 1 -j 1 -R 2 -T 86400 \
+    -D "evict=$HERE/workload/evict_page_cache.sh" -D "table=$table" -D "index=$index" -f "$HERE/workload/io_probe.sql" app
+}
+
+# Lock-bound: one connection runs lock_probe_hold(0.5) back to back (SELECT .. FOR UPDATE of row 1,
+# held half a second, released at the statement's end), another updates row 1 twice a second
+# (workload/lock_wait.sql), so that statement spends its time waiting for the holder's
+# transaction (pg_wait_sampling: Lock:transactionid).
+lock_probe_start() {
+  psql_pg -d app -v ON_ERROR_STOP=1 \
+    -c "CREATE TABLE IF NOT EXISTS lock_probe (id int PRIMARY KEY, n bigint NOT NULL DEFAULT 0)" \
+    -c "INSERT INTO lock_probe VALUES (1) ON CONFLICT DO NOTHING" \
+    -c "CREATE OR REPLACE FUNCTION lock_probe_hold(hold float8) RETURNS void LANGUAGE plpgsql
+          AS 'BEGIN PERFORM 1 FROM lock_probe WHERE id = 1 FOR UPDATE; PERFORM pg_sleep(hold); END'"
+  spawn pgbench-lock-hold "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -n -c 1 -j 1 -T 86400 -f "$HERE/workload/lock_hold.sql" app
+  spawn pgbench-lock-wait "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -n -c 1 -j 1 -R 2 -T 86400 -f "$HERE/workload/lock_wait.sql" app
 }
 
 case ${1:-} in
@@ -366,6 +404,14 @@ case ${1:-} in
     [ -z "$delay" ] || psql_pg -d app -q -c "CREATE OR REPLACE FUNCTION regress_probe(delay float8) RETURNS void LANGUAGE sql AS 'SELECT pg_sleep(delay)'"
     [ -z "$delay" ] || spawn pgbench-regress "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -n -c 1 -j 1 -R 10 -T 86400 \
       -D "delay=$delay" -f "$HERE/workload/regress_probe.sql" app ;;
+  io-probe) # io-probe start|stop: the I/O-bound probe statement io_probe(2000), 2/s in app
+    case ${2:-} in start | stop) ;; *) echo "io-probe start|stop" >&2; exit 2 ;; esac
+    stop_pid pgbench-io
+    [ "$2" = stop ] || io_probe_start ;;
+  lock-probe) # lock-probe start|stop: the lock-bound probe statement (workload/lock_wait.sql) and its holder
+    case ${2:-} in start | stop) ;; *) echo "lock-probe start|stop" >&2; exit 2 ;; esac
+    stop_pid pgbench-lock-wait; stop_pid pgbench-lock-hold
+    [ "$2" = stop ] || lock_probe_start ;;
   many-statements) # N statements of distinct shapes (SELECT 1 AS c1, .., 1 AS ck) in database app
     n=${2:-300}; [[ $n =~ ^[0-9]+$ ]] || { echo "many-statements N: N must be a number" >&2; exit 2; }
     for k in $(seq 1 "$n"); do printf 'SELECT %s;\n' "$(seq -s, -f '1 AS c%g' 1 "$k")"; done | psql_pg -d app -o /dev/null ;;
@@ -375,5 +421,5 @@ case ${1:-} in
   env) echo "PGSCOPE_TSDB_URL=$TSDB_URL"; echo "PGSCOPE_STACK_DIR=$STATE"; echo "PG_PORT=$PG_PORT"
     # host=localhost, not an address: the plugin (a static musl binary) resolves the name itself.
     echo "PGSCOPE_PG_NAMES='host=localhost port=$PG_PORT user=pgscope_reader password=demo-reader-pw dbname=postgres'" ;;
-  *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb|stop-node|start-node|collapse-info|restore-info|patroni-pause|patroni-resume|stop-etcd|start-etcd|many-statements N|regress fast|slow|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|env|stop-info|start-info|stop-tsdb|start-tsdb|stop-node|start-node|collapse-info|restore-info|patroni-pause|patroni-resume|stop-etcd|start-etcd|many-statements N|regress fast|slow|stop|io-probe start|stop|lock-probe start|stop" >&2; exit 2 ;;
 esac

@@ -1,0 +1,2 @@
+\shell sh :evict :table :index
+SELECT io_probe(2000);

@@ -1,0 +1,1 @@
+SELECT lock_probe_hold(0.5);
