@@ -179,7 +179,7 @@ CONF
 start_workload() {
   local w=$HERE/workload
   spawn pgbench-app "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -n -c 2 -j 1 -R 20 -T 86400 \
-    -b tpcb-like@6 -f "$w/seq_scan.sql@1" -f "$w/top_n.sql@2" -f "$w/temp_sort.sql@1" -f "$w/sleep.sql@1" -f "$w/wal_heavy.sql@1" app
+    -b tpcb-like@6 -f "$w/seq_scan.sql@1" -f "$w/top_n.sql@2" -f "$w/temp_sort.sql@1" -f "$w/sleep.sql@1" -f "$w/wal_heavy.sql@1" -f "$w/tagged.sql@1" app
   spawn pgbench-shop "$PG_BIN/pgbench" -h "$STATE" -p "$PG_PORT" -U postgres -n -c 1 -j 1 -R 10 -T 86400 \
     -b select-only@5 -f "$w/top_n.sql@1" -f "$w/sleep.sql@1" shop
 }

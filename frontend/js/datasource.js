@@ -8,7 +8,9 @@ import { formatQueryResult, interpolateFilterValue, interpolateSingleValue, inte
 
 const PGSS_TYPES = ['pgssTopQueries', 'pgssQuery'];
 const PGSS_FILTER_FIELDS = ['database', 'user', 'instance', 'cluster'];
-const PGSS_TEXT_FIELDS = [...PGSS_FILTER_FIELDS, 'search', 'queryid', 'orderBy', 'limit', 'compareTo', 'threshold'];
+const PGSS_TEXT_FIELDS = [...PGSS_FILTER_FIELDS, 'search', 'queryid', 'orderBy', 'limit', 'compareTo', 'threshold', 'tag', 'statementType'];
+/** Statement types the backend classifies texts into (pgss::StatementType, issue 21). */
+export const PGSS_STATEMENT_TYPES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'DDL', 'utility'].map((value) => ({ value, label: value }));
 /** Comparison windows (issue 20): '' none, the range before, or the same range an offset earlier. */
 export const PGSS_COMPARE = [
   ['', 'none'], ['previous', 'previous range'], ['1d', '1 day earlier'], ['7d', '7 days earlier'],
@@ -29,6 +31,10 @@ export function interpolatePgss(query, replace) {
     else if (Number.isFinite(number)) out.threshold = number;
   }
   if (out.compareTo === '') delete out.compareTo;
+  // Statement types: a list, each may be a $variable; empty lists and tags mean unset.
+  if (Array.isArray(out.statementType)) out.statementType = out.statementType.map((t) => replace(String(t), 'statementType'));
+  if (out.tag === '') delete out.tag;
+  if (Array.isArray(out.statementType) && out.statementType.length === 0) delete out.statementType;
   return out;
 }
 /** Orders the backend accepts (pgss::Order): a measure per second, per call, hit ratio. */
@@ -227,6 +233,27 @@ export function createModule(React, grafanaData, grafanaRuntime, grafanaUi) {
             ]
           : field('queryid', 'queryid', '-4733054171989341815', 'The statement, as pg_stat_statements.queryid shows it; $queryid works.'),
       ),
+      top &&
+        h(
+          grafanaUi.InlineFieldRow,
+          null,
+          h(
+            grafanaUi.InlineField,
+            { label: 'Statement type', labelWidth: 14, tooltip: 'Keeps statements of these types, read from their text (statements without a text have none). Empty for all.' },
+            h(grafanaUi.MultiSelect, {
+              width: 40,
+              'aria-label': 'Statement type',
+              options: PGSS_STATEMENT_TYPES,
+              value: typeof query.statementType === 'string' ? query.statementType.split(',').filter(Boolean) : query.statementType || [],
+              allowCustomValue: true,
+              onChange: (choices) => {
+                onChange(Object.assign({}, query, { statementType: (choices || []).map((c) => c.value) }));
+                onRunQuery();
+              },
+            }),
+          ),
+          field('Tag', 'tag', 'application=checkout', "Keeps statements whose comments carry this sqlcommenter tag, as the tags column shows it (/* application='checkout' */).", 24),
+        ),
       h(
         grafanaUi.InlineFieldRow,
         null,

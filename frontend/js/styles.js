@@ -19,6 +19,7 @@ export const PANEL_CSS = `
 .pgscope-top-statement { flex: 0 0 36%; box-sizing: border-box; white-space: nowrap; text-overflow: ellipsis; }
 .pgscope-top-cell { flex: 1 1 0; min-width: 0; text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .pgscope-top-trend { flex: 0 0 136px; box-sizing: border-box; }
+.pgscope-top-text { flex: 0 1 110px; min-width: 0; white-space: nowrap; text-overflow: ellipsis; font-size: 12px; }
 .pgscope-top-name { color: inherit; }
 .pgscope-top-identity { font-size: 11px; opacity: 0.7; overflow: hidden; text-overflow: ellipsis; }
 .pgscope-full-text { margin-left: 6px; display: none; }

@@ -46,6 +46,12 @@ pub const COLUMNS: &[(&str, &str, Unit)] = &[
     ("change", "change", Unit::Change),
 ];
 
+/// Text columns shown, after the statement, when the table has them and some row a value:
+/// (field, header). The type and tags come from the statement's text (issue 21, "" where it
+/// does not tell); the top wait is `top_wait_event` with its `top_wait_share`, "Lock:tuple 82 %",
+/// sent only where the TSDB holds wait events.
+pub const TEXT_COLUMNS: [(&str, &str); 3] = [("statement_type", "type"), ("tags", "tags"), ("top_wait_event", "top wait")];
+
 /// The change column's field name in `COLUMNS`.
 const CHANGE: &str = "change";
 
@@ -76,6 +82,8 @@ pub struct Row {
     /// Values of the shown columns, in `TopModel::columns` order (the change column's is the
     /// compared measure's change in percent).
     pub values: Vec<Option<f64>>,
+    /// Texts of the shown text columns, in `TopModel::text_columns` order.
+    pub texts: Vec<String>,
     /// Against the comparison window (issue 20); None without one.
     pub state: Option<State>,
     /// What the view shows of the comparison, made with the model (the view reads rows only):
@@ -91,6 +99,8 @@ pub struct Row {
 pub struct TopModel {
     /// Indexes into `COLUMNS` of the columns the table has.
     pub columns: Vec<usize>,
+    /// Indexes into `TEXT_COLUMNS` of the text columns shown.
+    pub text_columns: Vec<usize>,
     /// Shared: sorting and searching 1,000 statements moves pointers, not strings.
     pub rows: Vec<Arc<Row>>,
     pub notices: Vec<String>,
@@ -171,7 +181,17 @@ impl TopModel {
             let text = |values: Option<&Values>, row: usize| values.and_then(|v| v.text(row)).unwrap_or_default();
             let [queryids, databases, users, names, texts, sources] = ["queryid", "database", "user", "name", "text", "name_source"].map(field);
             let measures: Vec<Option<&Values>> = model.columns.iter().map(|&c| field(field_name(c))).collect();
-            for row in 0..queryids.map(Values::len).unwrap_or(0) {
+            let (wait_shares, text_fields) = (field("top_wait_share"), TEXT_COLUMNS.map(|c| field(c.0)));
+            let text_at = |column: usize, row: usize| {
+                let value = text(text_fields[column], row);
+                match wait_shares.and_then(|v| v.number(row)).filter(|_| TEXT_COLUMNS[column].0 == "top_wait_event" && !value.is_empty()) {
+                    Some(share) => format!("{value} {} %", fixed(share * 100.0, 0)),
+                    None => value,
+                }
+            };
+            let rows = queryids.map(Values::len).unwrap_or(0);
+            model.text_columns = (0..TEXT_COLUMNS.len()).filter(|&c| (0..rows).any(|row| !text(text_fields[c], row).is_empty())).collect();
+            for row in 0..rows {
                 let (queryid, database) = (text(queryids, row), text(databases, row));
                 let spark = sparks.get(&(database.clone(), queryid.clone())).cloned().unwrap_or_default();
                 let mut statement = Row {
@@ -180,6 +200,7 @@ impl TopModel {
                     text: text(texts, row),
                     unnamed: sources.and_then(|v| v.text(row)).is_some_and(|s| s == "queryid"),
                     values: measures.iter().map(|v| v.and_then(|v| v.number(row))).collect(),
+                    texts: model.text_columns.iter().map(|&c| text_at(c, row)).collect(),
                     state: states.and_then(|v| v.text(row)).and_then(|s| State::parse(&s)),
                     badge: "",
                     tone: "",
@@ -369,6 +390,35 @@ mod tests {
         let set = parse_input(r#"{"options":{"compareTo":"1d","threshold":35},"series":[]}"#).unwrap();
         assert_eq!((set.options.compare_to.as_deref(), set.options.threshold), (Some("1d"), Some(35.0)));
         assert_eq!(parse_input(r#"{"options":{"threshold":-5}}"#).unwrap().options.threshold, None, "a negative threshold is unset");
+    }
+
+    #[test]
+    fn type_tags_and_top_wait_columns_show_when_rows_have_them() {
+        let waited = parse_input(
+            r#"{"series":[{"meta":{"custom":{"pgscope":"pgss.top"}},"fields":[
+                {"name":"queryid","type":"string","values":["1","2","3"]},
+                {"name":"statement_type","type":"string","values":["SELECT","","UPDATE"]},
+                {"name":"tags","type":"string","values":["","",""]},
+                {"name":"top_wait_event","type":"string","values":["Timeout:PgSleep","",""]},
+                {"name":"top_wait_share","type":"number","values":[0.996,null,null]},
+                {"name":"calls_per_s","type":"number","values":[1,2,3]}]}]}"#,
+        )
+        .unwrap();
+        let model = TopModel::from_input(&waited);
+        assert_eq!(model.text_columns.iter().map(|&c| TEXT_COLUMNS[c].0).collect::<Vec<_>>(), ["statement_type", "top_wait_event"], "no row has tags: no tags column");
+        assert_eq!(model.rows[0].texts, ["SELECT", "Timeout:PgSleep 100 %"]);
+        assert_eq!(model.rows[1].texts, ["", ""], "no type, never waited: empty, not a guess");
+        assert_eq!(model.rows[2].texts, ["UPDATE", ""]);
+        let tagged = parse_input(
+            r#"{"series":[{"meta":{"custom":{"pgscope":"pgss.top"}},"fields":[
+                {"name":"queryid","type":"string","values":["1"]},
+                {"name":"tags","type":"string","values":["application=checkout route=/cart"]}]}]}"#,
+        )
+        .unwrap();
+        let model = TopModel::from_input(&tagged);
+        assert_eq!(model.text_columns.iter().map(|&c| TEXT_COLUMNS[c].0).collect::<Vec<_>>(), ["tags"], "no wait fields: no top wait column");
+        assert_eq!(model.rows[0].texts, ["application=checkout route=/cart"]);
+        assert!(TopModel::from_input(&input()).text_columns.is_empty(), "frames without the fields");
     }
 
     const COMPARED: &str = r#"{"series":[{"meta":{"custom":{"pgscope":"pgss.top","compare":{"label":"1d earlier","from":1,"to":2,"threshold":20,"minCalls":10,

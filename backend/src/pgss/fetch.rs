@@ -177,7 +177,7 @@ pub async fn top_queries_in_plugin(client: &PromClient, state: &PgssState, json:
         totals.iter().filter(|t| t.text.is_none() && names.get(&t.database, &t.queryid).is_none()).map(|t| (t.database.clone(), t.queryid.clone())).collect();
     let (from_postgres, postgres_error) = postgres_names(state, unnamed).await;
     let statements = analysis::analyse(totals, query.window, &names, &from_postgres);
-    let ranked = analysis::rank(statements, query.order, &query.model.search, query.limit);
+    let ranked = analysis::rank(query.text_filter.keep(statements), query.order, &query.model.search, query.limit);
 
     let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, info_known: !names.is_empty(), extra_notices: Vec::new(), names_error, postgres_error };
     let mut frames = vec![table.frame()];

@@ -11,6 +11,7 @@ use super::waits::Waits;
 use super::names::{NameSource, Names};
 use super::plan::TopPlan;
 use super::schema::Schema;
+use super::text_filter;
 use crate::frame::{Field, FieldConfig, Frame, FrameMeta, Labels, Notice, Severity, Values};
 use crate::prom::read::Series;
 use crate::wire::{FRAME_KIND_PGSS_QUERY, FRAME_KIND_PGSS_SERIES, FRAME_KIND_PGSS_SPARKLINE, FRAME_KIND_PGSS_TOP};
@@ -57,7 +58,7 @@ fn postgres_notice(statements: &[Statement], error: Option<String>) -> Option<No
     })
 }
 
-/// The wide table: identity columns, then per measure `<m>_per_s` and `<m>_per_call`
+/// The wide table: identity columns (with the statement's type and sqlcommenter tags), then per measure `<m>_per_s` and `<m>_per_call`
 /// (measures the schema lacks have no column), `share_of_time` and `hit_ratio`.
 pub fn table_frame(schema: &Schema, rows: &[Statement]) -> Frame {
     let text = |f: fn(&Statement) -> String| Values::String(rows.iter().map(f).collect());
@@ -68,6 +69,9 @@ pub fn table_frame(schema: &Schema, rows: &[Statement]) -> Frame {
         Field::new("name", text(|s| s.name.clone())),
         Field::new("text", text(|s| s.text.clone())),
         Field::new("name_source", text(|s| s.name_source.as_str().into())),
+        // From the text (issue 21): "" where it does not tell, never a guess.
+        Field::new("statement_type", text(text_filter::type_column)),
+        Field::new("tags", text(text_filter::tags_column)),
     ];
     let number = |values: Vec<f64>| Values::Float64(values);
     if schema.has(Measure::ExecTime) {

@@ -4,7 +4,9 @@
 //! JSON and the PromQL it needs), `ranked` (the PromQL that ranks in the TSDB), `frames` (what
 //! the panel reads), `fetch` (the requests, with the per-instance `PgssState`), `top`
 //! (`pgssTopQueries` ranked in the TSDB), `compare` and `compare_exprs` (a window against
-//! another: states, changes and their PromQL) and `postgres` (names from PostgreSQL itself, I/O).
+//! another: states, changes and their PromQL), `statement_type`, `tags` and `text_filter` (a
+//! statement's type and sqlcommenter tags from its text, and the filters on them) and `postgres`
+//! (names from PostgreSQL itself, I/O).
 //!
 //! May use: the leaves, `settings` and `prom`. Not for: Grafana's query routing (see
 //! `datasource`). A facade: the submodules are private but `catalog` (a leaf `settings` reads)
@@ -23,6 +25,9 @@ mod plan;
 pub mod postgres;
 mod ranked;
 mod schema;
+mod statement_type;
+mod tags;
+mod text_filter;
 mod top;
 pub mod waits;
 
@@ -35,3 +40,6 @@ pub use plan::{Span, TopModel, TopPlan, TopQuery};
 pub use ranked::{contains_regex, Ranking};
 pub use top::top_queries;
 pub use schema::{detect, Filters, Schema};
+pub use statement_type::{classify, StatementType};
+pub use tags::{tags, Tag};
+pub use text_filter::TextFilter;

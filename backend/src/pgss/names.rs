@@ -39,7 +39,7 @@ pub struct Names {
 
 /// Labels that hold a statement's readable name, best first; and its full text.
 const NAME_LABELS: &[&str] = &["displayname", "displayname_medium", "query_name", "name", "displayname_long", "query", "displayname_full"];
-const TEXT_LABELS: &[&str] = &["displayname_full", "query", "displayname_long", "displayname"];
+pub const TEXT_LABELS: &[&str] = &["displayname_full", "query", "displayname_long", "displayname"];
 
 impl Names {
     pub fn from_info(samples: &[(Labels, f64)]) -> Names {

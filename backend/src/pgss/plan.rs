@@ -10,6 +10,7 @@ use super::analysis::Order;
 use super::catalog::{Measure, Source};
 use super::compare::{split_change, ChangeOrder, CompareModel, Comparison};
 use super::schema::{Filters, Schema};
+use super::text_filter::TextFilter;
 use crate::duration::format_go;
 use crate::failure::QueryFailure;
 use crate::promql_text::{quote, regex_escape, with_matcher};
@@ -29,6 +30,10 @@ pub struct TopModel {
     pub order_by: String,
     pub limit: Option<serde_json::Value>,
     pub search: String,
+    /// Statement types to keep (`text_filter`): a list, or one string of names.
+    pub statement_type: serde_json::Value,
+    /// `key=value` a statement's comments carry (sqlcommenter tags).
+    pub tag: String,
     #[serde(flatten)]
     pub filters: Filters,
     #[serde(flatten)]
@@ -75,6 +80,8 @@ pub struct TopQuery {
     pub compare: Option<Comparison>,
     pub limit: usize,
     pub window: f64,
+    /// `statementType` and `tag`, read.
+    pub text_filter: TextFilter,
 }
 
 impl TopQuery {
@@ -86,7 +93,8 @@ impl TopQuery {
         let limit = parse_limit(model.limit.as_ref())?;
         let window = span.window()?;
         let compare = model.compare.parse(span.from, span.to, change.is_some())?;
-        Ok(TopQuery { model, order, change, compare, limit, window })
+        let text_filter = TextFilter::parse(&model.statement_type, &model.tag).map_err(QueryFailure::bad_query)?;
+        Ok(TopQuery { model, order, change, compare, limit, window, text_filter })
     }
 }
 

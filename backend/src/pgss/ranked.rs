@@ -11,6 +11,7 @@
 
 use super::analysis::Order;
 use super::catalog::Measure;
+use super::names::TEXT_LABELS;
 use super::plan::{info_selector, seconds, TopPlan};
 use crate::duration::format_go;
 use crate::promql_text::{quote, with_matcher};
@@ -173,28 +174,48 @@ impl<'a> Ranking<'a> {
         }
     }
 
-    /// The statements a search can match, by (database, queryid): the queryid, database, user
-    /// or text label on the calls series, or a name or text label of an info metric with the
-    /// queryid. PostgreSQL's own texts cannot be searched in the TSDB.
-    pub fn candidates(&self) -> Option<String> {
-        let regex = quote(self.search.as_ref()?);
-        let schema = &self.plan.schema;
-        let calls = schema.source(Measure::Calls)?.metric;
+    /// The statements a label of theirs matches: on the calls series, one of `series_labels`;
+    /// on an info metric with their queryid, one of `info_labels`. `matchers(label)`: that
+    /// label's matchers, all of which hold.
+    fn matching(&self, series_labels: &[&str], info_labels: &[&str], matchers: impl Fn(&str) -> Vec<String>) -> Option<String> {
+        let calls = self.plan.schema.source(Measure::Calls)?.metric;
         let statements = |extra: &[String]| format!("group by ({}) (last_over_time({}{}))", self.by, self.selector(calls, extra), self.range);
-        let mut labels = vec!["queryid", schema.def.database_label];
-        labels.extend(schema.def.user_label);
-        labels.extend(schema.def.text_label);
-        let mut parts: Vec<String> = labels.iter().map(|l| statements(&[format!("{l}=~\"{regex}\"")])).collect();
-        let info = SEARCHED_INFO_LABELS
+        let mut parts: Vec<String> = series_labels.iter().map(|l| statements(&matchers(l))).collect();
+        let info = info_labels
             .iter()
-            .map(|l| format!("last_over_time({}{})", with_matcher(&self.info, &format!("{l}=~\"{regex}\"")), self.range))
+            .map(|l| format!("last_over_time({}{})", matchers(l).iter().fold(self.info.clone(), |s, m| with_matcher(&s, m)), self.range))
             .collect::<Vec<_>>()
             .join(" or ");
         parts.push(format!("({} and on(queryid) group by (queryid) ({info}))", statements(&[])));
         Some(parts.join(" or "))
     }
 
-    /// `expr` kept to the search's candidates, when there is a search.
+    /// The statements the search and the text filters (`text_filter`: statement types, a tag)
+    /// can match, by (database, queryid). The search: the queryid, database, user or text label
+    /// on the calls series, or a name or text label of an info metric with the queryid; a text
+    /// filter: the text label, or a text label of an info metric (`names::TEXT_LABELS`).
+    /// PostgreSQL's own texts cannot be searched in the TSDB.
+    pub fn candidates(&self) -> Option<String> {
+        let def = self.plan.schema.def;
+        let mut sets = Vec::new();
+        if let Some(regex) = &self.search {
+            let mut labels = vec!["queryid", def.database_label];
+            labels.extend(def.user_label);
+            labels.extend(def.text_label);
+            sets.push(self.matching(&labels, SEARCHED_INFO_LABELS, |l| vec![format!("{l}=~\"{}\"", quote(regex))])?);
+        }
+        let text_labels: Vec<&str> = def.text_label.into_iter().collect();
+        for condition in self.plan.query.text_filter.label_conditions() {
+            sets.push(self.matching(&text_labels, TEXT_LABELS, |l| condition.iter().map(|(op, regex)| format!("{l}{op}\"{}\"", quote(regex))).collect())?);
+        }
+        match sets.len() {
+            0 => None,
+            1 => sets.pop(),
+            _ => Some(sets.iter().map(|s| format!("({s})")).collect::<Vec<_>>().join(&format!(" and on({}) ", self.by))),
+        }
+    }
+
+    /// `expr` kept to the candidates of the search and text filters, when there are any.
     fn searched(&self, expr: &str) -> String {
         let expr = match self.candidates() {
             Some(candidates) => format!("({expr}) and on({}) ({candidates})", self.by),

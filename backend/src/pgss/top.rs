@@ -194,10 +194,16 @@ async fn unnamed_from_postgres(state: &PgssState, totals: &[&analysis::Totals], 
     postgres_names(state, unnamed).await
 }
 
-/// The notice a search gets when PostgreSQL's texts name statements: it cannot look there.
+/// The notice a search or a text filter gets when PostgreSQL's texts name statements: it
+/// cannot look there.
 fn search_notice(query: &super::plan::TopQuery, state: &PgssState) -> Option<Notice> {
-    (!query.model.search.trim().is_empty() && state.pg_names().is_some())
-        .then(|| Notice { severity: Severity::Info, text: "the search looks through the TSDB's labels and info metrics, not the texts PostgreSQL gives".into() })
+    let what = match (!query.model.search.trim().is_empty(), !query.text_filter.is_empty()) {
+        (true, false) => "the search looks",
+        (false, true) => "the statement type and tag filters look",
+        (true, true) => "the search and the statement type and tag filters look",
+        (false, false) => return None,
+    };
+    state.pg_names().is_some().then(|| Notice { severity: Severity::Info, text: format!("{what} through the TSDB's labels and info metrics, not the texts PostgreSQL gives") })
 }
 
 /// Coverage against PostgreSQL's own totals (issue 21): best effort, None when unknown.
@@ -239,7 +245,7 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
     let (from_postgres, postgres_error) = unnamed_from_postgres(state, &totals.iter().collect::<Vec<_>>(), &names).await;
     extra_notices.extend(search_notice(query, state));
     let statements = analysis::analyse_with_total(totals, query.window, total_time, &names, &from_postgres);
-    let ranked = analysis::rank(statements, query.order, &query.model.search, query.limit);
+    let ranked = analysis::rank(query.text_filter.keep(statements), query.order, &query.model.search, query.limit);
     extra_notices.extend(coverage_notice(coverage, &ranked, query.window));
 
     let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, info_known: info_known || !names.is_empty(), extra_notices, names_error, postgres_error };
@@ -371,7 +377,7 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
         let then = row.then.as_ref();
         row.state = compare::classify(comparison, calls(Some(&row.now), window_now), calls(then, window_then), comparison.measure.figure(&row.now), then.and_then(|t| comparison.measure.figure(t)));
     }
-    rows_cmp.retain(|r| analysis::matches_search(&r.now, &query.model.search) && (comparison.states.is_empty() || comparison.states.contains(&r.state)));
+    rows_cmp.retain(|r| analysis::matches_search(&r.now, &query.model.search) && query.text_filter.matches(&r.now) && (comparison.states.is_empty() || comparison.states.contains(&r.state)));
     match query.change {
         Some(change) => compare::order_by_change(&mut rows_cmp, comparison, query.order, change, window_now, window_then),
         // By the order's figure now (then, for gone statements only), the worst hit ratio

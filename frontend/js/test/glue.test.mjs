@@ -162,6 +162,9 @@ test('pgss queries: compareTo and threshold interpolated, a numeric threshold se
   assert.deepEqual(interpolatePgss({ queryType: 'pgssTopQueries', compareTo: '$compare', threshold: '$threshold', limit: 20 }, replace), { queryType: 'pgssTopQueries', compareTo: '1d', threshold: 35, limit: 20 });
   assert.deepEqual(interpolatePgss({ compareTo: '', threshold: ' ' }, replace), {}, 'empty means unset');
   assert.deepEqual(interpolatePgss({ threshold: 15 }, replace), { threshold: 15 });
+  const types = (text) => text.replace('$types', '{SELECT,UPDATE}').replace('$app', 'checkout');
+  assert.deepEqual(interpolatePgss({ statementType: ['$types', 'DDL'], tag: 'application=$app' }, types), { statementType: ['{SELECT,UPDATE}', 'DDL'], tag: 'application=checkout' }, 'types and tag interpolated (the backend splits a multi-value)');
+  assert.deepEqual(interpolatePgss({ statementType: [], tag: '' }, types), {}, 'no types, no tag: unset');
   assert.deepEqual(interpolatePgss({ threshold: '$unknown' }, replace), { threshold: '$unknown' }, 'the backend says what is wrong with it');
 });
 

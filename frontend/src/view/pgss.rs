@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use super::style::{SPARK_SIZE, SPARK_VIEWBOX};
 use super::widgets::{activates, messages, sort_aria, sort_indicator, CopyButton};
-use crate::pgss::{self, TopModel, TopSort, COLUMNS};
+use crate::pgss::{self, TopModel, TopSort, COLUMNS, TEXT_COLUMNS};
 use crate::number::shortest;
 use crate::stack::spark_path;
 use crate::viewport;
@@ -25,19 +25,26 @@ use crate::viewport;
 #[component]
 pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String>>, sort: RwSignal<TopSort>, search: RwSignal<String>, scroll: Signal<(f64, f64)>) -> impl IntoView {
     let notices = Memo::new(move |_| (errors.get(), model.with(|m| m.notices.clone())));
-    let columns = Memo::new(move |_| model.with(|m| m.columns.clone()));
+    // The statement's type, tags and top wait (issue 21; `Err`: an index into TEXT_COLUMNS),
+    // then the figures (`Ok`: the column's place in the model's, and its index into COLUMNS).
+    // One header and one cell view serve both kinds: each view costs the wasm kilobytes.
+    let columns = Memo::new(move |_| model.with(|m| m.text_columns.iter().map(|&t| Err(t)).chain(m.columns.iter().copied().enumerate().map(Ok)).collect::<Vec<Result<(usize, usize), usize>>>()));
     let headers = move || {
         columns
             .get()
             .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let state = move || sort.with(|s| (s.column == Some(i)).then_some(s.descending));
-                let toggle = move || sort.update(|s| *s = TopSort { column: Some(i), descending: s.column != Some(i) || !s.descending });
+            .map(|column| {
+                let (field, title) = match column {
+                    Ok((_, c)) => (COLUMNS[c].0, COLUMNS[c].1),
+                    Err(t) => TEXT_COLUMNS[t],
+                };
+                let place = column.ok().map(|(i, _)| i);
+                let state = move || sort.with(|s| (place.is_some() && s.column == place).then_some(s.descending));
+                let toggle = move || if let Some(i) = place { sort.update(|s| *s = TopSort { column: Some(i), descending: s.column != Some(i) || !s.descending }) };
                 view! {
-                    <div class="pgscope-top-header pgscope-top-cell" role="columnheader" tabindex="0" aria-sort=move || sort_aria(state()) data-column=COLUMNS[c].0
+                    <div class=if place.is_some() { "pgscope-top-header pgscope-top-cell" } else { "pgscope-top-text" } role="columnheader" tabindex="0" aria-sort=move || sort_aria(state()) data-column=field
                         on:click=move |_| toggle() on:keydown=move |ev| if activates(&ev) { toggle() }>
-                        {COLUMNS[c].1}{move || sort_indicator(state())}
+                        {title}{move || sort_indicator(state())}
                     </div>
                 }
             })
@@ -111,14 +118,20 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
             columns
                 .get()
                 .into_iter()
-                .enumerate()
-                .map(|(k, c)| {
-                    let (field, _, unit) = COLUMNS[c];
-                    let value = move || row.with(|r| r.as_ref().and_then(|r| r.values.get(k).copied().flatten()));
+                .map(|column| {
+                    let (field, unit) = match column {
+                        Ok((_, c)) => (COLUMNS[c].0, Some(COLUMNS[c].2)),
+                        Err(t) => (TEXT_COLUMNS[t].0, None),
+                    };
+                    let value = move || row.with(|r| r.as_ref().and_then(|r| r.values.get(column.ok()?.0).copied().flatten()));
+                    let shown = move || match (column, unit) {
+                        (Ok(_), Some(unit)) => pgss::format_unit(value(), unit),
+                        _ => row.with(|r| r.as_ref().and_then(|r| r.texts.get(column.err()?).cloned()).unwrap_or_default()),
+                    };
                     let bar = (field == "share_of_time").then(|| {
                         view! { <div class="pgscope-share-bar" style:width=move || format!("{}%", shortest((value().unwrap_or(0.0).clamp(0.0, 1.0) * 100.0).round()))></div> }
                     });
-                    view! { <div class="pgscope-top-cell" role="cell" data-column=field>{move || pgss::format_unit(value(), unit)}{bar}</div> }
+                    view! { <div class=if unit.is_some() { "pgscope-top-cell" } else { "pgscope-top-text" } role="cell" data-column=field>{shown}{bar}</div> }
                 })
                 .collect_view()
         };
