@@ -31,11 +31,24 @@ impl StateExprs<'_, '_> {
 
     /// The change of `order`'s value per statement with enough calls in both windows, in
     /// percent of the value then (`pct`) or as the difference; and whether the worst change is
-    /// the lowest (a falling hit ratio).
+    /// the lowest (a falling hit ratio). A per-call value divides by the calls that are enough
+    /// (`calls >= minCalls`), so each window's increases are read once; other values are kept
+    /// where both windows have enough calls.
     pub fn change(&self, order: Order, pct: bool) -> Option<(String, bool)> {
-        let (now, then) = (self.now.value_expr(order)?, self.then.value_expr(order)?);
+        let (now, then, guarded) = match order {
+            Order::PerCall(m) if m != Measure::Calls => (self.per_call(self.now, m)?, self.per_call(self.then, m)?, true),
+            _ => (self.now.value_expr(order)?, self.then.value_expr(order)?, false),
+        };
         let change = if pct { format!("({now} / ({then} > 0) - 1) * 100") } else { format!("{now} - {then}") };
-        Some((format!("({change}) and on({}) ({})", self.now.by(), self.enough_calls()?), !higher_is_worse(order)))
+        let change = if guarded { change } else { format!("({change}) and on({}) ({})", self.now.by(), self.enough_calls()?) };
+        Some((change, !higher_is_worse(order)))
+    }
+
+    /// `measure` per call in one window, only where the calls are enough (and more than 0).
+    fn per_call(&self, ranking: &Ranking, measure: Measure) -> Option<String> {
+        let min = self.comparison.min_calls;
+        let enough = if min > 0.0 { format!(">= {min}") } else { "> 0".into() };
+        Some(format!("({} / ({} {enough}))", ranking.per_statement(measure)?, Self::calls(ranking)?))
     }
 
     /// The statements in `state`, one series each (values are not meaningful).
@@ -68,37 +81,44 @@ impl StateExprs<'_, '_> {
         Some(if parts.is_empty() { "vector(0) < 0".into() } else { parts.join(" or ") })
     }
 
-    /// How many statements are new and gone (labelled `pgscope="<state>"`), regressed and
-    /// improved (`count_values` of the direction, `pgscope_direction="1"` and `"-1"`: one
-    /// evaluation of the change for both); a state with none has no sample. Read by
-    /// `read_counts`. The direction is `ceil((worse - threshold) / (2 threshold))` clamped to
-    /// -1..1: regressed strictly past the threshold as `classify` says, improved from exactly
-    /// minus the threshold on (where `classify` says unchanged: a statement exactly there is
-    /// counted as improved).
+    /// How many statements are new, gone, regressed and improved, in one `count_values` of a
+    /// code per statement (`pgscope_state`), read by `read_counts`: each window's increases are
+    /// read once for all four. Statements with enough calls in both windows get their direction
+    /// plus 10 (9 improved, 10 unchanged, 11 regressed); the others their presence (1 only now:
+    /// new, 2 only then: gone, 3 both). The direction is `ceil((worse - threshold) / (2
+    /// threshold))` clamped to -1..1: regressed strictly past the threshold as `classify` says,
+    /// improved from exactly minus the threshold on (where `classify` says unchanged: a
+    /// statement exactly there is counted as improved).
     pub fn counts_expr(&self) -> Option<String> {
-        let mut parts: Vec<String> = [State::New, State::Gone]
-            .iter()
-            .filter_map(|s| Some(format!("label_replace(count({}), \"pgscope\", \"{}\", \"\", \"\")", self.state(*s)?, s.as_str())))
-            .collect();
-        if let Some((change, lowest_worst)) = self.change(self.comparison.measure, true) {
-            let worse = if lowest_worst { format!("-({change})") } else { change };
-            let t = self.comparison.threshold;
-            let direction = if t > 0.0 { format!("clamp(ceil((({worse}) - {t}) / {}), -1, 1)", 2.0 * t) } else { format!("sgn({worse})") };
-            parts.push(format!("count_values(\"pgscope_direction\", {direction})"));
-        }
-        (!parts.is_empty()).then(|| parts.join(" or "))
+        let (calls_now, calls_then) = (Self::calls(self.now)?, Self::calls(self.then)?);
+        let presence = format!(
+            "sum by ({by}) (label_replace(({calls_now} > 0) * 0 + 1, \"pgscope_window\", \"now\", \"\", \"\") or label_replace(({calls_then} > 0) * 0 + 2, \"pgscope_window\", \"then\", \"\", \"\"))",
+            by = self.now.by()
+        );
+        let code = match self.change(self.comparison.measure, true) {
+            Some((change, lowest_worst)) => {
+                let worse = if lowest_worst { format!("-({change})") } else { change };
+                let t = self.comparison.threshold;
+                let direction = if t > 0.0 { format!("clamp(ceil((({worse}) - {t}) / {}), -1, 1)", 2.0 * t) } else { format!("sgn({worse})") };
+                format!("({direction} + 10) or {presence}")
+            }
+            None => presence,
+        };
+        Some(format!("count_values(\"pgscope_state\", {code})"))
     }
 }
 
-/// The counts of `counts_expr`'s answer by state.
+/// The counts of `counts_expr`'s answer by state (statements with enough calls in both windows
+/// that did not change past the threshold, and those with too few calls, are not counted).
 pub fn read_counts(samples: &[Sample]) -> BTreeMap<State, f64> {
     let mut counts = BTreeMap::new();
     for (labels, value) in samples.iter().filter(|(_, v)| v.is_finite()) {
-        let state = match (labels.get("pgscope").map(String::as_str), labels.get("pgscope_direction").map(String::as_str)) {
-            (Some("new"), _) => State::New,
-            (Some("gone"), _) => State::Gone,
-            (_, Some("1")) => State::Regressed,
-            (_, Some("-1")) => State::Improved,
+        let code = labels.get("pgscope_state").and_then(|c| c.parse::<f64>().ok());
+        let state = match code {
+            Some(c) if c == 1.0 => State::New,
+            Some(c) if c == 2.0 => State::Gone,
+            Some(c) if c == 11.0 => State::Regressed,
+            Some(c) if c == 9.0 => State::Improved,
             _ => continue,
         };
         counts.insert(state, *value);
@@ -110,4 +130,25 @@ pub fn read_counts(samples: &[Sample]) -> BTreeMap<State, f64> {
 /// window `ranking` reads.
 pub fn resets_expr(ranking: &Ranking, ids: &[&str]) -> Option<String> {
     Some(format!("sum by ({}) (resets({})) > 0", ranking.by(), ranking.range_of_ids(Measure::Calls, ids)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coded(code: &str, count: f64) -> Sample {
+        ([("pgscope_state".to_string(), code.to_string())].into_iter().collect(), count)
+    }
+
+    #[test]
+    fn counts_are_read_from_the_state_codes() {
+        // As VictoriaMetrics and Prometheus print them: "10" for a direction of -0 plus 10.
+        let answer = vec![coded("1", 3.0), coded("2", 1.0), coded("3", 40.0), coded("9", 2.0), coded("10", 350.0), coded("11", 4.0), coded("x", 9.0), coded("11", f64::NAN)];
+        let counts = read_counts(&answer);
+        assert_eq!(counts.get(&State::New), Some(&3.0));
+        assert_eq!(counts.get(&State::Gone), Some(&1.0));
+        assert_eq!(counts.get(&State::Improved), Some(&2.0));
+        assert_eq!(counts.get(&State::Regressed), Some(&4.0), "a NaN count is skipped, not read as a state");
+        assert_eq!(counts.len(), 4, "unchanged and too-few-calls statements are not counted: {counts:?}");
+    }
 }

@@ -234,13 +234,17 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
             None => Ok(Vec::new()),
         }
     };
-    let (top, totals, info_known, coverage) = tokio::join!(top, window_totals(client, &ranking, schema, at), info_known(client, &span), coverage_samples(client, &plan, at));
-    let (rows, mut extra_notices) = pick(client, &ranking, query.limit, top?, at).await?;
+    // The rows' own queries follow the pick; the fleet-wide ones run beside both.
+    let rows = async {
+        let (rows, notices) = pick(client, &ranking, query.limit, top.await?, at).await?;
+        let (window, spark_series, waits) =
+            tokio::join!(rows_window(client, state, &ranking, schema, &rows, at), sparks(client, &plan, &rows, &span), row_waits(client, schema, &rows, query.window, at));
+        Ok::<_, QueryFailure>((notices, window?, spark_series, waits))
+    };
+    let (rows, totals, info_known, coverage) = tokio::join!(rows, window_totals(client, &ranking, schema, at), info_known(client, &span), coverage_samples(client, &plan, at));
+    let (mut extra_notices, window, spark_series, waits) = rows?;
     let (total_time, total_statements) = totals?;
-
-    let (window, spark_series, waits) =
-        tokio::join!(rows_window(client, state, &ranking, schema, &rows, at), sparks(client, &plan, &rows, &span), row_waits(client, schema, &rows, query.window, at));
-    let RowsWindow { totals, info, names_error } = window?;
+    let RowsWindow { totals, info, names_error } = window;
     let names = Names::from_info(&info);
     let (from_postgres, postgres_error) = unnamed_from_postgres(state, &totals.iter().collect::<Vec<_>>(), &names).await;
     extra_notices.extend(search_notice(query, state));
@@ -329,8 +333,24 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
             None => Ok(BTreeMap::new()),
         }
     };
-    let (top, totals_now, totals_then, counts, info_known, coverage, versions_now, versions_then) = tokio::join!(
-        top,
+    // The rows' own queries follow the pick; the fleet-wide ones (totals, the states counted,
+    // versions) run beside both, so the longest of them overlaps the rows' round.
+    let rows = async {
+        let (rows, notices) = pick(client, &picker, query.limit, top.await?, at).await?;
+        let (window_n, window_t, spark_series, instances_now, instances_then, resets_now, resets_then, waits) = tokio::join!(
+            rows_window(client, state, &now, schema, &rows, at),
+            rows_window(client, state, &then, schema, &rows, at),
+            sparks(client, plan, &rows, &span),
+            instances(client, &now, &rows, at),
+            instances(client, &then, &rows, at),
+            resets(client, &now, &rows, at),
+            resets(client, &then, &rows, at),
+            row_waits(client, schema, &rows, query.window, at),
+        );
+        Ok::<_, QueryFailure>((notices, window_n?, window_t?, spark_series, (instances_now, instances_then), (resets_now, resets_then), waits))
+    };
+    let (rows, totals_now, totals_then, counts, info_known, coverage, versions_now, versions_then) = tokio::join!(
+        rows,
         window_totals(client, &now, schema, at),
         window_totals(client, &then, schema, at),
         counts,
@@ -339,21 +359,9 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
         versions(client, &now, at),
         versions(client, &then, at),
     );
-    let (rows, mut extra_notices) = pick(client, &picker, query.limit, top?, at).await?;
+    let (mut extra_notices, window_n, window_t, spark_series, (instances_now, instances_then), (resets_now, resets_then), waits) = rows?;
     let ((time_now, total_statements), (time_then, _)) = (totals_now?, totals_then?);
     let counts = counts?;
-
-    let (window_n, window_t, spark_series, instances_now, instances_then, resets_now, resets_then, waits) = tokio::join!(
-        rows_window(client, state, &now, schema, &rows, at),
-        rows_window(client, state, &then, schema, &rows, at),
-        sparks(client, plan, &rows, &span),
-        instances(client, &now, &rows, at),
-        instances(client, &then, &rows, at),
-        resets(client, &now, &rows, at),
-        resets(client, &then, &rows, at),
-        row_waits(client, schema, &rows, query.window, at),
-    );
-    let (window_n, window_t) = (window_n?, window_t?);
     let mut names = Names::from_info(&window_n.info);
     names.fill_from(Names::from_info(&window_t.info));
     let names_error = window_n.names_error.or(window_t.names_error);
