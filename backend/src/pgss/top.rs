@@ -215,8 +215,10 @@ async fn coverage_samples(client: &PromClient, plan: &TopPlan, at: f64) -> Optio
 
 fn coverage_notice(samples: Option<Vec<Sample>>, shown: &[Statement], window: f64) -> Option<Notice> {
     let samples = samples?;
-    let shown_seconds = shown.iter().filter_map(|s| s.per_second.get(&Measure::ExecTime)).sum::<f64>() * window;
-    coverage::notice(&coverage::Figures { shown: shown.len(), shown_seconds, ..coverage::read_figures(&samples) })
+    // Rows known only from series the exporter's cut does not apply to (pg_stat_kcache's,
+    // pg_wait_sampling's) have no execution time: they are not counted among those covering it.
+    let timed: Vec<f64> = shown.iter().filter_map(|s| s.per_second.get(&Measure::ExecTime).copied()).collect();
+    coverage::notice(&coverage::Figures { shown: timed.len(), shown_seconds: timed.iter().sum::<f64>() * window, ..coverage::read_figures(&samples) })
 }
 
 /// `pgssTopQueries`: one wide table of statements plus a sparkline frame per row, ranked in the
@@ -423,4 +425,40 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
         frames.extend(frames::spark_frames(schema, source, &shown_now, series));
     }
     Ok(frames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::Labels;
+
+    fn row(queryid: &str, exec_per_second: Option<f64>) -> Statement {
+        let mut per_second = BTreeMap::new();
+        per_second.insert(Measure::CpuUserTime, 0.01);
+        if let Some(v) = exec_per_second {
+            per_second.insert(Measure::ExecTime, v);
+        }
+        Statement {
+            database: "db".into(),
+            queryid: queryid.into(),
+            users: Vec::new(),
+            name: String::new(),
+            text: String::new(),
+            name_source: super::super::names::NameSource::Info,
+            per_second,
+            per_call: BTreeMap::new(),
+            share_of_time: None,
+            hit_ratio: None,
+        }
+    }
+
+    #[test]
+    fn coverage_counts_only_rows_with_execution_time() {
+        let recorded: Labels = [("pgscope".to_string(), "recorded".to_string())].into_iter().collect();
+        // 100 s recorded in a 100 s window; two timed rows (30 % and 10 %) and three known only
+        // from pg_stat_kcache's series, which the exporter's cut does not apply to.
+        let shown = vec![row("1", Some(0.3)), row("2", Some(0.1)), row("3", None), row("4", None), row("5", None)];
+        let notice = coverage_notice(Some(vec![(recorded, 100.0)]), &shown, 100.0).expect("low coverage is said");
+        assert!(notice.text.starts_with("The 2 statements shown cover 40.0 %"), "{}", notice.text);
+    }
 }
