@@ -13,7 +13,8 @@
 //! PGSCOPE_FLEET_SIZES (default 10000,100000) for VictoriaMetrics, PGSCOPE_FLEET_PROMETHEUS
 //! (default 10000) the sizes for Prometheus, PGSCOPE_FLEET_RUNS (default 5) runs per figure,
 //! PGSCOPE_FLEET_PARTS (default pgss,health) which parts run, PGSCOPE_BASELINE_CLI a `pgscope`
-//! binary to compare the stack checks with. Save & test alone at 10k statements (CI-sized):
+//! binary to compare the stack checks with, PGSCOPE_BASELINE_PLUGIN a `gpx_pgscope` binary to
+//! compare Save & test with. Save & test alone at 10k statements (CI-sized):
 //! `PGSCOPE_FLEET_SIZES=10000 PGSCOPE_FLEET_PROMETHEUS=0 PGSCOPE_FLEET_PARTS=health`.
 
 #[path = "../tests/support/mod.rs"]
@@ -90,7 +91,7 @@ fn main() {
             runtime.block_on(bench(&tsdb, &fleet));
         }
         if part("health") {
-            runtime.block_on(health(&vm, end));
+            runtime.block_on(health(&vm, &fleet));
         }
     }
     for statements in sizes("PGSCOPE_FLEET_PROMETHEUS", "10000").into_iter().filter(|_| part("pgss")) {
@@ -240,11 +241,18 @@ fn stack_cli(binary: &str, api: &TargetsApi) -> (Duration, u64, u64, String) {
 }
 
 /// Save & test against a VictoriaMetrics that also holds 1,000 scrape targets' series (an hour,
-/// 15 s apart), behind a targets API listing them (tests/support/scrape_targets.rs): where the
-/// stack gathering's time goes (each request, timed while all run at once), the stack checks of
-/// this build against a baseline build's (`PGSCOPE_BASELINE_CLI`: the `pgscope` binary of the
-/// commit to compare with) in the same run, and the whole Save & test with its requests.
-async fn health(vm: &support::VictoriaMetrics, end: i64) {
+/// 15 s apart), behind a targets API listing them (tests/support/scrape_targets.rs), with the
+/// fleet live: its calls and info series get five more points ending a minute ago (a 100,000
+/// statements import takes minutes, and a fleet whose newest sample is older than the lookback
+/// is a dead exporter, another path). Prints where the stack gathering's time goes (each
+/// request, timed while all run at once), the stack checks of this build against a baseline
+/// build's (`PGSCOPE_BASELINE_CLI`: the `pgscope` binary of the commit to compare with) and the
+/// whole Save & test with its requests, against a baseline plugin's (`PGSCOPE_BASELINE_PLUGIN`:
+/// its `gpx_pgscope`) in the same run.
+async fn health(vm: &support::VictoriaMetrics, fleet: &Fleet) {
+    let end = support::now_s() / 15 * 15 - 60;
+    let calls_and_names: &'static pgscope::pgss::catalog::SchemaDef = Box::leak(Box::new(pgscope::pgss::catalog::SchemaDef { sources: &fleet.schema.sources[..1], ..*fleet.schema }));
+    Fleet { schema: calls_and_names, points: 5, end_s: end, ..*fleet }.import_vm(&vm.addr);
     let targets = ScrapeTargets::new(1000, end);
     targets.import_vm(&vm.addr);
     let api = TargetsApi::start(&vm.addr, targets.targets_api());
@@ -285,24 +293,33 @@ async fn health(vm: &support::VictoriaMetrics, end: i64) {
         println!("  pgscope stack, this build / baseline: {:.2}x", ms(now) / ms(before));
     }
 
-    let plugin = support::PluginProcess::start();
-    let mut diagnostics = DiagnosticsClient::connect(plugin.endpoint()).await.unwrap();
-    let check = || pluginv2::CheckHealthRequest { plugin_context: Some(support::plugin_context(instance("health", &api.url()))), headers: Default::default() };
-    let (requests, bytes) = (api.requests(), api.bytes());
-    let first = diagnostics.check_health(check()).await.unwrap().into_inner();
-    let (requests, bytes) = (api.requests() - requests, api.bytes() - bytes);
-    let mut times = Vec::new();
-    for _ in 0..runs() {
-        let started = Instant::now();
-        diagnostics.check_health(check()).await.unwrap();
-        times.push(started.elapsed());
+    let mut plugins = vec![("this build", support::plugin_binary())];
+    plugins.extend(std::env::var("PGSCOPE_BASELINE_PLUGIN").ok().map(|path| ("baseline", path.into())));
+    let mut medians = Vec::new();
+    for (name, binary) in &plugins {
+        let plugin = support::PluginProcess::start_binary(binary, "info");
+        let mut diagnostics = DiagnosticsClient::connect(plugin.endpoint()).await.unwrap();
+        let check = || pluginv2::CheckHealthRequest { plugin_context: Some(support::plugin_context(instance("health", &api.url()))), headers: Default::default() };
+        let (requests, bytes) = (api.requests(), api.bytes());
+        let first = diagnostics.check_health(check()).await.unwrap().into_inner();
+        let (requests, bytes) = (api.requests() - requests, api.bytes() - bytes);
+        let mut times = Vec::new();
+        for _ in 0..runs() {
+            let started = Instant::now();
+            diagnostics.check_health(check()).await.unwrap();
+            times.push(started.elapsed());
+        }
+        let p = p50(times);
+        medians.push(p);
+        println!(
+            "  Save & test with 1,000 scrape targets (and the fleet), {name}: {:.1} ms (target <= 2 s: {}), {requests} requests, {bytes} bytes read from the TSDB, status {}, {} bytes of details",
+            ms(p),
+            if p <= Duration::from_secs(2) { "met" } else { "NOT met" },
+            first.status,
+            first.json_details.len()
+        );
     }
-    let p = p50(times);
-    println!(
-        "  Save & test with 1,000 scrape targets (and the fleet): {:.1} ms (target <= 2 s: {}), {requests} requests, {bytes} bytes read from the TSDB, status {}, {} bytes of details",
-        ms(p),
-        if p <= Duration::from_secs(2) { "met" } else { "NOT met" },
-        first.status,
-        first.json_details.len()
-    );
+    if let [now, before] = medians[..] {
+        println!("  Save & test, this build / baseline: {:.2}x", ms(now) / ms(before));
+    }
 }

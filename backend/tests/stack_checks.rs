@@ -12,7 +12,12 @@
 //! recordings were re-keyed, not re-recorded: the same values, labelled with the one job that
 //! served the metric in the recorded window (its `range count by (job)` answer) and, for the
 //! calls metric, that job's one target's instance (the recorded targets API); the sums equal the
-//! recorded `count(...)` answers, which were then dropped.
+//! recorded `count(...)` answers, which were then dropped. Later the calls metric's
+//! `count by (job, instance)` and `time() - max(timestamp(...))` became one
+//! `count_values by (job, instance) ("timestamp", timestamp(...))`: re-keyed the same way, each
+//! target's count labelled with the recorded time minus the recorded age. And the two metric
+//! name lookups with a `match[]` (info and pgss names) became one without: its answer is the
+//! union of the two recorded ones (every name the checks look for).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -240,7 +245,7 @@ fn slow_scrapes_and_churn_without_a_targets_api() {
     // A VictoriaMetrics cluster's select path (or Mimir) has no /api/v1/targets: `up` tells.
     let target = json!({"job": "pgwatch", "instance": "pgwatch:9187"});
     let answers = vec![
-        ("names pg_stat_statements_calls_total|pg_stat_statements_calls|pgwatch_stat_statements_calls|pgwatch_pg_stat_statements_calls".into(),
+        ("names".into(),
             json!({"status": "success", "data": ["pgwatch_pg_stat_statements_calls"]})),
         ("range count by (job) (pgwatch_pg_stat_statements_calls)".into(), matrix(&[(json!({"job": "pgwatch"}), vec![(AT, 1000.0)])])),
         ("range up".into(), matrix(&[(target.clone(), vec![(AT - 60.0, 1.0), (AT, 1.0)])])),
@@ -378,14 +383,13 @@ fn the_pgss_and_info_series_are_read_once_each_way_and_their_history_only_when_g
     let mut calls = reading(&healthy, "pg_stat_statements_calls_total");
     calls.sort();
     assert_eq!(calls, [
-        "instant count by (job, instance) (pg_stat_statements_calls_total)",
         "instant count(count by (queryid) (pg_stat_statements_calls_total) and on (queryid) count by (queryid) (pgss_query_info))",
         "instant count(count by (queryid) (pg_stat_statements_calls_total))",
-        "instant time() - max(timestamp(pg_stat_statements_calls_total))",
+        "instant count_values by (job, instance) (\"timestamp\", timestamp(pg_stat_statements_calls_total))",
         // VictoriaMetrics' own target adds series (its histogram buckets): only whether its job
         // exported pgss series in the window is read, not every statement's history.
         "range count by (job) (pg_stat_statements_calls_total{job=~\"victoriametrics\"})",
-    ], "one request per figure, the per-target count shared with the coverage check, no whole history while the series exist");
+    ], "one request per figure, the per-target count and the newest sample shared with the coverage check, no whole history while the series exist");
     assert!(!healthy.iter().any(|k| k == "range scrape_samples_scraped"), "Save & test draws no sparkline");
     assert!(asks_of(&recorded("vm-healthy"), Detail::Sparklines).iter().any(|k| k == "range scrape_samples_scraped"));
     // Two targets are down (jobs grafana-pgscope, self-cadvisor): did they serve names? Only
@@ -396,7 +400,7 @@ fn the_pgss_and_info_series_are_read_once_each_way_and_their_history_only_when_g
     assert!(info_down.contains(&"range count by (job) (pgss_query_info)".to_string()), "{info_down:#?}");
     // Without the newest sample's age the pgss check says when it was last seen: from the history.
     let mut no_age = recorded("vm-healthy");
-    no_age.answers.remove("instant time() - max(timestamp(pg_stat_statements_calls_total))");
+    no_age.answers.remove("instant count_values by (job, instance) (\"timestamp\", timestamp(pg_stat_statements_calls_total))");
     let asks = asks_of(&no_age, Detail::Checks);
     assert!(asks.contains(&"range count by (job) (pg_stat_statements_calls_total)".to_string()), "{asks:#?}");
     let (_, checks) = replay(&no_age, &rules());

@@ -202,6 +202,16 @@ pub(super) fn required_job_checks(obs: &Observations, rules: &StackRules) -> Vec
 /// `down_since`: when each job's target went down (its info series went with it).
 pub(super) fn info_checks(obs: &Observations, rules: &StackRules, down_since: &BTreeMap<String, f64>) -> Vec<Check> {
     let statements = obs.pgss.iter().find_map(|p| p.statements);
+    // Past `SAMPLE_ABOVE` series the counts are of a sample: said, with how it was drawn.
+    let sample = match obs.pgss.iter().find(|p| p.statements.is_some()).and_then(|p| p.sampled) {
+        Some(digits) => format!(
+            " (counted on a sample, one statement in {}: the queryids with {} before their last digit; {} series are too many to join whole within Save & test)",
+            count(10f64.powi(digits as i32)),
+            "0".repeat(digits as usize),
+            count(obs.pgss.iter().find_map(|p| p.count_now).unwrap_or(0.0))
+        ),
+        None => String::new(),
+    };
     let mut checks = Vec::new();
     for info in &obs.info {
         let job = info.history.iter().find_map(|(l, _)| l.get("job").cloned()).unwrap_or_default();
@@ -246,7 +256,7 @@ pub(super) fn info_checks(obs: &Observations, rules: &StackRules, down_since: &B
                         Status::Warning,
                         format!("{}% of statements named", percent(named / total)),
                         format!(
-                            "{} names {} of the {} statements in pg_stat_statements ({}%): the others show as queryids. The info exporter may read fewer statements than the pgss exporter, or lag behind new ones.",
+                            "{} names {} of the {} statements in pg_stat_statements ({}%){sample}: the others show as queryids. The info exporter may read fewer statements than the pgss exporter, or lag behind new ones.",
                             info.metric, count(named), count(total), percent(named / total)
                         ),
                         None,
@@ -255,7 +265,7 @@ pub(super) fn info_checks(obs: &Observations, rules: &StackRules, down_since: &B
                         Status::Ok,
                         format!("{} names", count(count_now)),
                         match named {
-                            Some((named, total)) => format!("{} series; {} of {} statements named", count(count_now), count(named), count(total)),
+                            Some((named, total)) => format!("{} series; {} of {} statements named{sample}", count(count_now), count(named), count(total)),
                             None => format!("{} series", count(count_now)),
                         },
                         None,
@@ -296,6 +306,20 @@ mod tests {
         assert_eq!(down_since(&[(0.0, 0.0), (30.0, 0.0)]), None);
         assert_eq!(down_since(&[(0.0, 1.0), (30.0, 0.0), (60.0, 1.0), (90.0, 0.0)]), Some(90.0));
         assert_eq!(down_since(&[(0.0, 1.0), (30.0, 1.0)]), Some(30.0), "the history lags the targets API");
+    }
+
+    #[test]
+    fn a_share_named_counted_on_a_sample_says_so_and_keeps_its_verdict() {
+        let pgss = |statements: f64, sampled| super::super::PgssObservation { metric: "pg_stat_statements_calls_total".into(), count_now: Some(100_000.0), statements: Some(statements), sampled, ..Default::default() };
+        let info = super::super::InfoObservation { metric: "pgss_query_info".into(), count_now: Some(90_000.0), named: Some(8_000.0), ..Default::default() };
+        let obs = Observations { info: vec![info.clone()], pgss: vec![pgss(9_000.0, Some(1))], ..Default::default() };
+        let checks = info_checks(&obs, &StackRules::default(), &BTreeMap::new());
+        assert_eq!((checks[0].status, checks[0].summary.as_str()), (Status::Warning, "89% of statements named"));
+        assert!(checks[0].reason.contains("names 8,000 of the 9,000 statements in pg_stat_statements (89%) (counted on a sample, one statement in 10: the queryids with 0 before their last digit; 100,000 series"), "{}", checks[0].reason);
+        let whole = Observations { info: vec![super::super::InfoObservation { named: Some(80_000.0), ..info }], pgss: vec![pgss(90_000.0, None)], ..Default::default() };
+        let checks = info_checks(&whole, &StackRules::default(), &BTreeMap::new());
+        assert_eq!(checks[0].summary, "89% of statements named");
+        assert!(!checks[0].reason.contains("sample"), "{}", checks[0].reason);
     }
 }
 

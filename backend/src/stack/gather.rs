@@ -78,8 +78,9 @@ pub fn parse_targets(body: &[u8]) -> Option<Vec<Target>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ask {
     Targets,
-    /// Metric names matching a regex, seen in the window.
-    Names(String),
+    /// Every metric name seen in the window: an index lookup, where a `match[]` would make the
+    /// TSDB find every series of the names it matches (seconds at 100,000 statements).
+    Names,
     Instant(String),
     /// Over the history range.
     Range(String),
@@ -89,7 +90,7 @@ impl Ask {
     pub fn key(&self) -> String {
         match self {
             Ask::Targets => "targets".into(),
-            Ask::Names(pattern) => format!("names {pattern}"),
+            Ask::Names => "names".into(),
             Ask::Instant(expr) => format!("instant {expr}"),
             Ask::Range(expr) => format!("range {expr}"),
         }
@@ -115,9 +116,8 @@ impl Source for PromClient {
     async fn ask(&self, ask: &Ask, span: Span) -> Option<Vec<u8>> {
         let answer = match ask {
             Ask::Targets => self.get_json("api/v1/targets", &[("state", "active".into())], Some(REQUEST_TIMEOUT)).await,
-            Ask::Names(pattern) => {
+            Ask::Names => {
                 let params = [
-                    ("match[]", format!("{{__name__=~\"{}\"}}", quote(pattern))),
                     ("start", format!("{}", (span.at - span.window).floor())),
                     ("end", format!("{}", span.at.ceil())),
                 ];
@@ -200,11 +200,15 @@ pub async fn gather<S: Source>(source: &S, rules: &StackRules, at: f64, start: f
 /// deadline passes counts as failed (the checks say "unknown"), however many rounds remain.
 ///
 /// Cost at fleet scale: each request over the pgss or info series reads every statement's
-/// series in the TSDB (about 1 s per 100,000 on VictoriaMetrics), so each such metric is read
-/// as few times as its checks allow: one `count by (job, instance)` serves the coverage check,
-/// the series count and the jobs; the history over the window (a range query over every
-/// series) is asked only when there is no series now (the check reports since when) or, for the
-/// jobs whose targets are down or churn, when those jobs have no series now.
+/// series in the TSDB (about 1 s per 100,000 on VictoriaMetrics, more where it groups them by
+/// queryid), so each such metric is read as few times as its checks allow: one
+/// `count_values by (job, instance)` of its samples' timestamps serves the coverage check, the
+/// series count, the jobs and the newest sample's age; one `count by (job)` per info metric its
+/// count and its job. The statements and the share of them named (a join by queryid, the
+/// dearest read) are counted whole up to `SAMPLE_ABOVE` series of the calls metric and on a
+/// sample of queryids past it (`queryid_sample`). The history over the window (a range query
+/// over every series) is asked only when there is no series now (the check reports since when)
+/// or, for the jobs whose targets are down or churn, when those jobs have no series now.
 pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, start: f64, deadline: Duration, detail: Detail) -> Observations {
     let source = &Deadline { inner: source, at: tokio::time::Instant::now() + deadline };
     let window = rules.window.as_secs_f64();
@@ -214,15 +218,9 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
     let w = crate::duration::format_go(rules.window);
     let instant = |expr: String| async move { parse_vector(&source.ask(&Ask::Instant(expr), span).await?) };
     let range = |expr: String| async move { parse_matrix(&source.ask(&Ask::Range(expr), span).await?) };
-    let names = |pattern: String| async move { parse_names(&source.ask(&Ask::Names(pattern), span).await?) };
+    let names = async { parse_names(&source.ask(&Ask::Names, span).await?) };
     let targets = async { parse_targets(&source.ask(&Ask::Targets, span).await?) };
     let mut info_names: Vec<String> = rules.info_metrics.clone();
-    let mut info_pattern = String::from(".+_query_info|.+_query_id");
-    for metric in &rules.info_metrics {
-        info_pattern.push('|');
-        info_pattern.push_str(&regex_escape(metric));
-    }
-    let pgss_pattern = PGSS_CALLS_METRICS.join("|");
     let postgres = format!("{{__name__=~\"{}\"}}", POSTGRES_METRICS.join("|"));
     let patroni = format!("{{__name__=~\"{}\"}}", PATRONI_METRICS.join("|"));
     let citus = format!("{{__name__=~\"{}\"}}", super::citus_checks::CITUS_METRICS.join("|"));
@@ -242,7 +240,7 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
             instant(per_target(EXPORTED_METRIC)),
         )
     };
-    let (targets, up, samples, samples_now, samples_max, durations, timeouts, churn, postgres, patroni, timeline_min, seen_info, seen_pgss, coverage, citus) = futures_util::join!(
+    let (targets, up, samples, samples_now, samples_max, durations, timeouts, churn, postgres, patroni, timeline_min, seen, coverage, citus) = futures_util::join!(
         targets,
         range("up".into()),
         samples_history,
@@ -254,23 +252,24 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
         instant(postgres),
         instant(patroni),
         instant(format!("min_over_time(patroni_postgres_timeline[{w}])")),
-        names(info_pattern),
-        names(pgss_pattern),
+        names,
         coverage,
         instant(citus),
     );
-    let exported = coverage.3.clone();
-    let pgss_coverage = named_samples([(DEALLOC_METRIC, coverage.0), (HELD_METRIC, coverage.1), (MAX_METRIC, coverage.2), (EXPORTED_METRIC, coverage.3)]);
-    for name in seen_info.unwrap_or_default() {
-        if !info_names.contains(&name) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
-            info_names.push(name);
+    let exported = coverage.3;
+    let pgss_coverage = named_samples([(DEALLOC_METRIC, coverage.0), (HELD_METRIC, coverage.1), (MAX_METRIC, coverage.2), (EXPORTED_METRIC, per_target_and_newest(exported.clone()).0)]);
+    let seen = seen.unwrap_or_default();
+    // Info metrics: the configured ones, then any `*_query_info` or `*_query_id` in the TSDB.
+    let is_info = |name: &str| ["_query_info", "_query_id"].iter().any(|suffix| name.len() > suffix.len() && name.ends_with(suffix));
+    for name in seen.iter().filter(|n| is_info(n)) {
+        if !info_names.contains(name) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+            info_names.push(name.clone());
         }
     }
     // Three requests per info metric: a TSDB holding hundreds of `*_query_info` names must not
     // turn one Save & test into hundreds of requests. The configured ones come first.
     info_names.truncate(MAX_INFO_METRICS);
-    let pgss_names: Vec<String> = seen_pgss.unwrap_or_default().into_iter().filter(|n| PGSS_CALLS_METRICS.contains(&n.as_str())).collect();
-    let calls = pgss_names.first().cloned();
+    let pgss_names: Vec<String> = seen.into_iter().filter(|n| PGSS_CALLS_METRICS.contains(&n.as_str())).collect();
     // The jobs whose history the checks read: down targets' (did they serve names?) and
     // churning targets' (do they export pgss series?).
     let down_jobs = jobs_where(&targets, &up, |t| t.up == Some(false), |points| points.last().map(|p| p.1) == Some(0.0));
@@ -292,35 +291,49 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
             series
         }
     };
-    let info = join_all(info_names.into_iter().map(|metric| {
-        let calls = calls.clone();
-        let down_jobs = &down_jobs;
+    // What each pgss and info metric holds now (the pgss metrics' sample sizes depend on it).
+    let pgss_now = join_all(pgss_names.iter().map(|metric| {
+        let exported = &exported;
+        async move {
+            match metric == EXPORTED_METRIC {
+                true => exported.clone(),
+                false => instant(per_target(metric)).await,
+            }
+        }
+    }));
+    let info_now = join_all(info_names.iter().map(|metric| instant(format!("count by (job) ({metric})"))));
+    let (pgss_now, info_now) = futures_util::join!(pgss_now, info_now);
+    let pgss_now: Vec<(Option<Vec<Sample>>, Option<f64>)> = pgss_now.into_iter().map(per_target_and_newest).collect();
+    // The statements named are counted on the first calls metric's sample (its queryids).
+    let calls = pgss_names.first().cloned().zip(pgss_now.first().map(|(now, _)| queryid_sample(total(now))));
+    let info = join_all(info_names.into_iter().zip(info_now).map(|(metric, now)| {
+        let (calls, down_jobs) = (&calls, &down_jobs);
         async move {
             let named = async {
-                let calls = calls.as_ref()?;
-                let count = instant(format!("count(count by (queryid) ({calls}) and on (queryid) count by (queryid) ({metric}))")).await?;
+                let (calls, sample) = calls.as_ref()?;
+                let sample = sample.as_ref()?;
+                let count = instant(format!("count(count by (queryid) ({}) and on (queryid) count by (queryid) ({}))", sample.select(calls), sample.select(&metric))).await?;
                 Some(count.first().map(|s| s.1).unwrap_or(0.0))
             };
-            let (named, now) = futures_util::join!(named, instant(format!("count by (job) ({metric})")));
-            let history = history(metric.clone(), &now, down_jobs).await;
+            let (named, history) = futures_util::join!(named, history(metric.clone(), &now, down_jobs));
             InfoObservation { count_now: total(&now), history, named, metric }
         }
     }))
     .await;
-    let pgss = join_all(pgss_names.into_iter().map(|metric| {
-        let (exported, churning_jobs) = (exported.clone(), &churning_jobs);
+    let pgss = join_all(pgss_names.into_iter().zip(pgss_now).map(|(metric, (now, newest))| {
+        let churning_jobs = &churning_jobs;
         async move {
-            let now = async {
-                match metric == EXPORTED_METRIC {
-                    true => exported,
-                    false => instant(per_target(&metric)).await,
-                }
+            let sample = queryid_sample(total(&now));
+            let statements = async {
+                let sample = sample.as_ref()?;
+                let count = instant(format!("count(count by (queryid) ({}))", sample.select(&metric))).await?;
+                count.first().map(|s| s.1)
             };
-            let (now, age, statements) = futures_util::join!(now, instant(format!("time() - max(timestamp({metric}))")), instant(format!("count(count by (queryid) ({metric}))")),);
+            let age = newest.map(|t| at - t);
             // Without its newest sample's age the check reads the history's (last seen).
-            let history = history(metric.clone(), if age.is_some() { &now } else { &None }, churning_jobs).await;
-            let first = |v: Option<Vec<Sample>>| v.and_then(|v| v.first().map(|s| s.1));
-            PgssObservation { count_now: total(&now), age: first(age), history, statements: first(statements), metric }
+            let (statements, history) = futures_util::join!(statements, history(metric.clone(), if age.is_some() { &now } else { &None }, churning_jobs));
+            let sampled = sample.and_then(|s| (s.digits > 0).then_some(s.digits));
+            PgssObservation { count_now: total(&now), age, history, statements, sampled, metric }
         }
     }))
     .await;
@@ -345,9 +358,63 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
     }
 }
 
-/// Series per exporter target: the coverage check's figure, and (summed) the metric's count.
+/// Series per exporter target by the time of their newest sample: summed per target, the
+/// coverage check's figure and (summed) the metric's count; the newest time its age. One read
+/// where `count by (job, instance)` and `max(timestamp(...))` were two. Samples of one scrape
+/// share their time, so the answer holds a few series per target, not one per statement.
 fn per_target(metric: &str) -> String {
-    format!("count by (job, instance) ({metric})")
+    format!("count_values by (job, instance) (\"timestamp\", timestamp({metric}))")
+}
+
+/// `per_target`'s answer as series per target (`count by (job, instance)`'s answer) and the
+/// newest sample's time; None for that time when no series (or no readable time) came back.
+fn per_target_and_newest(answer: Option<Vec<Sample>>) -> (Option<Vec<Sample>>, Option<f64>) {
+    let Some(answer) = answer else { return (None, None) };
+    let mut targets: BTreeMap<Labels, f64> = BTreeMap::new();
+    let mut newest: Option<f64> = None;
+    for (mut labels, count) in answer {
+        let time = labels.remove("timestamp").and_then(|t| t.parse::<f64>().ok()).filter(|t| t.is_finite());
+        if let Some(time) = time {
+            newest = Some(newest.map_or(time, |n: f64| n.max(time)));
+        }
+        *targets.entry(labels).or_default() += count;
+    }
+    (Some(targets.into_iter().collect()), newest)
+}
+
+/// Past this many series of the calls metric the statements and the share of them named are
+/// counted on a sample of queryids: at 100,000 statements the join by queryid alone took
+/// several seconds of a Save & test that must end within two.
+pub const SAMPLE_ABOVE: f64 = 20_000.0;
+
+/// Which queryids the statement counts read: all of them (`digits` 0), or those whose `digits`
+/// digits before the last are 0, one statement in 10^digits, the fewest digits that leave at
+/// most `SAMPLE_ABOVE` series. Queryids are hashes, so any digit is as good as a random draw;
+/// the last is skipped only because generated test queryids tend to repeat it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct QueryidSample {
+    pub digits: u32,
+}
+
+impl QueryidSample {
+    /// `metric` with the sample's matcher, e.g. `m{queryid=~".*0."}`.
+    fn select(&self, metric: &str) -> String {
+        match self.digits {
+            0 => metric.to_string(),
+            digits => format!("{metric}{{queryid=~\".*{}.\"}}", "0".repeat(digits as usize)),
+        }
+    }
+}
+
+/// The sample for a calls metric holding `series` series now; None when it holds none (there is
+/// nothing to count).
+fn queryid_sample(series: Option<f64>) -> Option<QueryidSample> {
+    let series = series.filter(|s| *s > 0.0)?;
+    let mut digits = 0;
+    while digits < 6 && series / 10f64.powi(digits as i32) > SAMPLE_ABOVE {
+        digits += 1;
+    }
+    Some(QueryidSample { digits })
 }
 
 /// The sum of a count's samples; None when the request failed or no series exists.
@@ -416,11 +483,34 @@ mod tests {
     impl Source for SilentSecondRound {
         async fn ask(&self, ask: &Ask, _span: Span) -> Option<Vec<u8>> {
             match ask {
-                Ask::Names(pattern) if pattern.contains("query_info") => Some(br#"{"status":"success","data":["a_query_info"]}"#.to_vec()),
-                Ask::Names(_) => Some(br#"{"status":"success","data":["pg_stat_statements_calls_total"]}"#.to_vec()),
+                Ask::Names => Some(br#"{"status":"success","data":["a_query_info","pg_stat_statements_calls_total"]}"#.to_vec()),
                 _ => std::future::pending().await,
             }
         }
+    }
+
+    #[test]
+    fn the_per_target_answer_gives_each_targets_series_and_the_newest_sample() {
+        let sample = |instance: &str, time: &str, count: f64| -> Sample {
+            ([("job", "pgss"), ("instance", instance), ("timestamp", time)].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), count)
+        };
+        let target = |instance: &str| -> Labels { [("job", "pgss"), ("instance", instance)].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        let (targets, newest) = per_target_and_newest(Some(vec![sample("a:1", "100.5", 3.0), sample("a:1", "90", 2.0), sample("b:1", "99", 4.0), sample("b:1", "NaN", 1.0)]));
+        assert_eq!(targets, Some(vec![(target("a:1"), 5.0), (target("b:1"), 5.0)]), "every series counted, whatever its time");
+        assert_eq!(newest, Some(100.5));
+        assert_eq!(per_target_and_newest(Some(vec![])), (Some(vec![]), None), "no series: no age");
+        assert_eq!(per_target_and_newest(None), (None, None));
+    }
+
+    #[test]
+    fn statements_are_counted_whole_up_to_the_threshold_and_on_a_sample_past_it() {
+        assert_eq!(queryid_sample(None), None);
+        assert_eq!(queryid_sample(Some(0.0)), None, "no series: nothing to count");
+        let whole = queryid_sample(Some(SAMPLE_ABOVE)).unwrap();
+        assert_eq!(whole.select("m"), "m");
+        let tenth = queryid_sample(Some(100_000.0)).unwrap();
+        assert_eq!((tenth.digits, tenth.select("m")), (1, r#"m{queryid=~".*0."}"#.to_string()));
+        assert_eq!(queryid_sample(Some(1_000_000.0)).unwrap().select("m"), r#"m{queryid=~".*00."}"#);
     }
 
     #[tokio::test]

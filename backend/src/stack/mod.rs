@@ -35,7 +35,7 @@ use crate::settings::Settings;
 
 pub use evaluate::evaluate;
 pub use frames::frames;
-pub use gather::{gather, gather_within, parse_targets, Ask, Detail, Recorder, Recording, Source, Span};
+pub use gather::{gather, gather_within, parse_targets, Ask, Detail, Recorder, Recording, Source, Span, SAMPLE_ABOVE};
 pub use text::{human_duration, more_checks_line, summary_line, verbose_lines, DETAILED_CHECKS};
 
 /// How long one stack request may take: a slow answer is reported as unknown, not waited for.
@@ -174,7 +174,8 @@ pub struct InfoObservation {
     pub count_now: Option<f64>,
     /// `count by (job) (INFO)` over the window.
     pub history: Vec<Series>,
-    /// Statements (queryids) of the pgss calls metric that have a name in this metric.
+    /// Statements (queryids) of the pgss calls metric that have a name in this metric (of the
+    /// sampled ones past `SAMPLE_ABOVE` series, see `PgssObservation::sampled`).
     pub named: Option<f64>,
 }
 
@@ -187,8 +188,11 @@ pub struct PgssObservation {
     pub age: Option<f64>,
     /// `count by (job) (M)` over the window.
     pub history: Vec<Series>,
-    /// Distinct queryids now.
+    /// Distinct queryids now; past `SAMPLE_ABOVE` series, of the sampled queryids only.
     pub statements: Option<f64>,
+    /// Past `SAMPLE_ABOVE` series: `statements` (and the info metrics' `named`) count only the
+    /// queryids whose `sampled` digits before the last are 0, one statement in 10^sampled.
+    pub sampled: Option<u32>,
 }
 
 /// Everything the checks look at. `None` means the request failed (the check is unknown).

@@ -158,9 +158,14 @@ impl PluginProcess {
 
     /// `RUST_LOG` for the plugin (e.g. "debug", to check what it would log).
     pub fn start_with_log_level(level: &str) -> Self {
+        Self::start_binary(&plugin_binary(), level)
+    }
+
+    /// Another build of the plugin (a benchmark's baseline), started the same way.
+    pub fn start_binary(binary: &std::path::Path, level: &str) -> Self {
         // Grafana (pkg/plugins/backendplugin/grpcplugin) runs the executable with no arguments
         // and go-plugin's environment, plus Grafana's own variables.
-        let mut child = Command::new(plugin_binary())
+        let mut child = Command::new(binary)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("grafana_plugin_type", "datasource")
