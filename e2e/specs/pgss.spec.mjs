@@ -2,11 +2,12 @@
 // queries" and "pgss — single query" dashboards return data in every panel; the top-queries
 // view sorts, searches and drills down; with the info exporter stopped the rows keep their data
 // and carry the "no name" badge, while the datasource with a PostgreSQL connection still names
-// them. Waits are conditions, polled, never fixed sleeps.
+// them; statement types and sqlcommenter tags (workload/tagged.sql) filter pgssTopQueries and
+// show in the panel's type and tags columns. Waits are conditions, polled, never fixed sleeps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectors } from '@grafana/e2e-selectors';
-import { browserSession, docScreenshot, eventually, screenshot, stack } from './support.mjs';
+import { browserSession, docScreenshot, eventually, screenshot, stack, topQueries } from './support.mjs';
 
 const session = browserSession(() => stack('start-info'));
 const PANEL = selectors.components.Panels.Panel;
@@ -139,5 +140,46 @@ test('pgss: schema in Save & test, both dashboards with data, sort, search, dril
   await page.getByTestId(selectors.pages.DataSource.saveAndTest).click();
   assert.match((await (await pgHealth).json()).details.message, /names from PostgreSQL: pgscope_reader@localhost:\d+\/postgres · \d+ statements · reads every user's statements/);
   stack('start-info');
+  assert.deepEqual(problems, []);
+});
+
+// Issue 21 item 6: tagged.sql's statements lead with /* application='checkout',route='%2Fcart...' */.
+test('pgss: statement types and sqlcommenter tags filter the top queries and show in the panel', async () => {
+  const { page, problems } = session;
+  const hasTag = (row) => row.tags.split(' ').includes('application=checkout');
+  // Through /api/ds/query: the tag filter keeps only the checkout statements, typed from their text
+  // (waits for the info exporter's names, restarted by the test above).
+  const tagged = await eventually('the checkout statements by tag', async () => {
+    const { rows } = await topQueries({ tag: 'application=checkout', limit: 50 });
+    const types = rows.map((r) => r.statement_type);
+    return { ok: rows.length >= 2 && rows.every(hasTag) && types.includes('SELECT') && types.includes('UPDATE'), value: rows };
+  }, 90_000);
+  assert.ok(tagged.every((r) => ['SELECT', 'UPDATE'].includes(r.statement_type) && /route=\/cart/.test(r.tags)), JSON.stringify(tagged));
+  const updates = (await topQueries({ statementType: ['UPDATE'], limit: 50 })).rows;
+  assert.ok(updates.length >= 2 && updates.every((r) => r.statement_type === 'UPDATE'), JSON.stringify(updates.map((r) => [r.statement_type, r.name])));
+  const taggedUpdate = tagged.find((r) => r.statement_type === 'UPDATE');
+  assert.ok(updates.some((r) => r.queryid === taggedUpdate.queryid), 'the tagged UPDATE among the UPDATEs');
+
+  // The panel: type and tags columns, the checkout rows (found by the search) with the same values.
+  await page.goto('/d/pgscope-pgss-top?from=now-1m&to=now&var-topn=100');
+  await page.locator('.pgscope-top-row').first().waitFor();
+  const header = (column) => page.locator(`.pgscope-top-head [role="columnheader"][data-column="${column}"]`).innerText();
+  assert.deepEqual([(await header('statement_type')).trim(), (await header('tags')).trim()], ['type', 'tags']);
+  await page.locator('.pgscope-search').fill('checkout');
+  const shown = await eventually('the checkout rows in the panel', async () => {
+    const rows = await page.locator('.pgscope-top-row').evaluateAll((rs) =>
+      rs.map((r) => ({
+        queryid: r.dataset.queryid,
+        statement_type: r.querySelector('[data-column="statement_type"]').textContent,
+        tags: r.querySelector('[data-column="tags"]').textContent,
+      })),
+    );
+    return { ok: rows.length >= 2 && tagged.every((t) => rows.some((r) => r.queryid === t.queryid)), value: rows };
+  }, 30_000);
+  for (const t of tagged) {
+    const row = shown.find((r) => r.queryid === t.queryid);
+    assert.deepEqual([row.statement_type, row.tags], [t.statement_type, t.tags], `panel row ${t.queryid}`);
+  }
+  await screenshot(page, 'pgss-top-queries-tags');
   assert.deepEqual(problems, []);
 });
