@@ -37,14 +37,19 @@ backend-static: setup
 	cargo build --release --locked -p pgscope-backend --bin gpx_pgscope --target $(ARM64_TARGET)
 
 # wasm-opt (binaryen) shrinks the panel and drops its name section; no inlining, which grows the
-# gzipped file by ~10%. It runs before wasm-bindgen: Debian's binaryen 108 renumbers the export of
-# wasm-bindgen's externref table (the panel then fails with "WebAssembly.Table.set(): Argument 1 is invalid").
-WASM_OPT_FLAGS := -Oz --always-inline-max-function-size 0 --flexible-inline-max-function-size 0 --one-caller-inline-max-function-size 0
+# gzipped file by ~10%; --converge repeats its passes while they still shrink the file. It runs
+# before wasm-bindgen: Debian's binaryen 108 renumbers the export of wasm-bindgen's externref table
+# (the panel then fails with "WebAssembly.Table.set(): Argument 1 is invalid"). wasm-bindgen then
+# drops the name section it writes for its own shims and the producers section (~4 KB).
+# The panic locations the wasm keeps name crates.io sources by their path in this machine's
+# cargo registry: remapped to <crate>-<version>/src/... (~2 KB; only the wasm target's flags).
+WASM_OPT_FLAGS := -Oz --converge --always-inline-max-function-size 0 --flexible-inline-max-function-size 0 --one-caller-inline-max-function-size 0
+WASM_REMAP := $(foreach dir,$(wildcard $(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/*/),--remap-path-prefix=$(dir)=)
 wasm: setup
-	cargo build --locked -p pgscope-panel --target wasm32-unknown-unknown --profile wasm-release
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$(WASM_REMAP)" cargo build --locked -p pgscope-panel --target wasm32-unknown-unknown --profile wasm-release
 	mkdir -p target/wasm-opt
 	wasm-opt $(WASM_OPT_FLAGS) target/wasm32-unknown-unknown/wasm-release/pgscope_panel.wasm -o target/wasm-opt/pgscope_panel.wasm
-	wasm-bindgen --target web --no-typescript --out-dir $(WASM_OUT) target/wasm-opt/pgscope_panel.wasm
+	wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir $(WASM_OUT) target/wasm-opt/pgscope_panel.wasm
 
 dist: backend-static wasm
 	rm -rf $(APP_DIR) $(ZIP)

@@ -60,6 +60,7 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
                     {which.label()}
                 </button>
             }
+            .into_any()
         })
         .collect_view();
     let model_for_charts = model.clone();
@@ -82,10 +83,10 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
             // Coordinates as text: an f64 attribute would bring in core's float formatting.
             let grid_lines = ticks.iter().map(|(x, _)| (fixed(*x, 2), shortest(CHART_HEIGHT))).map(|(x, bottom)| view! {
                 <line x1=x.clone() x2=x y1="0" y2=bottom style="stroke: var(--pgscope-border, #2c3235); stroke-width: 1; vector-effect: non-scaling-stroke;" />
-            }).collect_view();
+            }.into_any()).collect_view();
             let tick_labels = ticks.iter().map(|(x, t)| view! {
                 <span style=format!("position: absolute; left: {}%; transform: translateX(-50%); white-space: nowrap;", fixed(x / CHART_WIDTH * 100.0, 2))>{time_label(*t, span)}</span>
-            }).collect_view();
+            }.into_any()).collect_view();
             let cursor = move || hover.get().filter(|t| *t >= from && *t <= to).map(|t| {
                 let x = fixed((t - from) / span.max(1.0) * CHART_WIDTH, 2);
                 view! { <line class="pgscope-detail-cursor" x1=x.clone() x2=x y1="0" y2=shortest(CHART_HEIGHT) style="stroke: var(--pgscope-text, #ccccdc); stroke-width: 1; stroke-dasharray: 3 3; vector-effect: non-scaling-stroke;" /> }
@@ -123,6 +124,7 @@ pub(super) fn DetailView(model: DetailModel, errors: Vec<String>, default: Chart
                     </div>
                 </figure>
             }
+            .into_any()
         }).collect_view()
     };
     view! {

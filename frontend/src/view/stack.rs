@@ -36,10 +36,10 @@ pub(super) fn StackView(model: StackModel, errors: Vec<String>) -> impl IntoView
                     {group.component.clone()}
                 </h3>
                 <div style="display: flex; flex-wrap: wrap; gap: 6px; align-items: flex-start;">
-                    {group.tiles.into_iter().map(|tile| view! { <StackTile tile=tile /> }).collect_view()}
+                    {group.tiles.into_iter().map(|tile| view! { <StackTile tile=tile /> }.into_any()).collect_view()}
                 </div>
             </section>
-        }).collect_view()}
+        }.into_any()).collect_view()}
     }
 }
 
@@ -68,7 +68,7 @@ fn StackTile(tile: Tile) -> impl IntoView {
                     </svg>
                     <span>{format_value(line.last)}</span>
                 </div>
-            }).collect_view()}
+            }.into_any()).collect_view()}
         </div>
     }
 }

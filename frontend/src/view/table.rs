@@ -39,7 +39,7 @@ pub(super) fn SeriesTable(table: TableModel, sort: RwSignal<Sort>) -> impl IntoV
                         <Header title="Series".to_string() column=Column::Name sort=sort />
                         {label_columns.iter().map(|label| view! {
                             <Header title=label.clone() column=Column::Label(label.clone()) sort=sort />
-                        }).collect_view()}
+                        }.into_any()).collect_view()}
                         <Header title="Last".to_string() column=Column::Last sort=sort />
                     </tr>
                 </thead>
@@ -49,7 +49,7 @@ pub(super) fn SeriesTable(table: TableModel, sort: RwSignal<Sort>) -> impl IntoV
                         sorted.get().into_iter().map(move |row| {
                             let cells = columns.iter().map(|label| {
                                 let value = row.labels.get(label).cloned().unwrap_or_default();
-                                view! { <td style=LABEL_CELL_STYLE>{value}</td> }
+                                view! { <td style=LABEL_CELL_STYLE>{value}</td> }.into_any()
                             }).collect_view();
                             view! {
                                 <tr class="pgscope-row">
@@ -58,6 +58,7 @@ pub(super) fn SeriesTable(table: TableModel, sort: RwSignal<Sort>) -> impl IntoV
                                     <td class="pgscope-last" style=NUMBER_CELL_STYLE>{format_value(row.last)}</td>
                                 </tr>
                             }
+                            .into_any()
                         }).collect_view()
                     }}
                 </tbody>

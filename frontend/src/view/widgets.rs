@@ -35,11 +35,13 @@ pub(super) fn CopyButton(#[prop(into)] text: Signal<String>) -> impl IntoView {
 }
 
 /// The query errors Grafana reported, then the frames' notices, one message each.
+/// Lists of views outside the top-queries table are `Vec<AnyView>`: one copy of Leptos's list
+/// build/rebuild for all of them instead of one per view type (~32 KB of wasm, issue 19).
 pub(super) fn messages(errors: Vec<String>, notices: &[String]) -> impl IntoView {
     errors
         .into_iter()
-        .map(|text| view! { <PanelMessage kind="error" text=text /> })
-        .chain(notices.iter().cloned().map(|text| view! { <PanelMessage kind="warning" text=text /> }))
+        .map(|text| view! { <PanelMessage kind="error" text=text /> }.into_any())
+        .chain(notices.iter().cloned().map(|text| view! { <PanelMessage kind="warning" text=text /> }.into_any()))
         .collect_view()
 }
 
