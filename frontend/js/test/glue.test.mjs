@@ -259,7 +259,9 @@ test('the panel stylesheet: once per page, a rule for every class the top-querie
   const { readFile } = await import('node:fs/promises');
   const { PANEL_CSS, STYLE_ID, ensureStyles } = await import('../styles.js');
   const view = await readFile(new URL('../../src/view/pgss.rs', import.meta.url), 'utf8');
-  const classes = new Set([...view.matchAll(/class="([^"]+)"/g)].flatMap((m) => m[1].split(/\s+/)).filter((c) => c.startsWith('pgscope-')));
+  // Every "pgscope-..." literal in the view is a class, written as `class="..."` or chosen by an
+  // expression (`class=if numeric { "pgscope-top-cell" } else { "pgscope-top-text" }`).
+  const classes = new Set([...view.matchAll(/"(pgscope-[^"]+)"/g)].flatMap((m) => m[1].split(/\s+/)).filter((c) => c.startsWith('pgscope-')));
   for (const name of ['pgscope-top-row', 'pgscope-top-cell', 'pgscope-state-badge', 'pgscope-name-badge', 'pgscope-top-sparkline']) assert.ok(classes.has(name), name);
   for (const name of classes) {
     if (['pgscope-search', 'pgscope-top-footer', 'pgscope-empty', 'pgscope-top-name', 'pgscope-full-text'].includes(name) && !PANEL_CSS.includes(`.${name}`)) continue;
