@@ -17,6 +17,7 @@
 //! keyword with `(?i:...)`; RE2 also folds `ſ` to `s` and `K` (Kelvin) to `k` there, and so does
 //! `classify`.
 
+use std::collections::HashMap;
 use std::fmt;
 
 /// What a statement does, as the `statement_type` column and the `statementType` filter say it.
@@ -136,6 +137,70 @@ fn type_of_word(word: &str) -> Option<StatementType> {
     StatementType::ALL.into_iter().find(|t| t.keywords().contains(&word))
 }
 
+/// The types of the words after the `)`s of one text: `skip_noise` then `first_word` from many
+/// places, in time linear in the text (times a log). A comment's end is looked up among the
+/// ends found once, not searched for from each `)` (`)/*` repeated would be quadratic), and
+/// where a run of comments leads, and the type of the word there, are kept for every place
+/// already passed.
+struct AfterParens<'t> {
+    text: &'t str,
+    block_ends: Vec<usize>,
+    line_ends: Vec<usize>,
+    /// Comment start -> where the noise from it ends (None: in a comment that does not end).
+    runs: HashMap<usize, Option<usize>>,
+    /// Word start -> its type.
+    words: HashMap<usize, Option<StatementType>>,
+}
+
+impl<'t> AfterParens<'t> {
+    fn new(text: &'t str) -> Self {
+        let ends = |pattern: &str| text.match_indices(pattern).map(|(i, _)| i).collect();
+        AfterParens { text, block_ends: ends("*/"), line_ends: ends("\n"), runs: HashMap::new(), words: HashMap::new() }
+    }
+
+    /// `skip_noise(&text[from..], false)`, as an offset into the text.
+    fn skip(&mut self, from: usize) -> Option<usize> {
+        let next = |ends: &[usize], from: usize| ends.get(ends.partition_point(|&e| e < from)).copied();
+        let mut at = from;
+        let mut passed = Vec::new();
+        let end = loop {
+            let rest = &self.text[at..];
+            at += rest.len() - rest.trim_start_matches(space).len();
+            if let Some(known) = self.runs.get(&at) {
+                break *known;
+            }
+            let rest = &self.text[at..];
+            let past = if rest.starts_with("/*") {
+                next(&self.block_ends, at + 2).map(|e| e + 2)
+            } else if rest.starts_with("--") {
+                next(&self.line_ends, at + 2).map(|e| e + 1)
+            } else {
+                break Some(at);
+            };
+            passed.push(at);
+            match past {
+                Some(past) => at = past,
+                None => break None,
+            }
+        };
+        for start in passed {
+            self.runs.insert(start, end);
+        }
+        end
+    }
+
+    /// The type of the word past the noise from `from`.
+    fn type_at(&mut self, from: usize) -> Option<StatementType> {
+        let start = self.skip(from)?;
+        if let Some(known) = self.words.get(&start) {
+            return *known;
+        }
+        let found = first_word(&self.text[start..]).and_then(|(word, _)| type_of_word(&word));
+        self.words.insert(start, found);
+        found
+    }
+}
+
 /// The statement's type, or None when the text does not tell (see the module's doc).
 pub fn classify(text: &str) -> Option<StatementType> {
     let (word, rest) = first_word(skip_noise(text, true)?)?;
@@ -144,9 +209,9 @@ pub fn classify(text: &str) -> Option<StatementType> {
     }
     // Every word right after a `)` (and whitespace or comments).
     let (mut modifying, mut selects) = (None, false);
+    let mut after = AfterParens::new(rest);
     for (at, _) in rest.match_indices(')') {
-        let Some((word, _)) = skip_noise(&rest[at + 1..], false).and_then(first_word) else { continue };
-        match type_of_word(&word).filter(|t| t.follows_with()) {
+        match after.type_at(at + 1).filter(|t| t.follows_with()) {
             Some(Select) => selects = true,
             Some(t) => match modifying {
                 None => modifying = Some(t),
@@ -281,6 +346,12 @@ mod tests {
         let mut nested = String::from("WITH a AS (SELECT 1) ");
         nested.push_str(&") SELECT ".repeat(50_000));
         assert_eq!(classify(&nested), Some(Select));
+        // A comment opened after every `)`: each used to search the rest of the text for its end.
+        assert_eq!(classify(&format!("WITH {}", ")/*".repeat(100_000))), None);
+        assert_eq!(classify(&format!("WITH {} */ INSERT", ")/*".repeat(100_000))), Some(Insert));
+        assert_eq!(classify(&format!("WITH {}", ")--".repeat(100_000))), None);
+        // Comments chained after every `)`, each `)` inside the one before.
+        assert_eq!(classify(&format!("WITH a AS (SELECT 1) {}UPDATE", "/*)/* */ ".repeat(50_000))), Some(Update));
         assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
         for text in ["\u{0}", "/*/", "--", "-", "/", "WITH", "WITH)", "WITH)INSERT", "é", "ΣELECT", "\u{FEFF}SELECT 1", "SELECT\u{0}", "🦀 SELECT"] {
             let _ = classify(text);
