@@ -144,8 +144,13 @@ impl Tag {
             return Ok(None);
         }
         match text.split_once('=') {
+            // No statement's tag is longer (`tags` drops longer pairs): a longer filter could
+            // match nothing, and would only make the PromQL it goes into megabytes long.
+            Some((key, value)) if key.trim().len() > MAX_KEY || value.trim().len() > MAX_VALUE => {
+                Err(format!("a tag's key is at most {MAX_KEY} bytes and its value at most {MAX_VALUE}, as in the statements' comments"))
+            }
             Some((key, value)) if !key.trim().is_empty() => Ok(Some(Tag { key: key.trim().to_string(), value: value.trim().to_string() })),
-            _ => Err(format!("tag must be key=value, as the tags column shows it (application=checkout), not {text:?}")),
+            _ => Err(format!("tag must be key=value, as the tags column shows it (application=checkout), not {:?}", super::names::short_name(text, 80))),
         }
     }
 
@@ -238,6 +243,11 @@ mod tests {
         assert_eq!(Tag::parse("").unwrap(), None);
         assert!(Tag::parse("route").unwrap_err().contains("key=value"));
         assert!(Tag::parse("=x").is_err());
+        let at_the_limits = format!("{}={}", "k".repeat(MAX_KEY), "v".repeat(MAX_VALUE));
+        assert!(Tag::parse(&at_the_limits).unwrap().is_some());
+        assert!(Tag::parse(&format!("{}=v", "k".repeat(MAX_KEY + 1))).unwrap_err().contains("at most 128 bytes"));
+        assert!(Tag::parse(&format!("k={}", "v".repeat(MAX_VALUE + 1))).unwrap_err().contains("at most 1024"));
+        assert!(Tag::parse(&"x".repeat(1 << 20)).unwrap_err().len() < 200, "the refused text is not echoed whole");
         let tag = Tag::parse("route=/cart").unwrap().unwrap();
         assert!(tag.matches("/* application='checkout',route='%2Fcart' */ SELECT 1"));
         assert!(!tag.matches("/* route='%2Fcart%2Fpay' */ SELECT 1"));
