@@ -205,6 +205,7 @@ pub async fn check(instance: &Instance) -> HealthReport {
     }));
     lines.push(extensions_line(&names, &in_tsdb));
     let pgss = lines.join("\n");
+    let more = stack::more_checks_line(&checks, stack::DETAILED_CHECKS);
     let verbose = format!(
         "URL: {url}\nQuery API: 1+1 = 2 in {query_ms} ms ({})\nServer: {kind}\n{pgss}\nHTTP method: {}, query timeout: {}s\nStack checks ({} in {stack_ms} ms, worst first):\n{}",
         redact(&client.endpoint("api/v1/query")),
@@ -212,7 +213,7 @@ pub async fn check(instance: &Instance) -> HealthReport {
         client.settings().query_timeout.as_secs(),
         checks.len(),
         // Worst first, so the problems are all there unless there are more of them than this.
-        stack::verbose_lines(&checks[..checks.len().min(stack::DETAILED_CHECKS)]) + &stack::more_checks_line(&checks, stack::DETAILED_CHECKS).map(|more| format!("\n{more}")).unwrap_or_default(),
+        stack::verbose_lines(&checks[..checks.len().min(stack::DETAILED_CHECKS)]) + &more.as_ref().map(|more| format!("\n{more}")).unwrap_or_default(),
     );
     let listed: Vec<Value> = checks
         .iter()
@@ -220,7 +221,7 @@ pub async fn check(instance: &Instance) -> HealthReport {
         .map(|c| json!({"component": c.component, "check": c.name, "status": c.status.as_str(), "summary": c.summary, "reason": c.reason}))
         .collect();
     let mut details = json!({ "message": pgss, "verboseMessage": verbose, "checks": listed });
-    if let Some(more) = stack::more_checks_line(&checks, stack::DETAILED_CHECKS) {
+    if let Some(more) = more {
         details["moreChecks"] = more.into();
     }
     HealthReport { ok: true, details, message }

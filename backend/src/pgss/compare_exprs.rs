@@ -51,20 +51,23 @@ impl StateExprs<'_, '_> {
         Some(format!("({} / ({} {enough}))", ranking.per_statement(measure)?, Self::calls(ranking)?))
     }
 
+    /// The comparison measure's change in percent, signed so that a change for the worse is
+    /// positive (a falling hit ratio too): what the states' threshold applies to.
+    fn worse(&self) -> Option<String> {
+        let (change, lowest_worst) = self.change(self.comparison.measure, true)?;
+        Some(if lowest_worst { format!("-({change})") } else { change })
+    }
+
     /// The statements in `state`, one series each (values are not meaningful).
     pub fn state(&self, state: State) -> Option<String> {
         let (calls_now, calls_then) = (Self::calls(self.now)?, Self::calls(self.then)?);
         let by = self.now.by();
         let threshold = self.comparison.threshold;
-        let worse = || {
-            let (change, lowest_worst) = self.change(self.comparison.measure, true)?;
-            Some(if lowest_worst { format!("-({change})") } else { change })
-        };
         Some(match state {
             State::New => format!("({calls_now} > 0) unless on({by}) ({calls_then} > 0)"),
             State::Gone => format!("({calls_then} > 0) unless on({by}) ({calls_now} > 0)"),
-            State::Regressed => format!("({}) > {threshold}", worse()?),
-            State::Improved => format!("({}) < -{threshold}", worse()?),
+            State::Regressed => format!("({}) > {threshold}", self.worse()?),
+            State::Improved => format!("({}) < -{threshold}", self.worse()?),
             State::Unchanged => {
                 let others: Vec<String> = [State::New, State::Gone, State::Regressed, State::Improved].iter().filter_map(|s| self.state(*s)).collect();
                 format!("(({calls_now} >= 0) or ({calls_then} >= 0)) unless on({by}) ({})", others.join(" or "))
@@ -95,9 +98,8 @@ impl StateExprs<'_, '_> {
             "sum by ({by}) (label_replace(({calls_now} > 0) * 0 + 1, \"pgscope_window\", \"now\", \"\", \"\") or label_replace(({calls_then} > 0) * 0 + 2, \"pgscope_window\", \"then\", \"\", \"\"))",
             by = self.now.by()
         );
-        let code = match self.change(self.comparison.measure, true) {
-            Some((change, lowest_worst)) => {
-                let worse = if lowest_worst { format!("-({change})") } else { change };
+        let code = match self.worse() {
+            Some(worse) => {
                 let t = self.comparison.threshold;
                 let direction = if t > 0.0 { format!("clamp(ceil((({worse}) - {t}) / {}), -1, 1)", 2.0 * t) } else { format!("sgn({worse})") };
                 format!("({direction} + 10) or {presence}")

@@ -38,7 +38,7 @@ pub struct Names {
 }
 
 /// Labels that hold a statement's readable name, best first; and its full text.
-const NAME_LABELS: &[&str] = &["displayname", "displayname_medium", "query_name", "name", "displayname_long", "query", "displayname_full"];
+pub const NAME_LABELS: &[&str] = &["displayname", "displayname_medium", "query_name", "name", "displayname_long", "query", "displayname_full"];
 pub const TEXT_LABELS: &[&str] = &["displayname_full", "query", "displayname_long", "displayname"];
 
 impl Names {

@@ -11,7 +11,7 @@
 
 use super::analysis::Order;
 use super::catalog::Measure;
-use super::names::TEXT_LABELS;
+use super::names::{NAME_LABELS, TEXT_LABELS};
 use super::plan::{info_selector, seconds, TopPlan};
 use crate::duration::format_go;
 use crate::promql_text::{quote, with_matcher};
@@ -22,9 +22,6 @@ pub const ID_BATCH: usize = 500;
 /// At most this many statements are read to break a tie at the limit, or to list the
 /// statements without a value for the order; past it the TSDB's choice stands, said in a notice.
 pub const MAX_EXTRA: usize = 5000;
-
-/// Info metric labels a search looks through (the names and texts `names` reads).
-const SEARCHED_INFO_LABELS: &[&str] = &["displayname", "displayname_medium", "query_name", "name", "displayname_long", "query", "displayname_full"];
 
 /// The PromQL of one `pgssTopQueries` query ranked in the TSDB.
 pub struct Ranking<'a> {
@@ -202,7 +199,7 @@ impl<'a> Ranking<'a> {
             let mut labels = vec!["queryid", def.database_label];
             labels.extend(def.user_label);
             labels.extend(def.text_label);
-            sets.push(self.matching(&labels, SEARCHED_INFO_LABELS, |l| vec![format!("{l}=~\"{}\"", quote(regex))])?);
+            sets.push(self.matching(&labels, NAME_LABELS, |l| vec![format!("{l}=~\"{}\"", quote(regex))])?);
         }
         let text_labels: Vec<&str> = def.text_label.into_iter().collect();
         for condition in self.plan.query.text_filter.label_conditions() {

@@ -162,11 +162,14 @@ async fn rows_window(client: &PromClient, state: &PgssState, ranking: &Ranking<'
     Ok(RowsWindow { totals: analysis::totals(schema, &answers), info, names_error })
 }
 
+/// `expr` for each batch of the queryids of `rows`.
+fn batch_exprs(rows: &[Key], expr: impl Fn(&[&str]) -> Option<String>) -> Vec<String> {
+    id_batches(rows.iter().map(|(_, id)| id.as_str())).iter().filter_map(|ids| expr(ids)).collect()
+}
+
 /// `expr`'s instant answers at `at` for the queryids of `rows`, a batch at a time, all at once.
 async fn batched(client: &PromClient, rows: &[Key], at: f64, expr: impl Fn(&[&str]) -> Option<String>) -> Vec<Result<Vec<Sample>, QueryFailure>> {
-    let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
-    let exprs: Vec<String> = batches.iter().filter_map(|ids| expr(ids)).collect();
-    join_all(exprs.iter().map(|e| instant(client, e, at))).await
+    join_all(batch_exprs(rows, expr).iter().map(|e| instant(client, e, at))).await
 }
 
 /// Each row's wait events over the window (by queryid), when the TSDB holds them (best effort:
@@ -181,9 +184,8 @@ async fn row_waits(client: &PromClient, schema: &Schema, rows: &[Key], window: f
 
 /// The sparklines of the rows shown over the range (best effort: None when a query failed).
 async fn sparks(client: &PromClient, plan: &TopPlan, rows: &[Key], span: &Span) -> Option<Vec<Series>> {
-    let batches = id_batches(rows.iter().map(|(_, id)| id.as_str()));
     let scrape = client.settings().scrape_interval;
-    let exprs: Vec<String> = batches.iter().filter_map(|ids| plan.spark_expr(ids, scrape)).collect();
+    let exprs = batch_exprs(rows, |ids| plan.spark_expr(ids, scrape));
     let series = join_all(exprs.iter().map(|expr| range(client, expr, span, plan.step))).await;
     series.into_iter().collect::<Result<Vec<_>, _>>().ok().map(|s| s.into_iter().flatten().collect())
 }

@@ -97,9 +97,8 @@ pub fn more_checks_line(checks: &[Check], shown: usize) -> Option<String> {
         .map(|(n, status)| format!("{n} {status}"))
         .collect();
     Some(format!(
-        "… {} more check{} ({}): the Stack health page and the stackHealth query list every one",
-        rest.len(),
-        if rest.len() == 1 { "" } else { "s" },
+        "… {} ({}): the Stack health page and the stackHealth query list every one",
+        plural(rest.len(), "more check", "more checks"),
         by_status.join(", ")
     ))
 }
