@@ -16,6 +16,7 @@
 //! binary to compare the stack checks with, PGSCOPE_BASELINE_PLUGIN a `gpx_pgscope` binary to
 //! compare Save & test with. Save & test alone at 10k statements (CI-sized):
 //! `PGSCOPE_FLEET_SIZES=10000 PGSCOPE_FLEET_PROMETHEUS=0 PGSCOPE_FLEET_PARTS=health`.
+//! PGSCOPE_BENCH_PROFILE=1 prints VictoriaMetrics' own time per query of each ordering.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -166,6 +167,22 @@ async fn bench(tsdb: &Tsdb<'_>, fleet: &Fleet) {
         let ratio = ms(plugin_p50) / ms(direct_p50);
         let verdict = if ratio <= tsdb.target { "met" } else { "NOT met" };
         println!("  {order:<19} top {limit:<4} {:9.1}   {:13.1}   {ratio:5.2}x {verdict:<17}   {bytes:12}   {read:10}", ms(plugin_p50), ms(direct_p50));
+        if std::env::var_os("PGSCOPE_BENCH_PROFILE").is_some() && tsdb.name == "VictoriaMetrics" {
+            // Where the time goes in the TSDB: VictoriaMetrics' own query stats over a few
+            // runs of this query alone.
+            let started = Instant::now();
+            for _ in 0..5 {
+                let _ = ask(request("fleet", &tsdb.url, "pgssTopQueries", &json)).await;
+            }
+            let lifetime = started.elapsed().as_secs() + 1;
+            let url = format!("{}/api/v1/status/top_queries?topN=40&maxLifetime={lifetime}s", tsdb.url);
+            let stats: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+            println!("    VictoriaMetrics' sum of query time over 5 runs:");
+            for q in stats["topBySumDuration"].as_array().into_iter().flatten() {
+                let query = q["query"].as_str().unwrap_or_default();
+                println!("    {:8.1} ms  x{:<3} {}", q["sumDurationSeconds"].as_f64().unwrap_or(0.0) * 1000.0, q["count"], &query[..query.len().min(150)]);
+            }
+        }
     }
 
     // The reference (ranked in the plugin), once, in this process: its answer grows with the fleet.

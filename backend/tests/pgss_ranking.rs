@@ -136,6 +136,10 @@ fn victoriametrics_ranks_like_the_plugin() {
         let vm = support::VictoriaMetrics::start();
         Fleet::new(schema, 1000, 21, end).import_vm(&vm.addr);
         assert!(compare(&vm.url(), schema.id, span(end - 240, end), &cases) > 500, "{}", schema.id);
+        // Ordered by time, the share's total came with the ranking (Prometheus, which refuses
+        // `topk_last`, gave the same rows above with the total asked apart).
+        let (_, stats) = support::http("GET", &vm.addr, "/api/v1/status/top_queries?topN=1000", b"").unwrap();
+        assert!(stats.contains("topk_last("), "{}: no ranking with its total was asked", schema.id);
     }
 }
 

@@ -26,14 +26,33 @@ use crate::settings::pg_servers::PgServers;
 const SCHEMA_TTL: Duration = Duration::from_secs(60);
 
 /// What the pgss query types keep per datasource instance: the detected schema (a minute), the
-/// TSDB's verdict on `keep_metric_names`, and the PostgreSQL name resolver when configured.
+/// TSDB's verdicts on the MetricsQL pgscope uses, and the PostgreSQL name resolver when configured.
 /// Rebuilt with the instance when the datasource's settings change.
 #[derive(Default)]
 pub struct PgssState {
     schema: Mutex<Option<(Instant, Schema)>>,
-    /// The TSDB refused `keep_metric_names` once (Prometheus): one query per measure from then on.
-    no_keep_metric_names: AtomicBool,
+    /// The MetricsQL the TSDB refused once (Prometheus), by `Metricsql`: not asked again.
+    refused: [AtomicBool; 2],
     names: PgFleet,
+}
+
+/// The MetricsQL (VictoriaMetrics) pgscope asks where the TSDB takes it, with a PromQL way for
+/// the others: `keep_metric_names` (every measure's increase in one query instead of one per
+/// measure) and `topk_last` with an other label (the ranking and the share's total in one read).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Metricsql {
+    KeepMetricNames = 0,
+    TopkRest = 1,
+}
+
+impl Metricsql {
+    /// The word a TSDB's refusal names.
+    fn word(self) -> &'static str {
+        match self {
+            Metricsql::KeepMetricNames => "keep_metric_names",
+            Metricsql::TopkRest => "topk_last",
+        }
+    }
 }
 
 impl PgssState {
@@ -50,6 +69,23 @@ impl PgssState {
     /// Every PostgreSQL server (Save & test).
     pub fn pg_fleet(&self) -> &PgFleet {
         &self.names
+    }
+
+    /// Whether `what` may be asked: the TSDB has not refused it.
+    pub(super) fn metricsql(&self, what: Metricsql) -> bool {
+        !self.refused[what as usize].load(Ordering::Relaxed)
+    }
+
+    /// Whether `answer` is the TSDB refusing `what`, remembered: it cannot parse it and says so
+    /// with a 400 or 422 (bad_data) naming it. Any other refusal (a bad filter regex) is the
+    /// user's error and is reported as such.
+    pub(super) fn refused(&self, what: Metricsql, answer: &JsonAnswer) -> bool {
+        let refused = matches!(answer.status.as_u16(), 400 | 422) && String::from_utf8_lossy(&answer.body).contains(what.word());
+        if refused {
+            tracing::debug!(status = %answer.status, what = what.word(), "the TSDB refused MetricsQL: its PromQL way from now on");
+            self.refused[what as usize].store(true, Ordering::Relaxed);
+        }
+        refused
     }
 }
 
@@ -123,16 +159,11 @@ pub(super) enum Increases {
 /// Every measure's increase per statement: in one query where the TSDB keeps metric names
 /// (VictoriaMetrics), else one query per measure, concurrently. Read by `by_measure`.
 pub(super) async fn increases(client: &PromClient, state: &PgssState, per_measure: &[(Measure, String)], combined: &str, at: f64) -> Result<Increases, QueryFailure> {
-    if !state.no_keep_metric_names.load(Ordering::Relaxed) {
+    if state.metricsql(Metricsql::KeepMetricNames) {
         let answer = client.query_instant(combined, at, None).await?;
-        // A TSDB that cannot parse the modifier says so with a 400 or 422 (bad_data) naming it;
-        // any other refusal (a bad filter regex) is the user's error and is reported as such.
-        let refuses_modifier = matches!(answer.status.as_u16(), 400 | 422) && String::from_utf8_lossy(&answer.body).contains("keep_metric_names");
-        if !refuses_modifier {
+        if !state.refused(Metricsql::KeepMetricNames, &answer) {
             return Ok(Increases::Combined(answer));
         }
-        tracing::debug!(status = %answer.status, "the TSDB refused keep_metric_names: one query per measure from now on");
-        state.no_keep_metric_names.store(true, Ordering::Relaxed);
     }
     let answers = join_all(per_measure.iter().map(|(_, expr)| client.query_instant(expr, at, None))).await;
     answers.into_iter().map(|a| a.map_err(QueryFailure::from)).collect::<Result<_, _>>().map(Increases::PerMeasure)

@@ -17,8 +17,12 @@ use crate::duration::format_go;
 use crate::promql_text::{quote, with_matcher};
 use crate::settings::Settings;
 
-/// Queryids per regex matcher: ~10 KB of PromQL, well inside any TSDB's limits in a POST body.
-pub const ID_BATCH: usize = 500;
+/// Queryids per regex matcher, and bytes of them: VictoriaMetrics 1.79 matches an alternation
+/// of at most ~4,000 bytes as exact values and a longer one as a regex over every queryid
+/// (measured: 15 measures of 380 ids took 5x as long as of 360), and Prometheus looks up at
+/// most 256 alternatives as exact values.
+pub const ID_BATCH: usize = 200;
+pub const ID_BATCH_BYTES: usize = 3_600;
 /// At most this many statements are read to break a tie at the limit, or to list the
 /// statements without a value for the order; past it the TSDB's choice stands, said in a notice.
 pub const MAX_EXTRA: usize = 5000;
@@ -253,25 +257,28 @@ impl<'a> Ranking<'a> {
     }
 
     /// Across every statement the filters keep (not the search, as in the table's share): the
-    /// execution time the range added, labelled `pgscope="time"`, and how many statements
-    /// have calls series, `pgscope="statements"`.
-    pub fn totals_expr(&self) -> String {
-        let schema = &self.plan.schema;
-        let calls = schema.source(Measure::Calls).map(|s| s.metric).unwrap_or_default();
-        let count = format!(
-            "label_replace(count(group by ({}) (last_over_time({}{}))), \"pgscope\", \"statements\", \"\", \"\")",
-            self.by,
-            self.selector(calls, &[]),
-            self.range
-        );
-        match schema.source(Measure::ExecTime) {
-            Some(exec) => format!(
-                "label_replace(sum(increase({}{})), \"pgscope\", \"time\", \"\", \"\") or {count}",
-                self.selector(exec.metric, &[]),
-                self.range
-            ),
-            None => count,
-        }
+    /// execution time the range added. None when the schema has no execution time.
+    pub fn total_time_expr(&self) -> Option<String> {
+        let exec = self.plan.schema.source(Measure::ExecTime)?;
+        Some(format!("sum(increase({}{}))", self.selector(exec.metric, &[]), self.range))
+    }
+
+    /// How many statements the filters keep have calls series in the range. Apart from the
+    /// time's query: Prometheus evaluates a query on one core, and the two run side by side.
+    pub fn statement_count_expr(&self) -> String {
+        let calls = self.plan.schema.source(Measure::Calls).map(|s| s.metric).unwrap_or_default();
+        format!("count(group by ({}) (last_over_time({}{})))", self.by, self.selector(calls, &[]), self.range)
+    }
+
+    /// The first `k` statements by execution time and, labelled `pgscope="rest"`, the sum of
+    /// the others' (MetricsQL's `topk_last` with an other label): the share's total from the
+    /// ranking's own read, where `top_expr` and `total_time_expr` read every statement's series
+    /// twice. None unless the order is execution time over every statement the filters keep: a
+    /// search, a text filter or a comparison ranks fewer statements than the total holds.
+    pub fn top_with_rest_expr(&self, k: usize) -> Option<String> {
+        let plain = self.ranked_by.is_none() && self.keep.is_none() && self.candidates().is_none();
+        (plain && self.plan.query.order == Order::PerSecond(Measure::ExecTime)).then_some(())?;
+        Some(format!("topk_last({k}, {}, \"pgscope=rest\")", self.per_statement(Measure::ExecTime)?))
     }
 
     /// `metric{filters, queryid!="", queryid=~"<ids>"}[window]` with the offset, for `measure`.
@@ -342,12 +349,26 @@ fn promql_number(value: f64) -> String {
 }
 
 /// Queryids as they may go into a regex: digits with an optional leading minus, each once,
-/// in batches of `ID_BATCH`.
+/// in batches of at most `ID_BATCH` ids and `ID_BATCH_BYTES` bytes joined by `|`.
 pub fn id_batches<'s>(ids: impl IntoIterator<Item = &'s str>) -> Vec<Vec<&'s str>> {
     let mut ids: Vec<&str> = ids.into_iter().filter(|q| !q.is_empty() && q.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == '-'))).collect();
     ids.sort_unstable();
     ids.dedup();
-    ids.chunks(ID_BATCH).map(<[&str]>::to_vec).collect()
+    let mut batches: Vec<Vec<&str>> = Vec::new();
+    let mut bytes = 0;
+    for id in ids {
+        match batches.last_mut() {
+            Some(batch) if batch.len() < ID_BATCH && bytes + 1 + id.len() <= ID_BATCH_BYTES => {
+                bytes += 1 + id.len();
+                batch.push(id);
+            }
+            _ => {
+                bytes = id.len();
+                batches.push(vec![id]);
+            }
+        }
+    }
+    batches
 }
 
 #[cfg(test)]
@@ -386,9 +407,15 @@ mod tests {
     #[test]
     fn searches_escape_punctuation_only_and_ids_batch() {
         assert_eq!(contains_regex("a.b é"), r"(?i).*a\.b é.*");
-        let ids: Vec<String> = (0..1201).map(|i| format!("{}", i - 600)).collect();
+        let ids: Vec<String> = (0..401).map(|i| format!("{}", i - 200)).collect();
         let batches = id_batches(ids.iter().map(String::as_str).chain(["1", "x1", ""]));
-        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [500, 500, 201], "each id once, letters dropped");
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [200, 200, 1], "each id once, letters dropped");
+        // pg_stat_statements' queryids are 64-bit: 20 bytes with the sign.
+        let long: Vec<String> = (0..400).map(|i| format!("-92233720368547{i:05}")).collect();
+        let batches = id_batches(long.iter().map(String::as_str));
+        assert!(batches.iter().all(|b| b.join("|").len() <= ID_BATCH_BYTES), "every batch within the bytes");
+        assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 400);
+        assert_eq!(batches[0].len(), (ID_BATCH_BYTES + 1) / 21);
         assert_eq!(promql_number(0.1), "0.1");
         assert_eq!(promql_number(f64::INFINITY), "Inf");
     }

@@ -14,7 +14,7 @@ use super::compare::{self, Compared, Comparison, State};
 use super::compare_exprs::{self, StateExprs};
 use super::catalog::Measure;
 use super::coverage;
-use super::fetch::{by_measure, increases, instant, plan_top, postgres_names, range, PgssState};
+use super::fetch::{by_measure, increases, instant, plan_top, postgres_names, range, read, Metricsql, PgssState};
 use super::frames::{self, TopTable};
 use super::names::Names;
 use super::plan::{info_selector, seconds, Span, TopPlan};
@@ -23,7 +23,7 @@ use super::ranked::{id_batches, Ranking, MAX_EXTRA};
 use crate::failure::QueryFailure;
 use crate::frame::{Frame, Notice, Severity};
 use crate::prom::client::PromClient;
-use crate::prom::read::{LabelSet, Sample, SampleRef, Series};
+use crate::prom::read::{parse_vector, LabelSet, Sample, SampleRef, Series};
 
 /// A statement's key: (database, queryid).
 type Key = (String, String);
@@ -112,17 +112,46 @@ async fn info_known(client: &PromClient, span: &Span) -> bool {
     }
 }
 
-/// The value labelled `pgscope="<what>"` in an answer of labelled figures.
-fn figure(samples: &[Sample], what: &str) -> Option<f64> {
-    samples.iter().find(|(l, _)| l.get("pgscope").map(String::as_str) == Some(what)).map(|(_, v)| *v).filter(|v| v.is_finite())
+/// Across every statement the filters keep, in one window: execution time, seconds.
+async fn total_time(client: &PromClient, ranking: &Ranking<'_>, schema: &Schema, at: f64) -> Result<f64, QueryFailure> {
+    let Some(expr) = ranking.total_time_expr() else { return Ok(0.0) };
+    let total = instant(client, &expr, at).await?.first().map(|(_, v)| *v).filter(|v| v.is_finite());
+    Ok(exec_seconds(schema, total.unwrap_or(0.0)))
+}
+
+/// A sum of the execution time metric in seconds (the exporter's unit may be milliseconds).
+fn exec_seconds(schema: &Schema, value: f64) -> f64 {
+    value.max(0.0) * schema.source(Measure::ExecTime).map(|s| s.scale).unwrap_or(1.0)
+}
+
+/// How many statements the filters keep in one window.
+async fn statement_count(client: &PromClient, ranking: &Ranking<'_>, at: f64) -> Result<usize, QueryFailure> {
+    Ok(instant(client, &ranking.statement_count_expr(), at).await?.first().map(|(_, v)| *v).filter(|v| v.is_finite()).unwrap_or(0.0) as usize)
 }
 
 /// Across every statement the filters keep, in one window: execution time (seconds) and the
-/// number of statements.
+/// number of statements, side by side.
 async fn window_totals(client: &PromClient, ranking: &Ranking<'_>, schema: &Schema, at: f64) -> Result<(f64, usize), QueryFailure> {
-    let totals = instant(client, &ranking.totals_expr(), at).await?;
-    let exec_scale = schema.source(Measure::ExecTime).map(|s| s.scale).unwrap_or(1.0);
-    Ok((figure(&totals, "time").unwrap_or(0.0).max(0.0) * exec_scale, figure(&totals, "statements").unwrap_or(0.0) as usize))
+    let (time, count) = tokio::join!(total_time(client, ranking, schema, at), statement_count(client, ranking, at));
+    Ok((time?, count?))
+}
+
+/// The order's first `k` statements and, where the TSDB gives it from the same read
+/// (`Ranking::top_with_rest_expr`, VictoriaMetrics), the execution time of every statement,
+/// in seconds. A TSDB that refuses `topk_last` (Prometheus) is asked the plain `topk` from then on.
+async fn top_rows(client: &PromClient, state: &PgssState, ranking: &Ranking<'_>, schema: &Schema, k: usize, at: f64) -> Result<(Vec<Sample>, Option<f64>), QueryFailure> {
+    if let Some(expr) = ranking.top_with_rest_expr(k).filter(|_| state.metricsql(Metricsql::TopkRest)) {
+        let answer = client.query_instant(&expr, at, None).await?;
+        if !state.refused(Metricsql::TopkRest, &answer) {
+            let samples = read(&expr, &answer, parse_vector)?;
+            let total: f64 = samples.iter().filter(|(l, v)| v.is_finite() && (l.contains_key("queryid") || l.get("pgscope").is_some_and(|p| p == "rest"))).map(|(_, v)| *v).sum();
+            return Ok((samples, Some(exec_seconds(schema, total))));
+        }
+    }
+    match ranking.top_expr(k) {
+        Some(expr) => Ok((instant(client, &expr, at).await?, None)),
+        None => Ok((Vec::new(), None)),
+    }
 }
 
 /// One window's figures for the rows shown: their totals per measure, and the info metrics
@@ -208,11 +237,16 @@ fn search_notice(query: &super::plan::TopQuery, state: &PgssState) -> Option<Not
     state.pg_names().is_some().then(|| Notice { severity: Severity::Info, text: format!("{what} through the TSDB's labels and info metrics, not the texts PostgreSQL gives") })
 }
 
-/// Coverage against PostgreSQL's own totals (issue 21): best effort, None when unknown.
+/// Coverage against PostgreSQL's own totals (issue 21): best effort, None when unknown. Every
+/// calls series is counted only where pg_stat_statements' count of the statements it holds is
+/// there to compare with.
 async fn coverage_samples(client: &PromClient, plan: &TopPlan, at: f64) -> Option<Vec<Sample>> {
     let calls = plan.schema.source(Measure::Calls).map(|s| s.metric).filter(|_| coverage::applies(&plan.query.model.filters))?;
-    let expr = coverage::figures_expr(calls, &crate::duration::format_go(seconds(plan.query.window)));
-    instant(client, &expr, at).await.ok()
+    let mut samples = instant(client, &coverage::figures_expr(&crate::duration::format_go(seconds(plan.query.window))), at).await.ok()?;
+    if coverage::read_figures(&samples).held.is_some() {
+        samples.extend(instant(client, &coverage::exported_expr(calls), at).await.ok()?);
+    }
+    Some(samples)
 }
 
 fn coverage_notice(samples: Option<Vec<Sample>>, shown: &[Statement], window: f64) -> Option<Notice> {
@@ -232,31 +266,38 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
     }
     let ranking = Ranking::new(&plan, client.settings());
     let (query, schema, at) = (&plan.query, &plan.schema, span.to);
-    let top = async {
-        match ranking.top_expr(query.limit + 1) {
-            Some(expr) => instant(client, &expr, at).await,
-            None => Ok(Vec::new()),
-        }
-    };
+    let k = query.limit + 1;
+    // The share's total comes with the ranking where the TSDB gives it (VictoriaMetrics), else
+    // it is asked beside it.
+    let total_with_top = ranking.top_with_rest_expr(k).is_some() && state.metricsql(Metricsql::TopkRest);
     // The rows' own queries follow the pick; the fleet-wide ones run beside both.
     let rows = async {
-        let (rows, notices) = pick(client, &ranking, query.limit, top.await?, at).await?;
+        let (top, top_total) = top_rows(client, state, &ranking, schema, k, at).await?;
+        let (rows, notices) = pick(client, &ranking, query.limit, top, at).await?;
         let (window, spark_series, waits) =
             tokio::join!(rows_window(client, state, &ranking, schema, &rows, at), sparks(client, &plan, &rows, &span), row_waits(client, schema, &rows, query.window, at));
-        Ok::<_, QueryFailure>((notices, window?, spark_series, waits))
+        Ok::<_, QueryFailure>((notices, window?, spark_series, waits, top_total))
     };
-    let (rows, totals, info_known, coverage) = tokio::join!(rows, window_totals(client, &ranking, schema, at), info_known(client, &span), coverage_samples(client, &plan, at));
-    let (mut extra_notices, window, spark_series, waits) = rows?;
-    let (total_time, total_statements) = totals?;
+    let time = async { if total_with_top { Ok(None) } else { total_time(client, &ranking, schema, at).await.map(Some) } };
+    let (rows, time, total_statements, coverage) = tokio::join!(rows, time, statement_count(client, &ranking, at), coverage_samples(client, &plan, at));
+    let (mut extra_notices, window, spark_series, waits, top_total) = rows?;
+    let total_time = match (top_total, time?) {
+        (Some(time), _) | (None, Some(time)) => time,
+        // The TSDB refused the ranking with its total just now (it is not asked again).
+        (None, None) => total_time(client, &ranking, schema, at).await?,
+    };
+    let total_statements = total_statements?;
     let RowsWindow { totals, info, names_error } = window;
     let names = Names::from_info(&info);
-    let (from_postgres, postgres_error) = unnamed_from_postgres(state, &totals.iter().collect::<Vec<_>>(), &names).await;
+    // Whether the info metrics have samples at all matters only when they name none of the rows.
+    let all: Vec<&analysis::Totals> = totals.iter().collect();
+    let ((from_postgres, postgres_error), info_known) = tokio::join!(unnamed_from_postgres(state, &all, &names), async { !names.is_empty() || info_known(client, &span).await });
     extra_notices.extend(search_notice(query, state));
     let statements = analysis::analyse_with_total(totals, query.window, total_time, &names, &from_postgres);
     let ranked = analysis::rank(query.text_filter.keep(statements), query.order, &query.model.search, query.limit);
     extra_notices.extend(coverage_notice(coverage, &ranked, query.window));
 
-    let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, info_known: info_known || !names.is_empty(), extra_notices, names_error, postgres_error };
+    let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, info_known, extra_notices, names_error, postgres_error };
     let mut table = table.frame();
     if let Some(waits) = waits {
         table.fields.extend(frames::wait_fields(&ranked, &waits, query.window));
@@ -353,12 +394,11 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
         );
         Ok::<_, QueryFailure>((notices, window_n?, window_t?, spark_series, (instances_now, instances_then), (resets_now, resets_then), waits))
     };
-    let (rows, totals_now, totals_then, counts, info_known, coverage, versions_now, versions_then) = tokio::join!(
+    let (rows, totals_now, totals_then, counts, coverage, versions_now, versions_then) = tokio::join!(
         rows,
         window_totals(client, &now, schema, at),
         window_totals(client, &then, schema, at),
         counts,
-        info_known(client, &span),
         coverage_samples(client, plan, at),
         versions(client, &now, at),
         versions(client, &then, at),
@@ -370,7 +410,7 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
     names.fill_from(Names::from_info(&window_t.info));
     let names_error = window_n.names_error.or(window_t.names_error);
     let both: Vec<&analysis::Totals> = window_n.totals.iter().chain(window_t.totals.iter().filter(|t| !window_n.totals.iter().any(|n| n.database == t.database && n.queryid == t.queryid))).collect();
-    let (from_postgres, postgres_error) = unnamed_from_postgres(state, &both, &names).await;
+    let ((from_postgres, postgres_error), info_known) = tokio::join!(unnamed_from_postgres(state, &both, &names), async { !names.is_empty() || info_known(client, &span).await });
     let statements_now = analysis::analyse_with_total(window_n.totals, window_now, time_now, &names, &from_postgres);
     let statements_then = analysis::analyse_with_total(window_t.totals, window_then, time_then, &names, &from_postgres);
 
@@ -408,7 +448,7 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
     extra_notices.extend(compare::moved_notice(&instances_now, &instances_then));
     extra_notices.extend(compare::version_notice(&versions_now, &versions_then, &counts, total_statements as f64));
 
-    let table = TopTable { plan, rows: &shown_now, total_statements, names: &names, info_known: info_known || !names.is_empty(), extra_notices, names_error, postgres_error };
+    let table = TopTable { plan, rows: &shown_now, total_statements, names: &names, info_known, extra_notices, names_error, postgres_error };
     let mut table = table.frame();
     let then_frame = frames::table_frame(schema, &shown_then);
     let fields = compare::compare_fields(&table, &then_frame, &states);
