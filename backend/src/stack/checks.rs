@@ -261,15 +261,22 @@ pub(super) fn info_checks(obs: &Observations, rules: &StackRules, down_since: &B
                         ),
                         None,
                     )),
-                    _ => checks.push(check(
-                        Status::Ok,
-                        format!("{} names", count(count_now)),
-                        match named {
-                            Some((named, total)) => format!("{} series; {} of {} statements named{sample}", count(count_now), count(named), count(total)),
-                            None => format!("{} series", count(count_now)),
-                        },
-                        None,
-                    )),
+                    _ => {
+                        // Counted on a sample of queryids past `SAMPLE_ABOVE` (gather's `info_count`).
+                        let series = match info.count_sampled {
+                            Some(_) => format!("about {}", count(count_now)),
+                            None => count(count_now),
+                        };
+                        checks.push(check(
+                            Status::Ok,
+                            format!("{series} names"),
+                            match named {
+                                Some((named, total)) => format!("{series} series; {} of {} statements named{sample}", count(named), count(total)),
+                                None => format!("{series} series"),
+                            },
+                            None,
+                        ))
+                    }
                 }
             }
         }
@@ -316,10 +323,15 @@ mod tests {
         let checks = info_checks(&obs, &StackRules::default(), &BTreeMap::new());
         assert_eq!((checks[0].status, checks[0].summary.as_str()), (Status::Warning, "89% of statements named"));
         assert!(checks[0].reason.contains("names 8,000 of the 9,000 statements in pg_stat_statements (89%) (counted on a sample, one statement in 10: the queryids with 0 before their last digit; 100,000 series"), "{}", checks[0].reason);
-        let whole = Observations { info: vec![super::super::InfoObservation { named: Some(80_000.0), ..info }], pgss: vec![pgss(90_000.0, None)], ..Default::default() };
+        let whole = Observations { info: vec![super::super::InfoObservation { named: Some(80_000.0), ..info.clone() }], pgss: vec![pgss(90_000.0, None)], ..Default::default() };
         let checks = info_checks(&whole, &StackRules::default(), &BTreeMap::new());
         assert_eq!(checks[0].summary, "89% of statements named");
         assert!(!checks[0].reason.contains("sample"), "{}", checks[0].reason);
+        // Named enough, the info metric itself counted on the sample: its count is "about".
+        let sampled = super::super::InfoObservation { named: Some(8_900.0), count_sampled: Some(1), ..info };
+        let checks = info_checks(&Observations { info: vec![sampled], pgss: vec![pgss(9_000.0, Some(1))], ..Default::default() }, &StackRules::default(), &BTreeMap::new());
+        assert_eq!((checks[0].status, checks[0].summary.as_str()), (Status::Ok, "about 90,000 names"));
+        assert!(checks[0].reason.starts_with("about 90,000 series; 8,900 of 9,000 statements named (counted on a sample"), "{}", checks[0].reason);
     }
 }
 

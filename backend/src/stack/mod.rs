@@ -172,6 +172,9 @@ pub struct Target {
 pub struct InfoObservation {
     pub metric: String,
     pub count_now: Option<f64>,
+    /// Past `SAMPLE_ABOVE` series of the calls metric: `count_now` is the count of the
+    /// queryids whose `count_sampled` digits before the last are 0, times 10^count_sampled.
+    pub count_sampled: Option<u32>,
     /// `count by (job) (INFO)` over the window.
     pub history: Vec<Series>,
     /// Statements (queryids) of the pgss calls metric that have a name in this metric (of the
