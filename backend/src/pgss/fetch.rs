@@ -53,6 +53,13 @@ impl Metricsql {
             Metricsql::TopkRest => "topk_last",
         }
     }
+
+    /// Whether a refusal's text is about this MetricsQL. VictoriaMetrics quotes the whole query
+    /// in its errors (a bad filter regex included), so a function is refused only where the
+    /// TSDB says it does not know it (Prometheus: `unknown function with name "topk_last"`).
+    fn refused_in(self, text: &str) -> bool {
+        text.contains(self.word()) && (matches!(self, Metricsql::KeepMetricNames) || text.contains("unknown function"))
+    }
 }
 
 impl PgssState {
@@ -80,7 +87,7 @@ impl PgssState {
     /// with a 400 or 422 (bad_data) naming it. Any other refusal (a bad filter regex) is the
     /// user's error and is reported as such.
     pub(super) fn refused(&self, what: Metricsql, answer: &JsonAnswer) -> bool {
-        let refused = matches!(answer.status.as_u16(), 400 | 422) && String::from_utf8_lossy(&answer.body).contains(what.word());
+        let refused = matches!(answer.status.as_u16(), 400 | 422) && what.refused_in(&String::from_utf8_lossy(&answer.body));
         if refused {
             tracing::debug!(status = %answer.status, what = what.word(), "the TSDB refused MetricsQL: its PromQL way from now on");
             self.refused[what as usize].store(true, Ordering::Relaxed);
@@ -339,4 +346,19 @@ fn measure_frames(series: Vec<(Source, Vec<Series>)>, then: bool) -> Vec<Frame> 
         }
     }
     frames
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metricsql;
+
+    #[test]
+    fn a_function_is_refused_only_where_the_tsdb_does_not_know_it() {
+        let prometheus = r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:1: parse error: unknown function with name \"topk_last\""}"#;
+        assert!(Metricsql::TopkRest.refused_in(prometheus));
+        // VictoriaMetrics quotes the query in its errors: a bad filter regex is the user's error.
+        let bad_regex = r#"{"status":"error","errorType":"422","error":"error when executing query=\"topk_last(21, sum by (datname, queryid) (increase(m{datname=~\"(\"}[10m])), \"pgscope=rest\")\": cannot parse regexp"}"#;
+        assert!(!Metricsql::TopkRest.refused_in(bad_regex));
+        assert!(Metricsql::KeepMetricNames.refused_in(r#"parse error: unexpected identifier "keep_metric_names""#));
+    }
 }

@@ -101,13 +101,23 @@ impl TopQuery {
 /// The info metrics names may come from (the fallback's list plus any `*_query_info`), for
 /// every statement or for one queryid.
 pub fn info_selector(settings: &Settings, queryid: Option<&str>) -> String {
-    let mut names: Vec<String> = settings.fallback_rules.info_metrics.iter().map(|n| quote(&regex_escape(n))).collect();
-    names.push(".+_query_info".into());
     let queryid = match queryid {
         Some(id) => format!("queryid=\"{}\"", quote(id)),
         None => "queryid!=\"\"".into(),
     };
-    format!("{{__name__=~\"{}\",{queryid}}}", names.join("|"))
+    info_selector_with(&info_names(settings), &queryid)
+}
+
+/// The info metrics' names as a `__name__` regex: the configured ones and any `*_query_info`.
+pub fn info_names(settings: &Settings) -> String {
+    let mut names: Vec<String> = settings.fallback_rules.info_metrics.iter().map(|n| quote(&regex_escape(n))).collect();
+    names.push(".+_query_info".into());
+    names.join("|")
+}
+
+/// The info metrics `names` (`info_names`) with the queryids `matcher` chooses.
+pub fn info_selector_with(names: &str, matcher: &str) -> String {
+    format!("{{__name__=~\"{names}\",{matcher}}}")
 }
 
 /// Whole seconds, at least one.

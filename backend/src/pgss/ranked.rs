@@ -12,7 +12,7 @@
 use super::analysis::Order;
 use super::catalog::Measure;
 use super::names::{NAME_LABELS, TEXT_LABELS};
-use super::plan::{info_selector, seconds, TopPlan};
+use super::plan::{info_names, info_selector, info_selector_with, seconds, TopPlan};
 use crate::duration::format_go;
 use crate::promql_text::{quote, with_matcher};
 use crate::settings::Settings;
@@ -46,6 +46,8 @@ pub struct Ranking<'a> {
     search: Option<String>,
     /// Every info metric with a queryid.
     info: String,
+    /// The info metrics' names, as `plan::info_names` gives them.
+    info_names: String,
 }
 
 /// `needle` found anywhere, any case, in an RE2 regex (Prometheus' and VictoriaMetrics'):
@@ -67,6 +69,7 @@ impl<'a> Ranking<'a> {
         let needle = plan.query.model.search.trim();
         Ranking {
             info: info_selector(settings, None),
+            info_names: info_names(settings),
             plan,
             range: format!("[{}]", format_go(seconds(plan.query.window))),
             window_seconds: seconds(plan.query.window).as_secs_f64(),
@@ -125,10 +128,14 @@ impl<'a> Ranking<'a> {
         self.plan.schema.def.database_label
     }
 
-    /// `metric{filters, queryid!="", extra...}`.
+    /// `metric{filters, queryid!="", extra...}`; with a matcher of queryids among `extra`,
+    /// without `queryid!=""`, which the queryids already imply and which Prometheus pays for
+    /// by merging the postings of every queryid (19 measures of 20 statements at 10k
+    /// statements: 157 ms with it, 18 ms without).
     fn selector(&self, metric: &str, extra: &[String]) -> String {
         let (selector, _) = self.plan.schema.selector(metric, &self.plan.query.model.filters, &[]);
-        let mut selector = with_matcher(&selector, "queryid!=\"\"");
+        let by_ids = extra.iter().any(|m| m.starts_with("queryid=~"));
+        let mut selector = if by_ids { selector } else { with_matcher(&selector, "queryid!=\"\"") };
         for matcher in extra {
             selector = with_matcher(&selector, matcher);
         }
@@ -324,8 +331,7 @@ impl<'a> Ranking<'a> {
 
     /// The names of a batch of statements: any info metric with their queryids.
     pub fn names_expr(&self, ids: &[&str]) -> String {
-        let selector = with_matcher(&self.info, &Self::ids_matcher(ids));
-        format!("last_over_time({selector}{})", self.range)
+        format!("last_over_time({}{})", info_selector_with(&self.info_names, &Self::ids_matcher(ids)), self.range)
     }
 }
 
