@@ -24,6 +24,16 @@ function rangeJson(timeRange, data) {
 
 const PACKED_TYPES = new Set(['number', 'time']);
 
+/** `values` into `numbers` from `at`: finite numbers as they are, anything else NaN. */
+function pack(numbers, at, values) {
+  const n = values.length;
+  for (let k = 0; k < n; k++) {
+    const v = values[k];
+    // v - v is 0 for finite numbers only (NaN for NaN and the infinities).
+    numbers[at + k] = typeof v === 'number' && v - v === 0 ? v : NaN;
+  }
+}
+
 /**
  * The panel props the wasm side reads (model::PanelInput): `json`, and `numbers`, one
  * Float64Array holding the values of every number and time field (the JSON gives each such
@@ -44,7 +54,9 @@ export function panelProps(data, options, timeRange) {
     name: frame.name,
     refId: frame.refId,
     meta: {
-      notices: ((frame.meta && frame.meta.notices) || []).map((n) => ({ severity: n.severity, text: n.text })),
+      // Left out when there are none (the wasm reads no notices as none): one sparkline frame
+      // per statement, 5,000 empty lists to print and parse.
+      notices: frame.meta && frame.meta.notices && frame.meta.notices.length ? frame.meta.notices.map((n) => ({ severity: n.severity, text: n.text })) : undefined,
       custom: frame.meta && frame.meta.custom,
     },
     fields: (frame.fields || []).map((field, j) => {
@@ -52,10 +64,8 @@ export function panelProps(data, options, timeRange) {
       let packed;
       if (PACKED_TYPES.has(field.type)) {
         packed = { packed: [at, values.length] };
-        for (let k = 0; k < values.length; k++) {
-          const v = values[k];
-          numbers[at++] = typeof v === 'number' && Number.isFinite(v) ? v : NaN;
-        }
+        pack(numbers, at, values);
+        at += values.length;
       }
       return {
         name: field.name,

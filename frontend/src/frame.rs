@@ -3,7 +3,7 @@
 //! Part of the model: uses only the props' types (crate::model), never the view; a missing
 //! field or an odd cell reads as None or empty, never a panic.
 
-use crate::model::{InputField, InputFrame};
+use crate::model::{InputField, InputFrame, Values};
 
 /// The pgscope kind in the frame's custom meta (`{"pgscope": "stackHealth"}`), if any.
 pub(crate) fn kind(frame: &InputFrame) -> Option<&str> {
@@ -25,15 +25,23 @@ pub(crate) fn number_at(frame: &InputFrame, name: &str, row: usize) -> Option<f6
 /// A sparkline frame's number field (its labels name the series) and finite (time, value)
 /// points (the row index stands in for a missing time); None when it has no number field.
 pub(crate) fn series_points(frame: &InputFrame) -> Option<(&InputField, Vec<(f64, f64)>)> {
+    let (values, times) = series_fields(frame)?;
+    Some((values, points(times, &values.values).collect()))
+}
+
+/// A sparkline frame's number field and its time field's values, if any; None when it has no
+/// number field. The points are read from them later (`points`), for what is drawn.
+pub(crate) fn series_fields(frame: &InputFrame) -> Option<(&InputField, Option<&Values>)> {
     let values = frame.fields.iter().find(|f| f.field_type == "number")?;
-    let times = frame.fields.iter().find(|f| f.field_type == "time");
-    let points = (0..values.values.len())
-        .filter_map(|i| {
-            let t = times.and_then(|t| t.values.number(i)).unwrap_or(i as f64);
-            Some((t, values.values.number(i)?))
-        })
-        .collect();
-    Some((values, points))
+    Some((values, frame.fields.iter().find(|f| f.field_type == "time").map(|t| &t.values)))
+}
+
+/// The finite (time, value) points of a series (the row index stands in for a missing time).
+pub(crate) fn points<'a>(times: Option<&'a Values>, values: &'a Values) -> impl Iterator<Item = (f64, f64)> + 'a {
+    (0..values.len()).filter_map(move |i| {
+        let t = times.and_then(|t| t.number(i)).unwrap_or(i as f64);
+        Some((t, values.number(i)?))
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 
 use crate::compare;
 use crate::detail::{Charts, DetailModel};
+use crate::json::Value;
 use crate::model::parse_packed;
 use crate::pgss::{TopModel, TopSort};
 use crate::stack::StackModel;
@@ -231,6 +232,31 @@ fn exercise(rng: &mut Rng, json: &str, numbers: Vec<f64>) {
     let _ = StackModel::from_input(&input);
 }
 
+/// The props read member by member (json.rs `Pull`) as the whole text parsed into a `Value`
+/// reads: text that is not JSON is the same error; read, the same frames, fields (the first of
+/// a repeated key), names and values.
+fn same_as_the_whole_text(json: &str, read: &Result<crate::model::PanelInput, String>) {
+    let whole = match crate::json::parse(json) {
+        Err(e) => return assert_eq!(read.as_ref().err(), Some(&format!("pgscope panel received data it cannot read: {e}")), "{json}"),
+        Ok(whole) => whole,
+    };
+    let Ok(input) = read else { return };
+    let list = |v: Option<&Value>| v.and_then(Value::as_array).cloned().unwrap_or_default();
+    let frames = list(whole.get("series"));
+    assert_eq!(input.series.len(), frames.len(), "{json}");
+    for (frame, value) in input.series.iter().zip(&frames) {
+        assert_eq!(frame.name.as_deref(), value.get("name").and_then(Value::as_str), "{json}");
+        let fields = list(value.get("fields"));
+        assert_eq!(frame.fields.len(), fields.len(), "{json}");
+        for (field, value) in frame.fields.iter().zip(&fields) {
+            assert_eq!(field.name, value.get("name").and_then(Value::as_str).unwrap_or_default(), "{json}");
+            if let Some(Value::Array(items)) = value.get("values") {
+                assert_eq!(field.values, crate::model::Values::Json(items.clone()), "{json}");
+            }
+        }
+    }
+}
+
 #[test]
 fn generated_and_damaged_props_never_panic_any_model() {
     let cases: usize = std::env::var("PGSCOPE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
@@ -252,7 +278,9 @@ fn generated_and_damaged_props_never_panic_any_model() {
         if case % 2 == 1 {
             json = mutate(&mut rng, json);
         }
-        match parse_packed(&json, numbers.clone()) {
+        let read = parse_packed(&json, numbers.clone());
+        same_as_the_whole_text(&json, &read);
+        match read {
             Ok(_) => parsed += 1,
             Err(_) => refused += 1,
         }

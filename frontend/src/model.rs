@@ -14,6 +14,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 pub use crate::json::Value;
+use crate::json::Pull;
 
 /// What the JS glue sends on every render.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,7 +84,12 @@ pub struct InputField {
 impl InputField {
     /// The value of label `name`; empty when the field has no such label.
     pub fn label(&self, name: &str) -> String {
-        self.labels.as_ref().and_then(|l| l.get(name)).cloned().unwrap_or_default()
+        self.label_str(name).to_string()
+    }
+
+    /// `label` borrowed.
+    pub fn label_str(&self, name: &str) -> &str {
+        self.labels.as_ref().and_then(|l| l.get(name)).map_or("", String::as_str)
     }
 }
 
@@ -93,9 +99,10 @@ impl InputField {
 #[derive(Debug, Clone)]
 pub enum Values {
     Json(Vec<Value>),
-    /// The whole array the glue sent (shared by every packed field) and this field's range;
-    /// NaN stands for a value that was null, not finite or not a number.
-    Numbers(Arc<[f64]>, Range<usize>),
+    /// The whole array the glue sent (shared by every packed field, kept as wasm-bindgen
+    /// handed it over: an `Arc<[f64]>` would copy 5 MB per refresh at 5,000 statements) and
+    /// this field's range; NaN stands for a value that was null, not finite or not a number.
+    Numbers(Arc<Vec<f64>>, Range<usize>),
 }
 
 impl Default for Values {
@@ -106,7 +113,9 @@ impl Default for Values {
 
 impl PartialEq for Values {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && (0..self.len()).all(|i| self.number(i) == other.number(i) && self.text(i) == other.text(i))
+        // Packed values' text is their number's: compared as numbers only, without printing.
+        let packed = matches!((self, other), (Values::Numbers(..), Values::Numbers(..)));
+        self.len() == other.len() && (0..self.len()).all(|i| self.number(i) == other.number(i) && (packed || self.text(i) == other.text(i)))
     }
 }
 
@@ -133,7 +142,7 @@ impl Values {
         match self {
             Values::Json(values) => match values.get(i)? {
                 Value::String(s) => Some(s.clone()),
-                Value::Int(i) => Some(i.to_string()),
+                Value::Int(i) => Some(i.get().to_string()),
                 Value::Float(x) => Some(crate::number::shortest(*x)),
                 _ => None,
             },
@@ -163,9 +172,17 @@ pub(crate) fn parse_input(json: &str) -> Result<PanelInput, String> {
 /// hand: a wrong type means "not set", never a panel that cannot draw); text that is not JSON,
 /// or packed values outside `numbers`, is an error the panel shows.
 pub fn parse_packed(json: &str, numbers: Vec<f64>) -> Result<PanelInput, String> {
-    let numbers: Arc<[f64]> = Arc::from(numbers);
-    crate::json::parse(json).and_then(|value| PanelInput::read(value, &numbers)).map_err(|e| format!("pgscope panel received data it cannot read: {e}"))
+    let numbers = Arc::new(numbers);
+    let mut reader = Pull::new(json);
+    // Packed values outside `numbers` are an error once the whole text has read as JSON (text
+    // that is not JSON is the error shown first, as when the text was parsed whole first).
+    let mut problem = None;
+    let input = PanelInput::read(&mut reader, &numbers, &mut problem).and_then(|input| reader.end().map(|_| input));
+    input.and_then(|input| problem.map_or(Ok(input), Err)).map_err(|e| format!("pgscope panel received data it cannot read: {e}"))
 }
+
+/// The first error of the props' values (model.rs `parse_packed`), if any.
+type Problem = Option<String>;
 
 fn string(value: Value) -> Option<String> {
     value.into_string()
@@ -179,14 +196,30 @@ fn number(value: &Value) -> f64 {
     value.as_f64().unwrap_or(0.0)
 }
 
+/// The first of each of `keys` in the object the reader is at (Null when missing), and the
+/// items of its first member `list`, each read by `item` (none when missing or not a list).
+fn members_and_list<T, const N: usize>(reader: &mut Pull, keys: [&str; N], list: &str, item: &mut dyn FnMut(&mut Pull) -> Result<T, String>) -> Result<([Value; N], Vec<T>), String> {
+    let mut items = None;
+    let members = reader.members(keys, &mut |reader, key| {
+        if key != list || items.is_some() {
+            return Ok(false);
+        }
+        let mut read = Vec::new();
+        reader.items(&mut |reader| item(reader).map(|x| read.push(x)))?;
+        items = Some(read);
+        Ok(true)
+    })?;
+    Ok((members, items.unwrap_or_default()))
+}
+
 impl PanelInput {
-    fn read(mut value: Value, numbers: &Arc<[f64]>) -> Result<Self, String> {
-        let series = value.take("series").into_items().into_iter().map(|frame| InputFrame::read(frame, numbers)).collect::<Result<_, _>>()?;
-        let time_range = match value.get("timeRange") {
-            Some(range @ Value::Object(_)) => Some(TimeRange { from: range.get("from").map_or(0.0, number), to: range.get("to").map_or(0.0, number) }),
+    fn read(reader: &mut Pull, numbers: &Arc<Vec<f64>>, problem: &mut Problem) -> Result<Self, String> {
+        let ([time_range, mut options, errors], series) =
+            members_and_list(reader, ["timeRange", "options", "errors"], "series", &mut |reader| InputFrame::read(reader, numbers, problem))?;
+        let time_range = match &time_range {
+            range @ Value::Object(_) => Some(TimeRange { from: range.get("from").map_or(0.0, number), to: range.get("to").map_or(0.0, number) }),
             _ => None,
         };
-        let mut options = value.take("options");
         let options = PanelOptions {
             top_columns: match options.take("topColumns") {
                 columns @ Value::Array(_) => Some(strings(columns)),
@@ -196,14 +229,14 @@ impl PanelInput {
             compare_to: string(options.take("compareTo")),
             threshold: options.get("threshold").and_then(Value::as_f64).filter(|t| t.is_finite() && *t >= 0.0),
         };
-        Ok(PanelInput { series, errors: strings(value.take("errors")), time_range, options })
+        Ok(PanelInput { series, errors: strings(errors), time_range, options })
     }
 }
 
 impl InputFrame {
-    fn read(mut value: Value, numbers: &Arc<[f64]>) -> Result<Self, String> {
-        let fields = value.take("fields").into_items().into_iter().map(|field| InputField::read(field, numbers)).collect::<Result<_, _>>()?;
-        let meta = match value.take("meta") {
+    fn read(reader: &mut Pull, numbers: &Arc<Vec<f64>>, problem: &mut Problem) -> Result<Self, String> {
+        let ([name, ref_id, meta], fields) = members_and_list(reader, ["name", "refId", "meta"], "fields", &mut |reader| InputField::read(reader, numbers, problem))?;
+        let meta = match meta {
             mut meta @ Value::Object(_) => Some(InputMeta {
                 notices: meta
                     .take("notices")
@@ -218,18 +251,27 @@ impl InputFrame {
             }),
             _ => None,
         };
-        Ok(InputFrame { name: string(value.take("name")), ref_id: string(value.take("refId")), fields, meta })
+        Ok(InputFrame { name: string(name), ref_id: string(ref_id), fields, meta })
     }
 }
 
 impl InputField {
-    fn read(mut value: Value, numbers: &Arc<[f64]>) -> Result<Self, String> {
-        let labels = match value.take("labels") {
-            Value::Object(members) => Some(members.into_iter().filter_map(|(k, v)| Some((k, v.into_string()?))).collect::<Vec<_>>()),
+    /// A field; packed values outside `numbers` are the `problem` (the first one kept).
+    fn read(reader: &mut Pull, numbers: &Arc<Vec<f64>>, problem: &mut Problem) -> Result<Self, String> {
+        let [name, field_type, labels, config, values] = reader.members(["name", "type", "labels", "config", "values"], &mut |_, _| Ok(false))?;
+        let (values, error) = match Self::values(values, numbers) {
+            Ok(values) => (values, None),
+            Err(error) => (Values::default(), Some(error)),
+        };
+        if problem.is_none() {
+            *problem = error;
+        }
+        let labels = match labels {
+            Value::Object(members) => Some(members.into_iter().filter_map(|(k, v)| Some((k.into_owned(), v.into_string()?))).collect::<Vec<_>>()),
             _ => None,
         };
         let labels = labels.map(Labels::new);
-        let config = match value.take("config") {
+        let config = match config {
             mut config @ Value::Object(_) => Some(InputFieldConfig {
                 display_name: string(config.take("displayName")),
                 display_name_from_ds: string(config.take("displayNameFromDS")),
@@ -237,12 +279,17 @@ impl InputField {
             }),
             _ => None,
         };
-        let values = match value.take("values") {
+        Ok(InputField { name: string(name).unwrap_or_default(), field_type: string(field_type).unwrap_or_default(), labels, config, values })
+    }
+
+    /// A field's values: a JSON list, or `{"packed": [start, len]}` inside `numbers`.
+    fn values(values: Value, numbers: &Arc<Vec<f64>>) -> Result<Values, String> {
+        Ok(match values {
             Value::Array(items) => Values::Json(items),
             packed @ Value::Object(_) => {
                 let range = packed.get("packed").and_then(Value::as_array).filter(|r| r.len() == 2).ok_or("values without \"packed\": [start, len]")?;
                 let index = |v: &Value| match *v {
-                    Value::Int(i) => usize::try_from(i).ok(),
+                    Value::Int(i) => usize::try_from(i.get()).ok(),
                     _ => None,
                 };
                 let (start, len) = index(&range[0]).zip(index(&range[1])).ok_or("packed values need a start and a length")?;
@@ -252,8 +299,7 @@ impl InputField {
                 }
             }
             _ => Values::default(),
-        };
-        Ok(InputField { name: string(value.take("name")).unwrap_or_default(), field_type: string(value.take("type")).unwrap_or_default(), labels, config, values })
+        })
     }
 }
 

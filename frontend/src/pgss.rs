@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use crate::json::Value;
 
 use crate::compare::{self, Compare, State};
-use crate::frame::{column, kind, series_points};
+use crate::frame::{column, kind, points, series_fields};
 use crate::model::{Lookup, PanelInput, Values};
 use crate::number::fixed;
 use crate::table::format_value;
@@ -90,8 +90,31 @@ pub struct Row {
     /// the badge's word ("" when unchanged) and the change column's colour (compare.rs `tone`).
     pub badge: &'static str,
     pub tone: &'static str,
-    /// The sparkline's points; its path is drawn only for rows in view (`spark_path`).
-    pub spark: Arc<[(f64, f64)]>,
+    /// The sparkline; its points are read and its path drawn only for rows in view.
+    pub spark: Spark,
+}
+
+/// A row's sparkline as sent: its series' times and values (packed numbers are shared with the
+/// props, not copied). Reading the points of 5,000 sparklines on every refresh, for the ~25
+/// rows in view, was a third of building the model (issue 19).
+#[derive(Debug, Clone, Default)]
+pub struct Spark {
+    times: Option<Values>,
+    values: Values,
+}
+
+impl Spark {
+    /// The finite (time, value) points (frame.rs `points`).
+    pub fn points(&self) -> Vec<(f64, f64)> {
+        points(self.times.as_ref(), &self.values).collect()
+    }
+}
+
+/// Equal when they draw the same points, as the points they replaced compared.
+impl PartialEq for Spark {
+    fn eq(&self, other: &Self) -> bool {
+        points(self.times.as_ref(), &self.values).eq(points(other.times.as_ref(), &other.values))
+    }
 }
 
 /// Everything the top-queries view draws.
@@ -139,11 +162,11 @@ impl Default for TopSort {
 
 impl TopModel {
     pub fn from_input(input: &PanelInput) -> Self {
-        let mut sparks: Vec<((String, String), Arc<[(f64, f64)]>)> = Vec::new();
+        let mut sparks: Vec<((&str, &str), Spark)> = Vec::new();
         for frame in input.series.iter().filter(|f| kind(f) == Some(FRAME_KIND_SPARKLINE)) {
-            let Some((field, points)) = series_points(frame) else { continue };
-            let key = (field.label("database"), field.label("queryid"));
-            sparks.push((key, points.into()));
+            let Some((field, times)) = series_fields(frame) else { continue };
+            let key = (field.label_str("database"), field.label_str("queryid"));
+            sparks.push((key, Spark { times: times.cloned(), values: field.values.clone() }));
         }
         let sparks = Lookup::new(sparks);
         let mut model = TopModel::default();
@@ -193,7 +216,7 @@ impl TopModel {
             model.text_columns = (0..TEXT_COLUMNS.len()).filter(|&c| (0..rows).any(|row| !text(text_fields[c], row).is_empty())).collect();
             for row in 0..rows {
                 let (queryid, database) = (text(queryids, row), text(databases, row));
-                let spark = sparks.get(&(database.clone(), queryid.clone())).cloned().unwrap_or_default();
+                let spark = sparks.get(&(database.as_str(), queryid.as_str())).cloned().unwrap_or_default();
                 let mut statement = Row {
                     user: text(users, row),
                     name: text(names, row),
@@ -356,7 +379,7 @@ mod tests {
         assert_eq!(model.columns.iter().map(|&c| COLUMNS[c].0).collect::<Vec<_>>(), ["share_of_time", "calls_per_s"]);
         assert_eq!(model.rows.len(), 3);
         assert!(model.rows[2].unnamed && !model.rows[0].unnamed);
-        assert!(model.rows[0].spark.len() == 2 && model.rows[1].spark.is_empty());
+        assert!(model.rows[0].spark.points().len() == 2 && model.rows[1].spark.points().is_empty());
         assert_eq!(model.notices, ["1 of 3 statement(s) have no name"]);
         assert_eq!(model.statements, Some(3.0));
     }

@@ -154,7 +154,7 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
                 {cells}
                 <div class="pgscope-top-trend" role="cell">
                     <svg class="pgscope-top-sparkline" width=SPARK_SIZE.0.as_str() height=SPARK_SIZE.1.as_str() viewBox=SPARK_VIEWBOX.as_str() role="img" aria-label="over the time range">
-                        <path d=text(|r| spark_path(&r.spark)) />
+                        <path d=text(|r| spark_path(&r.spark.points())) />
                     </svg>
                 </div>
             </div>
