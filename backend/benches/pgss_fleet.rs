@@ -178,9 +178,8 @@ async fn bench(tsdb: &Tsdb<'_>, fleet: &Fleet) {
             let url = format!("{}/api/v1/status/top_queries?topN=40&maxLifetime={lifetime}s", tsdb.url);
             let stats: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
             println!("    VictoriaMetrics' sum of query time over 5 runs:");
-            for q in stats["topBySumDuration"].as_array().into_iter().flatten() {
-                let query = q["query"].as_str().unwrap_or_default();
-                println!("    {:8.1} ms  x{:<3} {}", q["sumDurationSeconds"].as_f64().unwrap_or(0.0) * 1000.0, q["count"], &query[..query.len().min(150)]);
+            for line in support::vm_query_time_lines(&stats, 150) {
+                println!("    {line}");
             }
         }
     }

@@ -112,11 +112,15 @@ async fn info_known(client: &PromClient, span: &Span) -> bool {
     }
 }
 
+/// The value of an aggregation's one-sample answer, when it has one and it is finite.
+async fn scalar(client: &PromClient, expr: &str, at: f64) -> Result<Option<f64>, QueryFailure> {
+    Ok(instant(client, expr, at).await?.first().map(|(_, v)| *v).filter(|v| v.is_finite()))
+}
+
 /// Across every statement the filters keep, in one window: execution time, seconds.
 async fn total_time(client: &PromClient, ranking: &Ranking<'_>, schema: &Schema, at: f64) -> Result<f64, QueryFailure> {
     let Some(expr) = ranking.total_time_expr() else { return Ok(0.0) };
-    let total = instant(client, &expr, at).await?.first().map(|(_, v)| *v).filter(|v| v.is_finite());
-    Ok(exec_seconds(schema, total.unwrap_or(0.0)))
+    Ok(exec_seconds(schema, scalar(client, &expr, at).await?.unwrap_or(0.0)))
 }
 
 /// A sum of the execution time metric in seconds (the exporter's unit may be milliseconds).
@@ -126,7 +130,7 @@ fn exec_seconds(schema: &Schema, value: f64) -> f64 {
 
 /// How many statements the filters keep in one window.
 async fn statement_count(client: &PromClient, ranking: &Ranking<'_>, at: f64) -> Result<usize, QueryFailure> {
-    Ok(instant(client, &ranking.statement_count_expr(), at).await?.first().map(|(_, v)| *v).filter(|v| v.is_finite()).unwrap_or(0.0) as usize)
+    Ok(scalar(client, &ranking.statement_count_expr(), at).await?.unwrap_or(0.0) as usize)
 }
 
 /// Across every statement the filters keep, in one window: execution time (seconds) and the
@@ -136,11 +140,12 @@ async fn window_totals(client: &PromClient, ranking: &Ranking<'_>, schema: &Sche
     Ok((time?, count?))
 }
 
-/// The order's first `k` statements and, where the TSDB gives it from the same read
-/// (`Ranking::top_with_rest_expr`, VictoriaMetrics), the execution time of every statement,
-/// in seconds. A TSDB that refuses `topk_last` (Prometheus) is asked the plain `topk` from then on.
-async fn top_rows(client: &PromClient, state: &PgssState, ranking: &Ranking<'_>, schema: &Schema, k: usize, at: f64) -> Result<(Vec<Sample>, Option<f64>), QueryFailure> {
-    if let Some(expr) = ranking.top_with_rest_expr(k).filter(|_| state.metricsql(Metricsql::TopkRest)) {
+/// The order's first `k` statements and, when `with_rest` (`Ranking::top_with_rest_expr`, where
+/// the TSDB has not refused it) gives it from the same read, the execution time of every
+/// statement, in seconds. A TSDB that refuses `topk_last` (Prometheus) is asked the plain `topk`
+/// now and from then on.
+async fn top_rows(client: &PromClient, state: &PgssState, ranking: &Ranking<'_>, schema: &Schema, with_rest: Option<String>, k: usize, at: f64) -> Result<(Vec<Sample>, Option<f64>), QueryFailure> {
+    if let Some(expr) = with_rest {
         let answer = client.query_instant(&expr, at, None).await?;
         if !state.refused(Metricsql::TopkRest, &answer) {
             let samples = read(&expr, &answer, parse_vector)?;
@@ -269,10 +274,11 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
     let k = query.limit + 1;
     // The share's total comes with the ranking where the TSDB gives it (VictoriaMetrics), else
     // it is asked beside it.
-    let total_with_top = ranking.top_with_rest_expr(k).is_some() && state.metricsql(Metricsql::TopkRest);
+    let with_rest = ranking.top_with_rest_expr(k).filter(|_| state.metricsql(Metricsql::TopkRest));
+    let total_with_top = with_rest.is_some();
     // The rows' own queries follow the pick; the fleet-wide ones run beside both.
     let rows = async {
-        let (top, top_total) = top_rows(client, state, &ranking, schema, k, at).await?;
+        let (top, top_total) = top_rows(client, state, &ranking, schema, with_rest, k, at).await?;
         let (rows, notices) = pick(client, &ranking, query.limit, top, at).await?;
         let (window, spark_series, waits) =
             tokio::join!(rows_window(client, state, &ranking, schema, &rows, at), sparks(client, &plan, &rows, &span), row_waits(client, schema, &rows, query.window, at));

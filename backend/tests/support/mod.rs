@@ -86,6 +86,20 @@ pub fn http(method: &str, addr: &str, path: &str, body: &[u8]) -> std::io::Resul
     Ok((status, body))
 }
 
+/// VictoriaMetrics' own time per query (`/api/v1/status/top_queries`'s answer), one line each:
+/// the summed time, how many times it ran and the query cut to `width` characters.
+pub fn vm_query_time_lines(stats: &serde_json::Value, width: usize) -> Vec<String> {
+    stats["topBySumDuration"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|q| {
+            let query: String = q["query"].as_str().unwrap_or_default().chars().take(width).collect();
+            format!("{:8.1} ms  x{:<3} {query}", q["sumDurationSeconds"].as_f64().unwrap_or(0.0) * 1000.0, q["count"])
+        })
+        .collect()
+}
+
 pub struct VictoriaMetrics {
     child: Child,
     pub addr: String,
