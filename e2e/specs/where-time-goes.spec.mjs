@@ -33,7 +33,8 @@ function timeSplit(row) {
 
 const percent = (share) => `${(share * 100).toFixed(0)} %`;
 const describe = (row) => row && `${row.name}: ${Object.entries(timeSplit(row)).map(([k, v]) => `${k} ${percent(v)}`).join(', ')}; ` +
-  `${(figure(row.disk_read_per_call) / 1e6).toFixed(1)} MB read from storage per call; top wait ${row.top_wait_event} ${percent(figure(row.top_wait_share))}`;
+  `${(figure(row.disk_read_per_call) / 1e6).toFixed(1)} MB read from storage per call, ` +
+  `${(figure(row.disk_written_per_s) / 1e6).toFixed(2)} MB/s written; top wait ${row.top_wait_event} ${percent(figure(row.top_wait_share))}`;
 
 /** The row of the statement whose text holds `text` over the last minute, once `ready(row)`. */
 function statement(what, text, ready = () => true) {
@@ -85,12 +86,16 @@ test('an I/O-bound and a lock-bound statement: time split and wait event; index 
     timeSplit(row).io >= 0.4 && figure(row.disk_read_per_call) > 1e6 && row.top_wait_event === 'IO:DataFileRead');
   console.log(`${elapsed()} I/O-bound: ${describe(io)}`);
   assert.ok(timeSplit(io).io > timeSplit(io).cpu, describe(io));
-  // A statement shared buffers serve (workload/top_n.sql): no read reaches storage, so no I/O
-  // wait at all (its time is CPU and, being a parallel query, waiting for its workers).
+  // A statement shared buffers and the page cache serve (workload/top_n.sql): next to nothing
+  // read from storage, its time CPU and, being a parallel query, waiting for its workers. Its
+  // sequential scan can still have to write out pages pgbench's updates dirtied (it recycles a
+  // small ring of buffers), and that is I/O wait: 3 % in one run here, 0 in others. So the
+  // check is that it is not taken for I/O-bound, not that its I/O share is nil.
   const cached = await statement('a statement served from shared buffers', 'ORDER BY abalance DESC');
   console.log(`${elapsed()} served from memory: ${describe(cached)}`);
-  assert.equal(timeSplit(cached).io, 0, describe(cached));
-  assert.equal(figure(cached.disk_read_per_s), 0, describe(cached));
+  const cachedSplit = timeSplit(cached);
+  assert.ok(cachedSplit.io < 0.2 && cachedSplit.io < cachedSplit.cpu, describe(cached));
+  assert.ok(figure(cached.disk_read_per_call) < 0.1e6, describe(cached));
 
   // Lock-bound: its time waiting for the holder's transaction, hardly any CPU.
   const lock = await statement('the lock probe waiting on the holder', 'UPDATE lock_probe', (row) =>

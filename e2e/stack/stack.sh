@@ -393,7 +393,11 @@ case ${1:-} in
   stop-node) stop_pid node-exporter ;;
   start-node) start_node ;;
   patroni-pause) patronictl_demo pause --wait ;;
-  patroni-resume) patronictl_demo resume --wait ;;
+  patroni-resume) # idempotent: a cluster that is not paused is already what was asked
+    if ! out=$(patronictl_demo resume --wait 2>&1); then
+      grep -q 'Cluster is not paused' <<<"$out" || { echo "$out" >&2; exit 1; }
+    fi
+    echo "$out" ;;
   stop-etcd) stop_pid etcd ;;
   start-etcd) start_etcd ;;
   regress) # regress fast|slow|stop: the probe statement regress_probe(delay) (workload/regress_probe.sql) at 10/s in app
