@@ -436,3 +436,19 @@ fn one_gathering_makes_as_many_requests_for_1000_targets_as_for_100() {
         assert_eq!((down, collapsed), (want_down, want_collapsed), "{count} targets: down and collapsed ones found");
     }
 }
+
+#[test]
+fn save_and_test_looks_the_metric_names_up_once() {
+    // A TSDB answering every request with the scalar 2: Save & test passes `1+1 = 2`, then the
+    // stack checks, the pgss schema and the extensions each need every metric name in the window.
+    let body = r#"{"status":"success","data":{"resultType":"scalar","result":[1700000000,"2"]}}"#;
+    let answer = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    let tsdb = support::FakeServer::start_bytes(answer.into_bytes());
+    let context = support::plugin_context(support::instance("names-once", &tsdb.url(), "{}"));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let report = runtime.block_on(pgscope::datasource::Datasource::new().check_health(Some(&context)));
+    assert!(report.ok, "{report:?}");
+    let requests = tsdb.requests();
+    let lookups = requests.iter().filter(|r| r.lines().next().is_some_and(|line| line.contains("/api/v1/label/__name__/values"))).count();
+    assert_eq!(lookups, 1, "one lookup shared by the stack checks, the schema and the extensions; asked: {:#?}", requests.iter().filter_map(|r| r.lines().next()).collect::<Vec<_>>());
+}

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -167,13 +168,18 @@ pub async fn check(instance: &Instance) -> HealthReport {
         identify(build_info_body.as_deref(), page.as_deref().map(String::from_utf8_lossy).as_deref())
     };
     let rules = StackRules::from(client.settings());
+    let window = rules.window.as_secs_f64();
+    // Every metric name in the window, asked once: the stack checks find the pgss and info
+    // metrics in it, the pgss schema its measures, and the extensions' series their prefixes.
+    let names = client.metric_names(now, window, Some(stack::REQUEST_TIMEOUT)).shared();
     let stack_started = Instant::now();
     let check_stack = async {
         // The checks alone: sparklines are the panel's (the `stackHealth` query).
-        let observations = stack::gather_within(client, &rules, now, now - rules.window.as_secs_f64(), stack::GATHER_DEADLINE, stack::Detail::Checks).await;
+        let source = stack::SharedNames { inner: client, names: names.clone() };
+        let observations = stack::gather_within(&source, &rules, now, now - window, stack::GATHER_DEADLINE, stack::Detail::Checks).await;
         stack::evaluate(&observations, &rules)
     };
-    let detect_pgss = pgss::schema(client, &instance.pgss, now, rules.window.as_secs_f64());
+    let detect_pgss = pgss::schema_from(client, &instance.pgss, names.clone());
     // The optional PostgreSQL connections for names: checked, but never failing Save & test
     // (the TSDB is what the datasource needs; names fall back without them).
     let check_names = instance.pgss.pg_fleet().check();
@@ -181,11 +187,7 @@ pub async fn check(instance: &Instance) -> HealthReport {
     // of every name, filtered here by prefix (a `match[]` makes the TSDB find every series of
     // the names it matches, and these are per statement: seconds at fleet scale).
     let extension_series = async {
-        let params = [
-            ("start", format!("{}", (now - rules.window.as_secs_f64()).floor())),
-            ("end", format!("{}", now.ceil())),
-        ];
-        let answer = client.get_json("api/v1/label/__name__/values", &params, Some(IDENTIFY_TIMEOUT)).await.ok()?;
+        let answer = names.clone().await.ok()?;
         answer.status.is_success().then(|| parse_names(&answer.body)).flatten()
     };
     let (kind, checks, pgss, names, series) = futures_util::join!(identify_server, check_stack, detect_pgss, check_names, extension_series);

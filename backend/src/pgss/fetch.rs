@@ -19,7 +19,7 @@ use super::schema::{detect, Schema};
 use crate::duration::format_go;
 use crate::failure::QueryFailure;
 use crate::frame::{Frame, Notice, Severity};
-use crate::prom::client::{JsonAnswer, PromClient};
+use crate::prom::client::{ClientError, JsonAnswer, PromClient};
 use crate::prom::read::{answer_error, LabelSet, parse_matrix, parse_names, parse_vector, parse_vector_ref, Sample, SampleRef, Series};
 use crate::settings::pg_servers::PgServers;
 
@@ -114,16 +114,24 @@ pub(super) async fn range(client: &PromClient, expr: &str, span: &Span, step: Du
 /// The schema the TSDB holds (metric names seen in the last `window` before `at`), or the one
 /// the settings name; cached for a minute per datasource instance.
 pub async fn schema(client: &PromClient, state: &PgssState, at: f64, window: f64) -> Result<Schema, QueryFailure> {
+    schema_from(client, state, client.metric_names(at, window, None)).await
+}
+
+/// `schema` with the metric names' lookup given (Save & test shares one with its other checks);
+/// it is not awaited while the cached schema is fresh. Every metric name in the range, without a
+/// `match[]` (`PromClient::metric_names`): with one, a fleet's 100,000 statements x 19 measures
+/// pass VictoriaMetrics' 300,000-series limit (-search.maxUniqueTimeseries) and detection fails.
+pub async fn schema_from(
+    client: &PromClient,
+    state: &PgssState,
+    names: impl std::future::Future<Output = Result<JsonAnswer, ClientError>>,
+) -> Result<Schema, QueryFailure> {
     if let Some((when, schema)) = state.schema.lock().ok().and_then(|c| c.clone()) {
         if when.elapsed() < SCHEMA_TTL {
             return Ok(schema);
         }
     }
-    // Every metric name in the range, without a `match[]`: an index lookup however many series
-    // there are. With one, a fleet's 100,000 statements x 19 measures pass VictoriaMetrics'
-    // 300,000-series limit (-search.maxUniqueTimeseries) and detection fails.
-    let params = [("start", format!("{}", (at - window).floor())), ("end", format!("{}", at.ceil()))];
-    let answer = client.get_json("api/v1/label/__name__/values", &params, None).await?;
+    let answer = names.await?;
     let known = names_pattern();
     let known: std::collections::HashSet<&str> = known.split('|').chain(WAIT_SOURCES.iter().map(|w| w.metric)).collect();
     let names: Vec<String> = read("label names", &answer, parse_names)?.into_iter().filter(|n| known.contains(n.as_str())).collect();

@@ -33,7 +33,7 @@ pub mod waits;
 
 pub use analysis::{analyse, rank, totals, Order, Statement, Totals};
 pub use catalog::{Kind, Measure, SchemaDef, Source, POSTGRES_EXPORTER, SCHEMAS};
-pub use fetch::{one_query, plan_top, schema, top_queries_in_plugin, PgssState};
+pub use fetch::{one_query, plan_top, schema, schema_from, top_queries_in_plugin, PgssState};
 pub use frames::table_frame;
 pub use names::{NameSource, Names};
 pub use plan::{Span, TopModel, TopPlan, TopQuery};

@@ -194,6 +194,15 @@ impl PromClient {
         self.request(Method::GET, path, params, timeout, false).await
     }
 
+    /// Every metric name seen in the `window` seconds before `at` (`/api/v1/label/__name__/values`
+    /// without a `match[]`): an index lookup however many series there are. With a `match[]` the
+    /// TSDB finds every series of the names it matches: seconds at 100,000 statements, and past
+    /// VictoriaMetrics' series limit. Callers filter the names themselves.
+    pub async fn metric_names(&self, at: f64, window: f64, timeout: Option<Duration>) -> Result<JsonAnswer, ClientError> {
+        let params = [("start", format!("{}", (at - window).floor())), ("end", format!("{}", at.ceil()))];
+        self.get_json("api/v1/label/__name__/values", &params, timeout).await
+    }
+
     /// The server's own `/metrics` page: at the root of the datasource URL, less a
     /// VictoriaMetrics cluster's `/select/<tenant>/prometheus` or a `/prometheus` prefix.
     pub fn server_metrics_url(&self) -> Url {

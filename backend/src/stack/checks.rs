@@ -201,14 +201,17 @@ pub(super) fn required_job_checks(obs: &Observations, rules: &StackRules) -> Vec
 
 /// `down_since`: when each job's target went down (its info series went with it).
 pub(super) fn info_checks(obs: &Observations, rules: &StackRules, down_since: &BTreeMap<String, f64>) -> Vec<Check> {
-    let statements = obs.pgss.iter().find_map(|p| p.statements);
+    // The statements are those of the first calls metric, the one the info metrics' share named
+    // was joined with (gather), on the same sample of queryids.
+    let calls = obs.pgss.first();
+    let statements = calls.and_then(|p| p.statements);
     // Past `SAMPLE_ABOVE` series the counts are of a sample: said, with how it was drawn.
-    let sample = match obs.pgss.iter().find(|p| p.statements.is_some()).and_then(|p| p.sampled) {
-        Some(digits) => format!(
+    let sample = match calls.filter(|p| p.statements.is_some()).and_then(|p| p.sampled.map(|digits| (digits, p.count_now))) {
+        Some((digits, series)) => format!(
             " (counted on a sample, one statement in {}: the queryids with {} before their last digit; {} series are too many to join whole within Save & test)",
             count(10f64.powi(digits as i32)),
             "0".repeat(digits as usize),
-            count(obs.pgss.iter().find_map(|p| p.count_now).unwrap_or(0.0))
+            count(series.unwrap_or(0.0))
         ),
         None => String::new(),
     };

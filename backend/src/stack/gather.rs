@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{InfoObservation, Observations, PgssObservation, Series, StackRules, Target, GATHER_DEADLINE, PATRONI_METRICS, PGSS_CALLS_METRICS, POSTGRES_METRICS, REQUEST_TIMEOUT};
 use crate::frame::Labels;
-use crate::prom::client::PromClient;
+use crate::prom::client::{ClientError, JsonAnswer, PromClient};
 use crate::prom::read::{parse_matrix, parse_names, parse_vector, success_data, Sample};
 use crate::promql_text::{quote, regex_escape};
 
@@ -116,13 +116,7 @@ impl Source for PromClient {
     async fn ask(&self, ask: &Ask, span: Span) -> Option<Vec<u8>> {
         let answer = match ask {
             Ask::Targets => self.get_json("api/v1/targets", &[("state", "active".into())], Some(REQUEST_TIMEOUT)).await,
-            Ask::Names => {
-                let params = [
-                    ("start", format!("{}", (span.at - span.window).floor())),
-                    ("end", format!("{}", span.at.ceil())),
-                ];
-                self.get_json("api/v1/label/__name__/values", &params, Some(REQUEST_TIMEOUT)).await
-            }
+            Ask::Names => self.metric_names(span.at, span.window, Some(REQUEST_TIMEOUT)).await,
             Ask::Instant(expr) => self.query_instant(expr, span.at, Some(REQUEST_TIMEOUT)).await,
             Ask::Range(expr) => {
                 let step = Duration::from_secs_f64(span.step);
@@ -161,6 +155,26 @@ impl<S: Source> Source for Recorder<'_, S> {
             self.answers.lock().unwrap_or_else(|p| p.into_inner()).insert(ask.key(), value);
         }
         Some(body)
+    }
+}
+
+/// `inner`, with the metric names' lookup (`Ask::Names`, over the same window) answered by
+/// `names`: Save & test asks it once for the stack checks, the pgss schema and the extensions.
+pub struct SharedNames<'a, S, F> {
+    pub inner: &'a S,
+    pub names: F,
+}
+
+impl<S, F> Source for SharedNames<'_, S, F>
+where
+    S: Source,
+    F: std::future::Future<Output = Result<JsonAnswer, ClientError>> + Clone,
+{
+    async fn ask(&self, ask: &Ask, span: Span) -> Option<Vec<u8>> {
+        match ask {
+            Ask::Names => self.names.clone().await.ok().filter(|a| a.status.is_success()).map(|a| a.body.to_vec()),
+            _ => self.inner.ask(ask, span).await,
+        }
     }
 }
 
@@ -256,8 +270,8 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
         coverage,
         instant(citus),
     );
-    let exported = coverage.3;
-    let pgss_coverage = named_samples([(DEALLOC_METRIC, coverage.0), (HELD_METRIC, coverage.1), (MAX_METRIC, coverage.2), (EXPORTED_METRIC, per_target_and_newest(exported.clone()).0)]);
+    let exported = per_target_and_newest(coverage.3);
+    let pgss_coverage = named_samples([(DEALLOC_METRIC, coverage.0), (HELD_METRIC, coverage.1), (MAX_METRIC, coverage.2), (EXPORTED_METRIC, exported.0.clone())]);
     let seen = seen.unwrap_or_default();
     // Info metrics: the configured ones, then any `*_query_info` or `*_query_id` in the TSDB.
     let is_info = |name: &str| ["_query_info", "_query_id"].iter().any(|suffix| name.len() > suffix.len() && name.ends_with(suffix));
@@ -291,23 +305,25 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
             series
         }
     };
-    // What each pgss metric holds now (the sample sizes depend on it): the coverage check's
-    // read already holds postgres_exporter's, so its sample is known at once.
+    // What each pgss metric holds now, and the sample its statements are counted on (whose size
+    // depends on it): the coverage check's read already holds postgres_exporter's, so its sample
+    // is known at once.
     let pgss_now = join_all(pgss_names.iter().map(|metric| {
         let exported = &exported;
         async move {
-            match metric == EXPORTED_METRIC {
+            let (now, newest) = match metric == EXPORTED_METRIC {
                 true => exported.clone(),
-                false => instant(per_target(metric)).await,
-            }
+                false => per_target_and_newest(instant(per_target(metric)).await),
+            };
+            let sample = queryid_sample(total(&now));
+            PgssNow { now, newest, sample }
         }
     }))
-    .map(|answers| answers.into_iter().map(per_target_and_newest).collect::<Vec<_>>())
     .shared();
     // The statements named are counted on the first calls metric's sample (its queryids), and
     // each info metric on the same sample past `SAMPLE_ABOVE` (`info_count`).
     let calls = pgss_names.first().cloned();
-    let sample = pgss_now.clone().map(|now| now.first().and_then(|(now, _)| queryid_sample(total(now)))).shared();
+    let sample = pgss_now.clone().map(|now| now.first().and_then(|first| first.sample)).shared();
     let info = join_all(info_names.into_iter().map(|metric| {
         let (calls, sample, down_jobs) = (&calls, sample.clone(), &down_jobs);
         async move {
@@ -326,8 +342,7 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
     }));
     let pgss = async {
         let churning_jobs = &churning_jobs;
-        join_all(pgss_names.iter().zip(pgss_now.await).map(|(metric, (now, newest))| async move {
-            let sample = queryid_sample(total(&now));
+        join_all(pgss_names.iter().zip(pgss_now.await).map(|(metric, PgssNow { now, newest, sample })| async move {
             let statements = async {
                 let sample = sample.as_ref()?;
                 let count = instant(format!("count(count by (queryid) ({}))", sample.select(metric))).await?;
@@ -361,6 +376,14 @@ pub async fn gather_within<S: Source>(source: &S, rules: &StackRules, at: f64, s
         pgss_coverage,
         citus,
     }
+}
+
+/// A pgss metric's series per target now (`per_target_and_newest`) and its statements' sample.
+#[derive(Clone)]
+struct PgssNow {
+    now: Option<Vec<Sample>>,
+    newest: Option<f64>,
+    sample: Option<QueryidSample>,
 }
 
 /// Series per exporter target by the time of their newest sample: summed per target, the
@@ -437,7 +460,7 @@ where
 {
     if let Some(sample) = sample.filter(|s| s.digits > 0) {
         if let Some(counted) = instant(format!("count by (job) ({})", sample.select(metric))).await {
-            if counted.iter().map(|s| s.1).sum::<f64>() >= MIN_SAMPLED_INFO {
+            if sum(&counted) >= MIN_SAMPLED_INFO {
                 let scale = 10f64.powi(sample.digits as i32);
                 return (Some(counted.into_iter().map(|(labels, n)| (labels, n * scale)).collect()), Some(sample.digits));
             }
@@ -448,7 +471,11 @@ where
 
 /// The sum of a count's samples; None when the request failed or no series exists.
 fn total(samples: &Option<Vec<Sample>>) -> Option<f64> {
-    samples.as_ref().filter(|v| !v.is_empty()).map(|v| v.iter().map(|s| s.1).sum())
+    samples.as_deref().filter(|v| !v.is_empty()).map(sum)
+}
+
+fn sum(samples: &[Sample]) -> f64 {
+    samples.iter().map(|s| s.1).sum()
 }
 
 /// A count by job (or finer) now as one point per job at `at`: what `count by (job)` over the

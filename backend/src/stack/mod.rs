@@ -35,7 +35,7 @@ use crate::settings::Settings;
 
 pub use evaluate::evaluate;
 pub use frames::frames;
-pub use gather::{gather, gather_within, parse_targets, Ask, Detail, Recorder, Recording, Source, Span, SAMPLE_ABOVE};
+pub use gather::{gather, gather_within, parse_targets, Ask, Detail, Recorder, Recording, SharedNames, Source, Span};
 pub use text::{human_duration, more_checks_line, summary_line, verbose_lines, DETAILED_CHECKS};
 
 /// How long one stack request may take: a slow answer is reported as unknown, not waited for.
