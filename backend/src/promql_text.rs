@@ -4,20 +4,44 @@
 //!
 //! May use: nothing of the crate.
 
-/// `a"b\` as the body of a PromQL double-quoted string literal.
+/// `a"b\` as the body of a PromQL double-quoted string literal. PromQL reads Go's escapes, and a
+/// literal holds no raw line break (both TSDBs answer "unterminated quoted string"): a label
+/// value with one, from a hostile statement text or job name, is written `\n`, any other
+/// control character `\xHH`.
 pub fn quote(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"")
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            _ if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
-/// `text` matched literally by a (RE2) regex: every character but letters, digits and `_`
-/// escaped. Put the result in a string literal with `quote`.
+/// `text` matched literally by a regex, read alike by RE2 (Prometheus', VictoriaMetrics') and
+/// Rust's regex crate (the unit tests'): ASCII punctuation escaped (`a.b` -> `a\.b`) but `_`,
+/// `<` and `>` (no metacharacters; `\<` is a word boundary in Rust's regex), ASCII control
+/// characters as `\x0A` (a PromQL string literal holds no line break), and letters, digits,
+/// space and every non-ASCII character as they are (RE2 refuses `\é`). Put the result in a
+/// string literal with `quote`.
 pub fn regex_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if !(c.is_ascii_alphanumeric() || c == '_') {
-            out.push('\\');
+        match c {
+            _ if c.is_ascii_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
+            '_' | '<' | '>' => out.push(c),
+            _ if c.is_ascii_punctuation() => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
         }
-        out.push(c);
     }
     out
 }
@@ -40,6 +64,34 @@ mod tests {
         assert_eq!(regex_escape("pg:query_info.x"), r"pg\:query_info\.x");
         assert_eq!(quote(&regex_escape("a.b")), r"a\\.b");
         assert_eq!(regex_escape("plain_name1"), "plain_name1");
+    }
+
+    /// pgss's search and tag regexes escaped each their own way before they shared this; on
+    /// `é` and on a line break this one made what RE2 refuses (`\é`) or what no PromQL string
+    /// literal holds.
+    #[test]
+    fn escaped_texts_match_themselves_only_in_rust_and_re2_alike() {
+        assert_eq!(regex_escape("Zürich é"), "Zürich é");
+        assert_eq!(regex_escape("a\nb<c>_"), r"a\x0Ab<c>_");
+        let anchored = |text: &str| regex::Regex::new(&format!("^(?:{})$", regex_escape(text))).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let characters: Vec<String> = (0u8..128).map(char::from).chain(['é', '✓', '\u{1F600}']).map(String::from).collect();
+        for c in &characters {
+            let regex = anchored(c);
+            let matched: Vec<&String> = characters.iter().filter(|other| regex.is_match(other)).collect();
+            assert_eq!(matched, [c], "{c:?} as {}", regex_escape(c));
+            assert!(!quote(&regex_escape(c)).contains(|c: char| c.is_control()), "{c:?}");
+        }
+        let all: String = characters.concat();
+        assert!(anchored(&all).is_match(&all));
+    }
+
+    #[test]
+    fn quoted_values_hold_no_raw_control_character() {
+        assert_eq!(quote(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(quote("line\nbreak\r\tand\u{1}é"), r"line\nbreak\r\tand\x01é");
+        for c in (0u8..128).map(char::from) {
+            assert!(!quote(&c.to_string()).contains(|c: char| c.is_control()), "{c:?}");
+        }
     }
 
     #[test]

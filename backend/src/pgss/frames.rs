@@ -137,16 +137,25 @@ pub(super) fn spark_frames(schema: &Schema, source: Source, rows: &[Statement], 
 /// One measure of one statement over the range, per second or per call (`per`); `then`: the
 /// comparison window's series, labelled `window="then"`.
 pub(super) fn measure_frame(measure: Measure, per: &str, points: &[(f64, f64)], unit: &str, then: bool) -> Frame {
-    let mut labels: Labels = [("measure".to_string(), measure.key().to_string()), ("per".to_string(), per.to_string())].into();
-    let mut display = format!("{}/{per}", measure.label());
-    let mut custom = serde_json::Map::new();
-    custom.insert("measure".into(), measure.key().into());
-    custom.insert("per".into(), per.into());
-    if then {
-        labels.insert("window".into(), "then".into());
-        custom.insert("window".into(), "then".into());
-        display.push_str(" (then)");
-    }
+    let window: &[(&str, &str)] = if then { &[("window", "then")] } else { &[] };
+    let display = format!("{}/{per}{}", measure.label(), if then { " (then)" } else { "" });
+    series_frame(SeriesOf { measure: measure.key(), per, labels: window, custom: window }, display, points, unit)
+}
+
+/// What a statement's series frame is of: `measure` per `per`, both in its value's labels and
+/// in its meta, with more `labels` and meta (`custom`).
+struct SeriesOf<'a> {
+    measure: &'a str,
+    per: &'a str,
+    labels: &'a [(&'a str, &'a str)],
+    custom: &'a [(&'a str, &'a str)],
+}
+
+/// A statement's series frame (`FRAME_KIND_PGSS_SERIES`): time and value, shown as `display`.
+fn series_frame(of: SeriesOf, display: String, points: &[(f64, f64)], unit: &str) -> Frame {
+    let both = [("measure", of.measure), ("per", of.per)];
+    let labels: Labels = both.iter().chain(of.labels).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let custom: serde_json::Map<String, serde_json::Value> = both.iter().chain(of.custom).map(|(k, v)| (k.to_string(), (*v).into())).collect();
     Frame {
         name: display.clone(),
         ref_id: String::new(),
@@ -252,19 +261,10 @@ pub(super) fn wait_frames(source: &WaitSource, series: Vec<Series>) -> Vec<Frame
     series
         .into_iter()
         .filter_map(|(labels, points)| {
-            let event = labels.get(source.event_label).filter(|e| !e.is_empty())?.clone();
-            let event_type = labels.get(source.event_type_label).cloned().unwrap_or_default();
-            let display = format!("{event_type}:{event}");
-            let value_labels: Labels = [("measure".to_string(), "wait".to_string()), ("per".to_string(), "s".to_string()), ("event_type".to_string(), event_type), ("event".to_string(), event)].into();
-            let mut custom = serde_json::Map::new();
-            custom.insert("measure".into(), "wait".into());
-            custom.insert("per".into(), "s".into());
-            Some(Frame {
-                name: display.clone(),
-                ref_id: String::new(),
-                meta: meta(FRAME_KIND_PGSS_SERIES, custom, "timeseries-multi"),
-                fields: vec![time_field(&points), with_config(Field::new("Value", Values::Float64(points.iter().map(|p| p.1).collect())).with_labels(value_labels), &display, "none")],
-            })
+            let event = labels.get(source.event_label).filter(|e| !e.is_empty())?;
+            let event_type = labels.get(source.event_type_label).map_or("", String::as_str);
+            let of = SeriesOf { measure: "wait", per: "s", labels: &[("event_type", event_type), ("event", event)], custom: &[] };
+            Some(series_frame(of, format!("{event_type}:{event}"), &points, "none"))
         })
         .collect()
 }
@@ -285,4 +285,65 @@ pub(super) fn wait_fields(rows: &[Statement], waits: &BTreeMap<String, Waits>, w
             "s",
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pgss::catalog::WAIT_SOURCES;
+
+    /// The frame's name, its value's labels, display name and unit, its meta's custom (the
+    /// `pgscope` kind included), and its times and values.
+    fn described(frame: &Frame) -> (String, Labels, String, String, serde_json::Value, Vec<i64>, Vec<f64>) {
+        let [Field { name: time, values: Values::Time(times), .. }, Field { name: value, labels, config: Some(config), values: Values::Float64(values) }] = frame.fields.as_slice() else {
+            panic!("time and value: {frame:?}")
+        };
+        assert_eq!((time.as_str(), value.as_str()), ("Time", "Value"));
+        let meta = frame.meta.clone().unwrap();
+        assert_eq!((meta.frame_type.as_deref(), meta.type_version), (Some("timeseries-multi"), Some([0, 1])));
+        let display = config.display_name_from_ds.clone().unwrap();
+        (frame.name.clone(), labels.clone().unwrap(), display, config.unit.clone().unwrap(), meta.custom.unwrap().into(), times.clone(), values.clone())
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_measure_series_says_its_measure_per_and_window() {
+        let points = [(1.0, 2.0), (16.5, 0.25)];
+        let (name, value_labels, display, unit, custom, times, values) = described(&measure_frame(Measure::ExecTime, "call", &points, "ms", false));
+        assert_eq!((name.as_str(), display.as_str(), unit.as_str()), ("exec time/call", "exec time/call", "ms"));
+        assert_eq!(value_labels, labels(&[("measure", "exec_time"), ("per", "call")]));
+        assert_eq!(custom, serde_json::json!({"measure": "exec_time", "per": "call", "pgscope": FRAME_KIND_PGSS_SERIES}));
+        assert_eq!((times, values), (vec![1000, 16500], vec![2.0, 0.25]));
+        let (name, value_labels, display, _, custom, ..) = described(&measure_frame(Measure::Calls, "s", &points, "ops", true));
+        assert_eq!((name.as_str(), display.as_str()), ("calls/s (then)", "calls/s (then)"));
+        assert_eq!(value_labels, labels(&[("measure", "calls"), ("per", "s"), ("window", "then")]));
+        assert_eq!(custom, serde_json::json!({"measure": "calls", "per": "s", "window": "then", "pgscope": FRAME_KIND_PGSS_SERIES}));
+    }
+
+    #[test]
+    fn a_wait_series_is_one_event_and_one_without_an_event_makes_no_frame() {
+        let source = &WAIT_SOURCES[1];
+        let series = |pairs: &[(&str, &str)]| (labels(pairs), vec![(2.0, 0.5)]);
+        let frames = wait_frames(
+            source,
+            vec![
+                series(&[("wait_event_type", "Lock"), ("wait_event", "transactionid"), ("query_id", "1")]),
+                series(&[("wait_event", "PgSleep")]),
+                series(&[("wait_event_type", "Lock"), ("wait_event", "")]),
+                series(&[("wait_event_type", "Lock")]),
+            ],
+        );
+        assert_eq!(frames.len(), 2, "a series without an event makes no frame");
+        let (name, value_labels, display, unit, custom, times, values) = described(&frames[0]);
+        assert_eq!((name.as_str(), display.as_str(), unit.as_str()), ("Lock:transactionid", "Lock:transactionid", "none"));
+        assert_eq!(value_labels, labels(&[("measure", "wait"), ("per", "s"), ("event_type", "Lock"), ("event", "transactionid")]));
+        assert_eq!(custom, serde_json::json!({"measure": "wait", "per": "s", "pgscope": FRAME_KIND_PGSS_SERIES}));
+        assert_eq!((times, values), (vec![2000], vec![0.5]));
+        let (name, value_labels, ..) = described(&frames[1]);
+        assert_eq!(name, ":PgSleep", "no event type: empty");
+        assert_eq!(value_labels, labels(&[("measure", "wait"), ("per", "s"), ("event_type", ""), ("event", "PgSleep")]));
+    }
 }

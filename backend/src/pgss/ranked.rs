@@ -14,7 +14,7 @@ use super::catalog::Measure;
 use super::names::{NAME_LABELS, TEXT_LABELS};
 use super::plan::{info_names, info_selector, info_selector_with, seconds, TopPlan};
 use crate::duration::format_go;
-use crate::promql_text::{quote, with_matcher};
+use crate::promql_text::{quote, regex_escape, with_matcher};
 use crate::settings::Settings;
 
 /// Queryids per regex matcher, and bytes of them: VictoriaMetrics 1.79 matches an alternation
@@ -50,18 +50,10 @@ pub struct Ranking<'a> {
     info_names: String,
 }
 
-/// `needle` found anywhere, any case, in an RE2 regex (Prometheus' and VictoriaMetrics'):
-/// ASCII punctuation escaped, other characters as they are (RE2 refuses `\é`).
+/// `needle` found anywhere, any case, in an RE2 regex (Prometheus' and VictoriaMetrics'): the
+/// needle as `regex_escape` makes it literal.
 pub fn contains_regex(needle: &str) -> String {
-    let mut out = String::from("(?i).*");
-    for c in needle.chars() {
-        if c.is_ascii_punctuation() {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push_str(".*");
-    out
+    format!("(?i).*{}.*", regex_escape(needle))
 }
 
 impl<'a> Ranking<'a> {

@@ -10,6 +10,8 @@
 //!
 //! Not for: Rails' marginalia (`/*application:Shop*/`), which uses `:`.
 
+use crate::promql_text::regex_escape;
+
 /// At most this many tags per text, keys and values of at most these many bytes: a hostile
 /// text makes a bounded column.
 const MAX_TAGS: usize = 32;
@@ -162,30 +164,26 @@ impl Tag {
     /// after a comment's start or a separator, `=`, the value quoted or not, each character as
     /// itself or URL-encoded. A superset: the plugin keeps the texts `matches` keeps.
     pub fn regex(&self) -> String {
-        format!(r"(?s).*[-*,\t\n\f\r ]{}=(?:'{value}'|{value})(?:[,\t\n\f\r *'].*)?", encoded(&self.key), value = encoded(&self.value))
+        format!(r"(?s).*[-*,\t\n\f\r ]{}=(?:'{value}'|{value})(?:[,\t\n\f\r *'].*)?", literal_or_url_encoded(&self.key), value = literal_or_url_encoded(&self.value))
     }
 }
 
 /// A regex matching `text` with any of its characters URL-encoded (`%2F` or `%2f`), `'` also
-/// as `\'`; letters, digits and `-_.~` as they are (URL encoders leave them: short regexes
-/// keep the query inside a TSDB's length limit).
-fn encoded(text: &str) -> String {
+/// as `\'`; letters, digits and `-_.~` only as they are (URL encoders leave them: short regexes
+/// keep the query inside a TSDB's length limit). Each character as itself is `regex_escape`'s.
+fn literal_or_url_encoded(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' {
-            out.push(c);
-            continue;
-        }
-        if matches!(c, '-' | '.' | '~') {
-            out.push_str(&format!("\\x{:02X}", c as u32));
-            continue;
-        }
         let mut bytes = [0u8; 4];
-        let percent: String = c.encode_utf8(&mut bytes).bytes().map(|b| format!("%{}{}", hex_class(b >> 4), hex_class(b & 15))).collect();
-        // `\x2F` for other ASCII: RE2 and Rust's regex read it alike (`\<` they do not).
-        let literal = if c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii() { c.to_string() } else { format!("\\x{:02X}", c as u32) };
-        let quote = if c == '\'' { r"|\x5C\x27" } else { "" };
-        out.push_str(&format!("(?:{literal}|{percent}{quote})"));
+        let character = c.encode_utf8(&mut bytes);
+        let literal = regex_escape(character);
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '~') {
+            out.push_str(&literal);
+            continue;
+        }
+        let percent: String = character.bytes().map(|b| format!("%{}{}", hex_class(b >> 4), hex_class(b & 15))).collect();
+        let backslashed = if c == '\'' { format!("|{}", regex_escape("\\'")) } else { String::new() };
+        out.push_str(&format!("(?:{literal}|{percent}{backslashed})"));
     }
     out
 }
