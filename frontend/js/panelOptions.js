@@ -65,13 +65,5 @@ export function panelOptions(builder) {
       category: ['pg_stat_statements'],
       defaultValue: 'previous',
       settings: { options: COMPARE_TO.map(([value, label, description]) => ({ value, label, description })) },
-    })
-    .addNumberInput({
-      path: 'threshold',
-      name: 'Change threshold %',
-      description: "Regressions and improvements of at least this many percent are coloured, when the query's answer does not say its own threshold (a query that compared says it, and its threshold wins so that colours match the states).",
-      category: ['pg_stat_statements'],
-      defaultValue: 20,
-      settings: { min: 0 },
     });
 }

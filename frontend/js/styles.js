@@ -1,18 +1,19 @@
 // The panel's stylesheet, by class (the wasm view draws the elements, js/panel.js puts this in
-// the page once): the top-queries table and the comparison's badges and colours. Static text,
-// kept here rather than in the wasm, whose size has a budget (issue 19). A style attribute is
-// parsed per element, a class once: rows are flex boxes of one height (viewport.rs ROW_HEIGHT,
-// 44 px), placed absolutely in a body as tall as all of them, each with `contain: strict` so a
-// change inside one lays out that row only. A row's copy button shows while the pointer is on
-// the row or focus is in it (tab from the name): drawn in every row it was a tenth of a
-// refill's layout.
+// the page once): the top-queries table, the sort buttons in every table's headers (text in the
+// header's colour) and the comparison's badges and colours. Static text, kept here rather than
+// in the wasm, whose size has a budget (issue 19). A style attribute is parsed per element, a
+// class once: rows are flex boxes of one height (viewport.rs ROW_HEIGHT, 44 px), placed
+// absolutely in a body as tall as all of them, each with `contain: strict` so a change inside
+// one lays out that row only. A row's copy button shows while the pointer is on the row or
+// focus is in it (tab from the name): drawn in every row it was a tenth of a refill's layout.
 
 export const PANEL_CSS = `
 .pgscope-top-table { width: 100%; min-width: 900px; }
 .pgscope-top-head { position: sticky; top: 0; z-index: 1; display: flex; background: var(--pgscope-header-bg, #22252b); color: var(--pgscope-link, #6e9fff); border-bottom: 1px solid var(--pgscope-border, #2c3235); user-select: none; }
 .pgscope-top-head > div { padding: 4px 8px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .pgscope-top-header { cursor: pointer; }
-.pgscope-top-header:focus-visible { outline: 1px solid var(--pgscope-link, #6e9fff); outline-offset: -2px; }
+.pgscope-sort { display: block; width: 100%; padding: 0; border: 0; background: none; color: inherit; font: inherit; text-align: inherit; cursor: pointer; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.pgscope-sort:focus-visible { outline: 1px solid var(--pgscope-link, #6e9fff); outline-offset: 2px; }
 .pgscope-top-body { position: relative; }
 .pgscope-top-row { position: absolute; left: 0; right: 0; height: 44px; box-sizing: border-box; display: flex; contain: strict; border-bottom: 1px solid var(--pgscope-border, #2c3235); }
 .pgscope-top-row > div { padding: 3px 8px; overflow: hidden; }

@@ -110,12 +110,13 @@ pub fn shown(options: &PanelOptions) -> bool {
 }
 
 /// The threshold colours start at: the one the backend decided the states with (the frame's
-/// `compare.threshold`, which may come from a dashboard variable), else the panel's option,
-/// else 20 %. The frame's wins so that a change is coloured exactly when its state says
-/// regressed or improved: with the query at 50 % and the option at 20 %, a +30 % change is
-/// "unchanged" and must not be red.
-pub fn threshold(options: &PanelOptions, compare: &Compare) -> f64 {
-    compare.threshold.or(options.threshold).unwrap_or(20.0)
+/// `compare.threshold`, which may come from a dashboard variable), else the backend's default,
+/// 20 %. So a change is coloured exactly when its state says regressed or improved: with the
+/// query at 50 %, a +30 % change is "unchanged" and must not be red. The panel has no option
+/// for it: a panel cannot set its query's threshold, and a second one for colours alone would
+/// colour what the states call unchanged, or leave regressions plain.
+pub fn threshold(compare: &Compare) -> f64 {
+    compare.threshold.unwrap_or(20.0)
 }
 
 /// The change column's text: "▲ +112 %", "▼ −35 %", "= 0 %"; "new" and "gone" as words
@@ -199,19 +200,13 @@ mod tests {
     fn colours_need_the_state_and_the_threshold() {
         assert_eq!(tone(Some(112.0), Some(State::Regressed), 20.0), "worse");
         assert_eq!(tone(Some(-40.0), Some(State::Improved), 20.0), "better");
-        assert_eq!(tone(Some(30.0), Some(State::Regressed), 50.0), "", "under the panel's threshold");
+        assert_eq!(tone(Some(30.0), Some(State::Regressed), 50.0), "", "under the threshold");
         assert_eq!(tone(Some(300.0), Some(State::Unchanged), 20.0), "", "too few calls: the backend said unchanged");
         assert_eq!(tone(Some(f64::NAN), Some(State::Regressed), 0.0), "");
+        assert_eq!(threshold(&Compare { threshold: Some(50.0), ..Compare::default() }), 50.0, "the frame's");
+        assert_eq!(threshold(&Compare::default()), 20.0, "without one, the backend's default");
         let mut options = PanelOptions::default();
-        let compare = Compare { threshold: Some(50.0), ..Compare::default() };
-        assert_eq!(threshold(&options, &compare), 50.0);
-        options.threshold = Some(20.0);
-        assert_eq!(threshold(&options, &compare), 50.0, "the frame's threshold wins over the panel's option");
-        assert_eq!(threshold(&options, &Compare::default()), 20.0, "the option applies when the frame has none");
-        options.threshold = Some(35.0);
-        assert_eq!(threshold(&options, &Compare::default()), 35.0);
-        assert_eq!(threshold(&PanelOptions::default(), &Compare::default()), 20.0);
-        assert!(shown(&PanelOptions::default()));
+        assert!(shown(&options));
         options.compare_to = Some(String::new());
         assert!(!shown(&options));
         options.compare_to = Some("1d".into());

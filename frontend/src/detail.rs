@@ -556,7 +556,8 @@ impl DetailModel {
     pub fn ticks(&self) -> Vec<(f64, f64)> {
         let (from, to) = self.range;
         let span = to - from;
-        if !(span > 0.0) {
+        // A NaN span (no range to read) draws no ticks either.
+        if span.is_nan() || span <= 0.0 {
             return Vec::new();
         }
         const STEPS_MS: [f64; 12] = [1e3, 5e3, 15e3, 30e3, 60e3, 300e3, 900e3, 1800e3, 3600e3, 10800e3, 21600e3, 86400e3];
@@ -646,6 +647,10 @@ mod tests {
         let ticks = model.ticks();
         assert!((4..=8).contains(&ticks.len()), "{ticks:?}");
         assert!(ticks.iter().all(|t| t.1 % 600_000.0 == 0.0 || t.1 % 900_000.0 == 0.0), "{ticks:?}");
+        for range in [(5.0, 5.0), (10.0, 0.0), (f64::NAN, 1.0)] {
+            model.range = range;
+            assert!(model.ticks().is_empty(), "an empty, reversed or NaN range: {range:?}");
+        }
     }
 
     #[test]

@@ -164,6 +164,7 @@ fn frame(rng: &mut Rng, numbers: usize) -> String {
 
 fn props(rng: &mut Rng, numbers: usize) -> String {
     let series: Vec<String> = (0..rng.below(6)).map(|_| frame(rng, numbers)).collect();
+    // "threshold": the panel option removed, still in dashboards saved with it.
     let options = if rng.chance(50) {
         format!("{{\"compareTo\":{},\"threshold\":{},\"topColumns\":[{}]}}", quoted(rng.pick(&["", "previous", "1d", "7d", "x"])), value(rng, 0), quoted(rng.pick(FIELDS)))
     } else {

@@ -44,12 +44,15 @@ pub struct PanelHandle {
     mounted: Option<leptos::mount::UnmountHandle<AnyViewState>>,
 }
 
+/// A panel's props and height: made inside the mount (its owner frees them), kept by the handle.
+type PanelSignals = (RwSignal<Props>, RwSignal<f64>);
+
 /// Mounts a panel into `element` with the initial props (JSON and its packed numbers).
 #[wasm_bindgen]
 pub fn mount(element: web_sys::HtmlElement, props_json: &str, numbers: Option<Vec<f64>>) -> PanelHandle {
     let initial = model::parse_packed(props_json, numbers.unwrap_or_default());
     let height = element.client_height() as f64;
-    let slot: Rc<Cell<Option<(RwSignal<Props>, RwSignal<f64>)>>> = Rc::new(Cell::new(None));
+    let slot: Rc<Cell<Option<PanelSignals>>> = Rc::new(Cell::new(None));
     let inner_slot = slot.clone();
     let mounted = mount_to(element, move || {
         // Created inside the mount's owner, so unmounting frees them.

@@ -34,7 +34,7 @@ pub struct TimeRange {
     pub to: f64,
 }
 
-/// Options of the panel (frontend/js/panel.js declares their editors).
+/// Options of the panel (frontend/js/panelOptions.js declares their editors).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PanelOptions {
     /// The top-queries view's columns, by field name, in the order chosen; None or empty: all
@@ -45,8 +45,6 @@ pub struct PanelOptions {
     /// The comparison the panel shows (issue 20): "" off, "previous", "1d", "7d"; None: not
     /// set. The window itself is the query's `compareTo` (the panel cannot change its query).
     pub compare_to: Option<String>,
-    /// Changes of at least this many percent are coloured (regressed red, improved green).
-    pub threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -227,7 +225,6 @@ impl PanelInput {
             },
             detail_charts: string(options.take("detailCharts")),
             compare_to: string(options.take("compareTo")),
-            threshold: options.get("threshold").and_then(Value::as_f64).filter(|t| t.is_finite() && *t >= 0.0),
         };
         Ok(PanelInput { series, errors: strings(errors), time_range, options })
     }

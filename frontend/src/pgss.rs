@@ -196,7 +196,7 @@ impl TopModel {
                 model.columns.pop();
             }
             if let Some(compare) = &model.compare {
-                model.threshold = compare::threshold(&input.options, compare);
+                model.threshold = compare::threshold(compare);
             }
             // Fields looked up once, not per row and value.
             let field = |name: &str| column(frame, name).map(|f| &f.values);
@@ -349,7 +349,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::model::parse_input;
+    use crate::model::{parse_input, PanelOptions};
 
     fn input() -> PanelInput {
         parse_input(
@@ -408,11 +408,11 @@ mod tests {
         assert_eq!(names(TopModel::from_input(&input)), ["calls_per_s", "share_of_time"], "chosen order; absent and unknown left out");
         input.options.top_columns = Some(vec![]);
         assert_eq!(names(TopModel::from_input(&input)), ["share_of_time", "calls_per_s"], "none chosen: all the data has");
-        let odd = parse_input(r#"{"options":{"topColumns":"calls_per_s","detailCharts":7,"compareTo":1,"threshold":"x"},"series":[]}"#).unwrap();
-        assert_eq!((odd.options.top_columns, odd.options.detail_charts, odd.options.compare_to, odd.options.threshold), (None, None, None, None), "wrong types mean unset");
+        let odd = parse_input(r#"{"options":{"topColumns":"calls_per_s","detailCharts":7,"compareTo":1},"series":[]}"#).unwrap();
+        assert_eq!((odd.options.top_columns, odd.options.detail_charts, odd.options.compare_to), (None, None, None), "wrong types mean unset");
+        // Dashboards saved with the removed "Change threshold %" option still carry it.
         let set = parse_input(r#"{"options":{"compareTo":"1d","threshold":35},"series":[]}"#).unwrap();
-        assert_eq!((set.options.compare_to.as_deref(), set.options.threshold), (Some("1d"), Some(35.0)));
-        assert_eq!(parse_input(r#"{"options":{"threshold":-5}}"#).unwrap().options.threshold, None, "a negative threshold is unset");
+        assert_eq!(set.options, PanelOptions { compare_to: Some("1d".into()), ..PanelOptions::default() });
     }
 
     #[test]
@@ -492,31 +492,28 @@ mod tests {
     }
 
     #[test]
-    fn the_frames_threshold_decides_the_colours_and_the_option_only_without_one() {
-        // The query decides the states with its threshold (a $threshold variable, say); the
-        // panel's option is 20 by default.
-        let at = |frame_threshold: &str, option: Option<f64>| {
-            let json = COMPARED.replace(r#""threshold":20"#, frame_threshold);
-            let mut input = parse_input(&json).unwrap();
-            input.options.threshold = option;
-            TopModel::from_input(&input)
-        };
+    fn the_frames_threshold_decides_the_colours() {
+        // The query decides the states with its threshold (a $threshold variable, say), and
+        // the frame says it.
+        let at = |frame_threshold: &str| TopModel::from_input(&parse_input(&COMPARED.replace(r#""threshold":20"#, frame_threshold)).unwrap());
         let tones = |model: &TopModel| model.rows.iter().map(|r| r.tone).collect::<Vec<_>>();
-        let low = at(r#""threshold":10"#, Some(20.0));
-        assert_eq!(low.threshold, 10.0, "the frame's threshold wins over the panel's option");
+        let low = at(r#""threshold":10"#);
+        assert_eq!(low.threshold, 10.0);
         assert_eq!(tones(&low), ["worse", "", "", ""], "row 4 changed +5.26 %: unchanged, plain");
-        // Row 4 regressed +15 % at the query's 10 %: red, although under the option's 20 %.
+        // Row 4 regressed +15 % at the query's 10 %: red, although under the default 20 %.
         let json = COMPARED.replace(r#""threshold":20"#, r#""threshold":10"#).replace(r#""unchanged"]"#, r#""regressed"]"#).replace("5.26]", "15]");
-        let mut input = parse_input(&json).unwrap();
-        input.options.threshold = Some(20.0);
-        assert_eq!(tones(&TopModel::from_input(&input)), ["worse", "", "", "worse"]);
-        let high = at(r#""threshold":150"#, Some(20.0));
+        assert_eq!(tones(&TopModel::from_input(&parse_input(&json).unwrap())), ["worse", "", "", "worse"]);
+        let high = at(r#""threshold":150"#);
         assert_eq!(high.threshold, 150.0);
-        assert_eq!(tones(&high), ["", "", "", ""], "+112 % is under the frame's 150 %, though over the option's 20 %");
-        let none = at(r#""threshold":null"#, Some(150.0));
-        assert_eq!((none.threshold, tones(&none)), (150.0, vec!["", "", "", ""]), "without the frame's, the option's");
-        let neither = at(r#""threshold":"x""#, None);
-        assert_eq!((neither.threshold, tones(&neither)), (20.0, vec!["worse", "", "", ""]), "else 20 %");
+        assert_eq!(tones(&high), ["", "", "", ""], "+112 % is under the frame's 150 %");
+        for odd in [r#""threshold":null"#, r#""threshold":"x""#] {
+            let model = at(odd);
+            assert_eq!((model.threshold, tones(&model)), (20.0, vec!["worse", "", "", ""]), "{odd}: the backend's default, 20 %");
+        }
+        // A dashboard saved with the removed "Change threshold %" option changes nothing.
+        let mut stale = compared();
+        stale.options = parse_input(r#"{"options":{"threshold":150}}"#).unwrap().options;
+        assert_eq!(tones(&TopModel::from_input(&stale)), ["worse", "", "", ""]);
     }
 
     fn input_without_compare() -> PanelInput {

@@ -51,7 +51,7 @@ impl TableModel {
         // a second copy of the first column.
         let mut label_columns: Vec<String> = names
             .into_iter()
-            .filter(|label| !rows.iter().all(|r| r.labels.get(*label).is_none_or(|v| *v == r.name)))
+            .filter(|label| !rows.iter().all(|r| r.labels.get(label).is_none_or(|v| *v == r.name)))
             .cloned()
             .collect();
         if let Some(i) = label_columns.iter().position(|n| n == "__name__") {

@@ -115,12 +115,13 @@ impl StateExprs<'_, '_> {
 pub fn read_counts(samples: &[Sample]) -> BTreeMap<State, f64> {
     let mut counts = BTreeMap::new();
     for (labels, value) in samples.iter().filter(|(_, v)| v.is_finite()) {
-        let code = labels.get("pgscope_state").and_then(|c| c.parse::<f64>().ok());
-        let state = match code {
-            Some(c) if c == 1.0 => State::New,
-            Some(c) if c == 2.0 => State::Gone,
-            Some(c) if c == 11.0 => State::Regressed,
-            Some(c) if c == 9.0 => State::Improved,
+        // count_values writes the code as a number's text: "1", "11" (or "1.0" elsewhere).
+        let code = labels.get("pgscope_state").and_then(|c| c.parse::<f64>().ok()).filter(|c| c.fract() == 0.0);
+        let state = match code.map(|c| c as i64) {
+            Some(1) => State::New,
+            Some(2) => State::Gone,
+            Some(11) => State::Regressed,
+            Some(9) => State::Improved,
             _ => continue,
         };
         counts.insert(state, *value);

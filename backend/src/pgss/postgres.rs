@@ -109,7 +109,7 @@ impl PgNames {
     }
 
     /// Cached texts, and the pairs still to ask for (fresh entries only).
-    fn from_cache(&self, wanted: &[(String, String)], now: Instant) -> (Lookup, Vec<(String, String)>) {
+    fn cached(&self, wanted: &[(String, String)], now: Instant) -> (Lookup, Vec<(String, String)>) {
         let state = self.state();
         let mut lookup = Lookup::default();
         let mut missing = Vec::new();
@@ -142,13 +142,13 @@ impl PgNames {
 
     /// The texts of `wanted` (database, queryid) pairs PostgreSQL knows.
     pub async fn resolve(&self, wanted: &[(String, String)]) -> Lookup {
-        let (lookup, missing) = self.from_cache(wanted, Instant::now());
+        let (lookup, missing) = self.cached(wanted, Instant::now());
         if missing.is_empty() {
             return lookup;
         }
         let _turn = self.single.lock().await;
         // Another request may have fetched them while this one waited.
-        let (mut lookup, mut missing) = self.from_cache(wanted, Instant::now());
+        let (mut lookup, mut missing) = self.cached(wanted, Instant::now());
         if missing.is_empty() {
             return lookup;
         }
@@ -347,15 +347,15 @@ mod tests {
             state.cache.insert(("app".into(), "2".into()), Entry { text: None, at: t0 });
         }
         let wanted = [("app".to_string(), "1".to_string()), ("app".to_string(), "2".to_string()), ("app".to_string(), "3".to_string()), ("app".to_string(), "x".to_string())];
-        let (lookup, missing) = names.from_cache(&wanted, t0);
+        let (lookup, missing) = names.cached(&wanted, t0);
         assert_eq!(lookup.texts.get(&("app".into(), "1".into())).map(String::as_str), Some("SELECT 1"));
         assert_eq!(missing, [("app".to_string(), "3".to_string())], "known-missing is not asked again; a non-number never");
-        let (_, missing) = names.from_cache(&wanted, t0 + MISSING_TTL);
+        let (_, missing) = names.cached(&wanted, t0 + MISSING_TTL);
         assert_eq!(missing.len(), 2, "missing entries expire first");
-        let (lookup, missing) = names.from_cache(&wanted, t0 + FOUND_TTL);
+        let (lookup, missing) = names.cached(&wanted, t0 + FOUND_TTL);
         assert!(lookup.texts.is_empty() && missing.len() == 3);
         names.state().failure = Some((t0, "down".into()));
-        let (lookup, missing) = names.from_cache(&wanted, t0 + Duration::from_secs(1));
+        let (lookup, missing) = names.cached(&wanted, t0 + Duration::from_secs(1));
         assert_eq!((lookup.error.as_deref(), missing.len()), (Some("down"), 0), "no new attempt during the back-off");
     }
 

@@ -68,7 +68,7 @@ test('panelProps carries the time range the charts share and the panel options',
   assert.equal(JSON.parse(propsJson({ series: [] }, {}, { from: moment(NaN), to: 'x' })).timeRange, undefined);
 });
 
-test('panel options: the column list is the wasm view\'s, and the builder gets both options', async () => {
+test('panel options: the column list is the wasm view\'s, and the builder gets the three options', async () => {
   const { readFile } = await import('node:fs/promises');
   const { TOP_COLUMNS, DETAIL_CHARTS, panelOptions } = await import('../panelOptions.js');
   const rust = await readFile(new URL('../../src/pgss.rs', import.meta.url), 'utf8');
@@ -78,9 +78,9 @@ test('panel options: the column list is the wasm view\'s, and the builder gets b
   const detail = await readFile(new URL('../../src/detail.rs', import.meta.url), 'utf8');
   for (const [value] of DETAIL_CHARTS.slice(1)) assert.ok(detail.includes(`Some("${value}")`), value);
   const items = [];
-  const builder = { addMultiSelect(c) { items.push(c); return this; }, addRadio(c) { items.push(c); return this; }, addNumberInput(c) { items.push(c); return this; } };
+  const builder = { addMultiSelect(c) { items.push(c); return this; }, addRadio(c) { items.push(c); return this; } };
   panelOptions(builder);
-  assert.deepEqual(items.map((i) => [i.path, i.defaultValue]), [['topColumns', []], ['detailCharts', 'overview'], ['compareTo', 'previous'], ['threshold', 20]]);
+  assert.deepEqual(items.map((i) => [i.path, i.defaultValue]), [['topColumns', []], ['detailCharts', 'overview'], ['compareTo', 'previous']]);
   const compare = await readFile(new URL('../../src/compare.rs', import.meta.url), 'utf8');
   assert.ok(compare.includes('options.compare_to.as_deref() != Some("")'), "'' is the wasm side's off");
   assert.deepEqual(items[2].settings.options.map((o) => o.value), ['', 'previous', '1d', '7d']);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 use super::style::{SPARK_SIZE, SPARK_VIEWBOX};
-use super::widgets::{activates, messages, sort_aria, sort_indicator, CopyButton};
+use super::widgets::{messages, sort_aria, sort_indicator, CopyButton};
 use crate::pgss::{self, TopModel, TopSort, COLUMNS, TEXT_COLUMNS};
 use crate::number::shortest;
 use crate::stack::spark_path;
@@ -41,10 +41,14 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
                 let place = column.ok().map(|(i, _)| i);
                 let state = move || sort.with(|s| (place.is_some() && s.column == place).then_some(s.descending));
                 let toggle = move || if let Some(i) = place { sort.update(|s| *s = TopSort { column: Some(i), descending: s.column != Some(i) || !s.descending }) };
+                // A figure's header holds a button and takes its click (the padding sorts too, and
+                // the button's Enter and Space arrive as a click). Text columns do not sort: no
+                // button, no aria-sort (their state is None), and their click does nothing.
                 view! {
-                    <div class=if place.is_some() { "pgscope-top-header pgscope-top-cell" } else { "pgscope-top-text" } role="columnheader" tabindex="0" aria-sort=move || sort_aria(state()) data-column=field
-                        on:click=move |_| toggle() on:keydown=move |ev| if activates(&ev) { toggle() }>
-                        {title}{move || sort_indicator(state())}
+                    <div class=if place.is_some() { "pgscope-top-header pgscope-top-cell" } else { "pgscope-top-text" } role="columnheader" aria-sort=move || sort_aria(state()) data-column=field
+                        on:click=move |_| toggle()>
+                        {place.is_none().then_some(title)}
+                        {place.map(|_| view! { <button type="button" class="pgscope-sort">{title}<span aria-hidden="true">{move || sort_indicator(state())}</span></button> })}
                     </div>
                 }
             })

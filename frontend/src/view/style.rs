@@ -1,8 +1,8 @@
 //! The views' styles: the container's and the inline styles the views repeat. The stylesheet
-//! of the top-queries table (its classes) is the JS glue's (js/styles.js): static text, kept
-//! out of the wasm's size budget (issue 19). Colours are Grafana's theme through the CSS variables the JS
-//! glue sets on the container (`--pgscope-*`), each with a dark-theme fallback. Uses the model
-//! only for the sparkline box's size (stack.rs).
+//! of the top-queries table and of the headers' sort buttons (their classes) is the JS glue's
+//! (js/styles.js): static text, kept out of the wasm's size budget (issue 19). Colours are
+//! Grafana's theme through the CSS variables the JS glue sets on the container (`--pgscope-*`),
+//! each with a dark-theme fallback. Uses the model only for the sparkline box's size (stack.rs).
 
 use crate::number::shortest;
 use crate::stack::{SPARK_HEIGHT, SPARK_WIDTH};

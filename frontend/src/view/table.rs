@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::style::{CELL_STYLE, HEADER_STYLE, LABEL_CELL_STYLE, NUMBER_CELL_STYLE, TABLE_STYLE};
-use super::widgets::{activates, sort_aria, sort_indicator, PanelMessage};
+use super::widgets::{sort_aria, sort_indicator, PanelMessage};
 use crate::table::{format_value, sort_rows, Column, Sort, TableModel};
 
 #[component]
@@ -71,11 +71,11 @@ pub(super) fn SeriesTable(table: TableModel, sort: RwSignal<Sort>) -> impl IntoV
 fn Header(title: String, column: Column, sort: RwSignal<Sort>) -> impl IntoView {
     let this = column.clone();
     let state = Memo::new(move |_| sort.with(|s| (s.column == this).then_some(s.descending)));
+    // The header takes the click: its padding sorts too, and the button's Enter and Space
+    // reach it as a click.
     view! {
-        <th style=HEADER_STYLE tabindex="0" aria-sort=move || sort_aria(state.get())
-            on:click={ let column = column.clone(); move |_| sort.update(|s| *s = s.clicked(column.clone())) }
-            on:keydown=move |ev| if activates(&ev) { sort.update(|s| *s = s.clicked(column.clone())) }>
-            {title}{move || sort_indicator(state.get())}
+        <th style=HEADER_STYLE aria-sort=move || sort_aria(state.get()) on:click=move |_| sort.update(|s| *s = s.clicked(column.clone()))>
+            <button type="button" class="pgscope-sort">{title}<span aria-hidden="true">{move || sort_indicator(state.get())}</span></button>
         </th>
     }
 }

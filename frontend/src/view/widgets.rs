@@ -1,6 +1,6 @@
 //! What the views share: the copy button, the error and warning messages above a view, and
-//! the column headers' sort arrow, `aria-sort` and keyboard activation. Uses the DOM and Leptos
-//! only, no model type: each view passes in the text it shows.
+//! the column headers' sort arrow and `aria-sort`. Uses the DOM and Leptos only, no model type:
+//! each view passes in the text it shows.
 
 use leptos::prelude::*;
 
@@ -56,16 +56,6 @@ pub(super) fn PanelMessage(kind: &'static str, text: String) -> impl IntoView {
     }
 }
 
-/// Whether a key pressed on a column header sorts by it, as a click does (Enter or Space; the
-/// page does not scroll for the Space).
-pub(super) fn activates(ev: &web_sys::KeyboardEvent) -> bool {
-    let sorts = matches!(ev.key().as_str(), "Enter" | " ") && !ev.repeat();
-    if sorts {
-        ev.prevent_default();
-    }
-    sorts
-}
-
 /// A column header's arrow; `state`: None when rows are not sorted by it, else Some(descending).
 pub(super) fn sort_indicator(state: Option<bool>) -> &'static str {
     match state {
@@ -75,11 +65,22 @@ pub(super) fn sort_indicator(state: Option<bool>) -> &'static str {
     }
 }
 
-/// A column header's `aria-sort`, for the same state.
-pub(super) fn sort_aria(state: Option<bool>) -> &'static str {
-    match state {
-        Some(true) => "descending",
-        Some(false) => "ascending",
-        None => "none",
+/// A column header's `aria-sort`, for the same state; None leaves the attribute out. WAI-ARIA
+/// puts it on the one header the rows are sorted by: "none" on every other header would have a
+/// screen reader announce each of them as sortable-but-unsorted, text columns included.
+pub(super) fn sort_aria(state: Option<bool>) -> Option<&'static str> {
+    state.map(|descending| if descending { "descending" } else { "ascending" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_sorted_column_has_aria_sort() {
+        assert_eq!(sort_aria(Some(true)), Some("descending"));
+        assert_eq!(sort_aria(Some(false)), Some("ascending"));
+        assert_eq!(sort_aria(None), None, "no aria-sort=\"none\" on the other headers");
+        assert_eq!([sort_indicator(Some(true)), sort_indicator(Some(false)), sort_indicator(None)], [" ▼", " ▲", ""]);
     }
 }
