@@ -46,17 +46,77 @@ pub fn regex_escape(text: &str) -> String {
     out
 }
 
-/// `selector` (`name{a="b"}`, `name{}` or `{...}`) with one more matcher.
+/// `selector` (`name{a="b"}`, `name{}`, `{...}` or a bare `name`) with one more matcher.
 pub fn with_matcher(selector: &str, matcher: &str) -> String {
+    if !selector.ends_with('}') {
+        return format!("{selector}{{{matcher}}}");
+    }
     match selector.strip_suffix("{}") {
         Some(name) => format!("{name}{{{matcher}}}"),
         None => format!("{},{matcher}}}", selector.trim_end_matches('}')),
     }
 }
 
+/// Past this many series, a count over every statement's series is taken on a sample of
+/// queryids and scaled (`QueryidSample`): at 100,000 statements a count or a join of them all
+/// takes seconds, a tenth of them a tenth of that.
+pub const SAMPLE_ABOVE: f64 = 20_000.0;
+
+/// Which statements a count reads: all of them (`digits` 0), or those whose `digits` digits
+/// before the last are 0, one in 10^digits. Queryids are hashes, so any digit is as good as a
+/// random draw; the last is skipped only because generated test queryids tend to repeat it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryidSample {
+    pub digits: u32,
+}
+
+impl QueryidSample {
+    /// The fewest digits that leave at most `above` of `series` series; None when there are
+    /// none (nothing to count).
+    pub fn for_series(series: Option<f64>, above: f64) -> Option<QueryidSample> {
+        let series = series.filter(|s| *s > 0.0)?;
+        let mut digits = 0;
+        while digits < 6 && series / 10f64.powi(digits as i32) > above {
+            digits += 1;
+        }
+        Some(QueryidSample { digits })
+    }
+
+    /// The sample's matcher, `queryid=~".*0."`; None for every statement.
+    pub fn matcher(&self) -> Option<String> {
+        (self.digits > 0).then(|| format!("queryid=~\".*{}.\"", "0".repeat(self.digits as usize)))
+    }
+
+    /// `selector` with the sample's matcher, e.g. `m{queryid=~".*0."}`.
+    pub fn select(&self, selector: &str) -> String {
+        match self.matcher() {
+            Some(matcher) => with_matcher(selector, &matcher),
+            None => selector.to_string(),
+        }
+    }
+
+    /// What a count on the sample is multiplied by: 10^digits.
+    pub fn scale(&self) -> f64 {
+        10f64.powi(self.digits as i32)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_whole_up_to_the_threshold_and_on_a_sample_past_it() {
+        let sample = |series| QueryidSample::for_series(series, SAMPLE_ABOVE);
+        assert_eq!(sample(None), None);
+        assert_eq!(sample(Some(0.0)), None, "no series: nothing to count");
+        let whole = sample(Some(SAMPLE_ABOVE)).unwrap();
+        assert_eq!((whole.select("m"), whole.matcher(), whole.scale()), ("m".to_string(), None, 1.0));
+        let tenth = sample(Some(100_000.0)).unwrap();
+        assert_eq!((tenth.digits, tenth.select("m"), tenth.scale()), (1, r#"m{queryid=~".*0."}"#.to_string(), 10.0));
+        assert_eq!(tenth.select(r#"m{job="a"}"#), r#"m{job="a",queryid=~".*0."}"#);
+        assert_eq!(sample(Some(1_000_000.0)).unwrap().select("m"), r#"m{queryid=~".*00."}"#);
+    }
 
     #[test]
     fn quoting_and_regex_escaping_compose() {
@@ -97,6 +157,7 @@ mod tests {
     #[test]
     fn matchers_are_added_to_any_selector_shape() {
         assert_eq!(with_matcher("calls{}", "queryid=\"1\""), "calls{queryid=\"1\"}");
+        assert_eq!(with_matcher("calls", "queryid=\"1\""), "calls{queryid=\"1\"}");
         assert_eq!(with_matcher("calls{datname=\"a\"}", "queryid=\"1\""), "calls{datname=\"a\",queryid=\"1\"}");
         assert_eq!(with_matcher("{datname=\"a\"}", "x=\"1\""), "{datname=\"a\",x=\"1\"}");
     }

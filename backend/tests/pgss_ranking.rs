@@ -198,3 +198,45 @@ fn what_is_read_from_the_tsdb_does_not_grow_with_the_statements() {
     assert!(ranked_10k as f64 <= ranked_1k as f64 * 1.1, "ranked in the TSDB: {ranked_1k} bytes at 1k statements, {ranked_10k} at 10k");
     assert!(plugin_10k as f64 >= plugin_1k as f64 * 5.0, "the reference grows with the fleet: {plugin_1k} -> {plugin_10k}");
 }
+
+/// The table's statement count and whether it was taken on a sample (`statementsSample`).
+fn statements_counted(frames: &[Frame]) -> (f64, Option<f64>, Vec<String>) {
+    let custom = frames[0].meta.as_ref().and_then(|m| m.custom.clone()).unwrap_or_default();
+    let queryids = match frames[0].fields.iter().find(|f| f.name == "queryid").map(|f| &f.values) {
+        Some(Values::String(ids)) => ids.clone(),
+        other => panic!("queryid column: {other:?}"),
+    };
+    (custom["statements"].as_f64().unwrap(), custom.get("statementsSample").and_then(|n| n.as_f64()), queryids)
+}
+
+#[test]
+fn past_the_threshold_the_statements_are_counted_on_a_sample_and_said_to_be() {
+    let end = support::now_s() / 15 * 15;
+    let vm = support::VictoriaMetrics::start();
+    Fleet::new(&POSTGRES_EXPORTER, 1000, 6, end).import_vm(&vm.addr);
+    let fleet_client = client(&vm.url(), "postgres_exporter");
+    // 200 for the 20,000 of a real fleet: 1,000 statements count on one in 10.
+    let state = PgssState::default().with_sample_above(200.0);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let top = |json: &str| runtime.block_on(pgscope::pgss::top_queries(&fleet_client, &state, json.as_bytes(), span(end - 60, end))).unwrap();
+    let by_time = r#"{"orderBy":"exec_time","limit":20}"#;
+    // The first count is whole: nothing says the fleet is large yet.
+    let (whole, sample, rows) = statements_counted(&top(by_time));
+    assert_eq!((whole, sample), (1000.0, None));
+    // Then one statement in 10, scaled, and said; the rows are the same.
+    let (estimate, sample, sampled_rows) = statements_counted(&top(by_time));
+    assert_eq!(sample, Some(10.0), "counted on a sample");
+    assert!((estimate - whole).abs() <= whole * 0.2, "{estimate} for {whole}");
+    assert_eq!(sampled_rows, rows);
+    // Other filters are another count: whole again the first time.
+    let (one_database, sample, _) = statements_counted(&top(r#"{"orderBy":"exec_time","limit":20,"database":"db1"}"#));
+    assert_eq!((one_database, sample), (250.0, None));
+    // The fleet shrank to 50 statements (the same datasource's state in front of a smaller
+    // TSDB): the sample's 5 do not stand for it (under 200 / 20), the count is asked whole.
+    let smaller = support::VictoriaMetrics::start();
+    Fleet::new(&POSTGRES_EXPORTER, 50, 6, end).import_vm(&smaller.addr);
+    let smaller_client = client(&smaller.url(), "postgres_exporter");
+    let frames = runtime.block_on(pgscope::pgss::top_queries(&smaller_client, &state, by_time.as_bytes(), span(end - 60, end))).unwrap();
+    let (count, sample, _) = statements_counted(&frames);
+    assert_eq!((count, sample), (50.0, None), "a sample too small to stand for the whole is not trusted");
+}

@@ -15,7 +15,7 @@ use crate::json::Value;
 use crate::compare::{self, Compare, State};
 use crate::frame::{column, kind, points, series_fields};
 use crate::model::{Lookup, PanelInput, Values};
-use crate::number::fixed;
+use crate::number::{fixed, shortest};
 use crate::table::format_value;
 
 const FRAME_KIND_TOP: &str = "pgss.top";
@@ -131,6 +131,8 @@ pub struct TopModel {
     pub schema: String,
     /// Statements in the range before the limit.
     pub statements: Option<f64>,
+    /// `statements` was counted on one statement in this many and scaled (a fleet's count).
+    pub statements_sample: Option<f64>,
     /// The comparison the table carries and the panel shows (issue 20); its change is the
     /// "change" column.
     pub compare: Option<Compare>,
@@ -174,6 +176,7 @@ impl TopModel {
             let custom = frame.meta.as_ref().and_then(|m| m.custom.as_ref());
             model.schema = custom.and_then(|c| c.get("schema")).and_then(Value::as_str).unwrap_or_default().to_string();
             model.statements = custom.and_then(|c| c.get("statements")).and_then(Value::as_f64);
+            model.statements_sample = custom.and_then(|c| c.get("statementsSample")).and_then(Value::as_f64).filter(|n| *n > 1.0);
             for notice in frame.meta.iter().flat_map(|m| m.notices.iter()) {
                 if !model.notices.contains(&notice.text) {
                     model.notices.push(notice.text.clone());
@@ -279,6 +282,16 @@ impl TopModel {
         let at = self.columns.iter().position(|&c| COLUMNS[c].0 == CHANGE)?;
         row.values.get(at).copied().flatten()
     }
+
+    /// The footer's statement count: "1,234", "about 99,870" when the datasource counted a
+    /// sample of the fleet's statements and scaled it, "?" when it did not say.
+    pub fn statements_text(&self) -> String {
+        match (self.statements, self.statements_sample) {
+            (Some(n), Some(_)) => format!("about {}", shortest(n)),
+            (Some(n), None) => shortest(n),
+            (None, _) => "?".into(),
+        }
+    }
 }
 
 /// A value in its unit: "42.1 %", "12.3 ms", "1.2 MB", "0.56".
@@ -382,6 +395,15 @@ mod tests {
         assert!(model.rows[0].spark.points().len() == 2 && model.rows[1].spark.points().is_empty());
         assert_eq!(model.notices, ["1 of 3 statement(s) have no name"]);
         assert_eq!(model.statements, Some(3.0));
+        assert_eq!(model.statements_text(), "3");
+    }
+
+    #[test]
+    fn a_count_taken_on_a_sample_says_about() {
+        let mut model = TopModel { statements: Some(99_870.0), statements_sample: Some(10.0), ..TopModel::default() };
+        assert_eq!(model.statements_text(), format!("about {}", shortest(99_870.0)));
+        model.statements = None;
+        assert_eq!(model.statements_text(), "?");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! gives the statements nothing else names (`postgres`). The answers become frames in `frames`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use crate::duration::format_go;
 use crate::failure::QueryFailure;
 use crate::frame::{Frame, Notice, Severity};
 use crate::prom::client::{ClientError, JsonAnswer, PromClient};
+use crate::promql_text::{QueryidSample, SAMPLE_ABOVE};
 use crate::prom::read::{answer_error, LabelSet, parse_matrix, parse_names, parse_vector, parse_vector_ref, Sample, SampleRef, Series};
 use crate::settings::pg_servers::PgServers;
 
@@ -34,7 +36,15 @@ pub struct PgssState {
     /// The MetricsQL the TSDB refused once (Prometheus), by `Metricsql`: not asked again.
     refused: [AtomicBool; 2],
     names: PgFleet,
+    /// The last statement count by its query (the filters and window in it): past
+    /// `SAMPLE_ABOVE` statements the next one is taken on a sample (`statements_sample`).
+    statement_counts: Mutex<HashMap<String, f64>>,
+    /// `SAMPLE_ABOVE` unless set (`with_sample_above`).
+    sample_above: Option<f64>,
 }
+
+/// The most statement counts `PgssState` remembers (one per filter set and window asked).
+const MAX_REMEMBERED_COUNTS: usize = 256;
 
 /// The MetricsQL (VictoriaMetrics) pgscope asks where the TSDB takes it, with a PromQL way for
 /// the others: `keep_metric_names` (every measure's increase in one query instead of one per
@@ -65,6 +75,39 @@ impl Metricsql {
 impl PgssState {
     pub fn new(servers: PgServers) -> PgssState {
         PgssState { names: PgFleet::new(servers), ..Default::default() }
+    }
+
+    /// Statement counts sampled past `series` statements instead of `SAMPLE_ABOVE`: the sampled
+    /// path on a fixture of hundreds of statements (tests).
+    pub fn with_sample_above(self, series: f64) -> PgssState {
+        PgssState { sample_above: Some(series), ..self }
+    }
+
+    /// The sample the statement count `whole` is to be taken on: where it last counted past
+    /// `SAMPLE_ABOVE` statements (a fleet's count reads every statement's calls series, as long
+    /// as the ranking itself, and a tenth of them is as good an estimate). None: count whole.
+    pub(super) fn statements_sample(&self, whole: &str) -> Option<QueryidSample> {
+        let last = self.statement_counts.lock().ok()?.get(whole).copied();
+        QueryidSample::for_series(last, self.sample_above()).filter(|s| s.digits > 0)
+    }
+
+    /// Fewer statements than this in a sample do not stand for the whole (the fleet shrank, or
+    /// the filters changed what it holds): the count is asked whole.
+    pub(super) fn min_sampled(&self) -> f64 {
+        self.sample_above() / 20.0
+    }
+
+    fn sample_above(&self) -> f64 {
+        self.sample_above.unwrap_or(SAMPLE_ABOVE)
+    }
+
+    pub(super) fn remember_statements(&self, whole: &str, count: f64) {
+        if let Ok(mut counts) = self.statement_counts.lock() {
+            if counts.len() >= MAX_REMEMBERED_COUNTS && !counts.contains_key(whole) {
+                counts.clear();
+            }
+            counts.insert(whole.to_string(), count);
+        }
     }
 
     /// The PostgreSQL server for requests that name none (index advice): `pgssConnection`, or
@@ -225,7 +268,7 @@ pub async fn top_queries_in_plugin(client: &PromClient, state: &PgssState, json:
     let statements = analysis::analyse(totals, query.window, &names, &from_postgres);
     let ranked = analysis::rank(query.text_filter.keep(statements), query.order, &query.model.search, query.limit);
 
-    let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, info_known: !names.is_empty(), extra_notices: Vec::new(), names_error, postgres_error };
+    let table = TopTable { plan: &plan, rows: &ranked, total_statements, statements_sample: None, names: &names, info_known: !names.is_empty(), extra_notices: Vec::new(), names_error, postgres_error };
     let mut frames = vec![table.frame()];
     let ids: Vec<&str> = ranked.iter().map(|s| s.queryid.as_str()).collect();
     if let (Some(source), Some(expr)) = (plan.spark, plan.spark_expr(&ids, client.settings().scrape_interval)) {

@@ -14,6 +14,7 @@ use super::schema::Schema;
 use super::text_filter;
 use crate::frame::{Field, FieldConfig, Frame, FrameMeta, Labels, Notice, Severity, Values};
 use crate::prom::read::Series;
+use crate::promql_text::QueryidSample;
 use crate::wire::{FRAME_KIND_PGSS_QUERY, FRAME_KIND_PGSS_SERIES, FRAME_KIND_PGSS_SPARKLINE, FRAME_KIND_PGSS_TOP};
 
 fn time_field(points: &[(f64, f64)]) -> Field {
@@ -171,6 +172,8 @@ pub(super) struct TopTable<'a> {
     pub rows: &'a [Statement],
     /// Statements in the range before ranking and limits.
     pub total_statements: usize,
+    /// The sample of queryids `total_statements` was counted on and scaled from; None: whole.
+    pub statements_sample: Option<QueryidSample>,
     pub names: &'a Names,
     /// Some info metric with a queryid had series in the range (whether or not it named
     /// the rows shown).
@@ -203,6 +206,10 @@ impl TopTable<'_> {
         custom.insert("absent".into(), schema.absent.iter().map(|m| serde_json::Value::from(m.key())).collect());
         custom.insert("orderBy".into(), query.order.key().into());
         custom.insert("statements".into(), self.total_statements.into());
+        if let Some(sample) = self.statements_sample {
+            // An estimate: counted on one statement in `statementsSample`.
+            custom.insert("statementsSample".into(), sample.scale().into());
+        }
         custom.insert("names".into(), self.names.len().into());
         let mut table = table_frame(schema, self.rows);
         table.meta = meta(FRAME_KIND_PGSS_TOP, custom, "table");

@@ -14,7 +14,7 @@ use super::catalog::Measure;
 use super::names::{NAME_LABELS, TEXT_LABELS};
 use super::plan::{info_names, info_selector, info_selector_with, seconds, TopPlan};
 use crate::duration::format_go;
-use crate::promql_text::{quote, regex_escape, with_matcher};
+use crate::promql_text::{quote, regex_escape, with_matcher, QueryidSample};
 use crate::settings::Settings;
 
 /// Queryids per regex matcher, and bytes of them: VictoriaMetrics 1.79 matches an alternation
@@ -263,11 +263,13 @@ impl<'a> Ranking<'a> {
         Some(format!("sum(increase({}{}))", self.selector(exec.metric, &[]), self.range))
     }
 
-    /// How many statements the filters keep have calls series in the range. Apart from the
-    /// time's query: Prometheus evaluates a query on one core, and the two run side by side.
-    pub fn statement_count_expr(&self) -> String {
+    /// How many statements the filters keep have calls series in the range, of `sample`'s
+    /// queryids where given. Apart from the time's query: Prometheus evaluates a query on one
+    /// core, and the two run side by side.
+    pub fn statement_count_expr(&self, sample: Option<QueryidSample>) -> String {
         let calls = self.plan.schema.source(Measure::Calls).map(|s| s.metric).unwrap_or_default();
-        format!("count(group by ({}) (last_over_time({}{})))", self.by, self.selector(calls, &[]), self.range)
+        let extra: Vec<String> = sample.and_then(|s| s.matcher()).into_iter().collect();
+        format!("count(group by ({}) (last_over_time({}{})))", self.by, self.selector(calls, &extra), self.range)
     }
 
     /// The first `k` statements by execution time and, labelled `pgscope="rest"`, the sum of

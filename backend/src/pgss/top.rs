@@ -24,6 +24,7 @@ use crate::failure::QueryFailure;
 use crate::frame::{Frame, Notice, Severity};
 use crate::prom::client::PromClient;
 use crate::prom::read::{parse_vector, LabelSet, Sample, SampleRef, Series};
+use crate::promql_text::QueryidSample;
 
 /// A statement's key: (database, queryid).
 type Key = (String, String);
@@ -128,15 +129,36 @@ fn exec_seconds(schema: &Schema, value: f64) -> f64 {
     value.max(0.0) * schema.source(Measure::ExecTime).map(|s| s.scale).unwrap_or(1.0)
 }
 
-/// How many statements the filters keep in one window.
-async fn statement_count(client: &PromClient, ranking: &Ranking<'_>, at: f64) -> Result<usize, QueryFailure> {
-    Ok(scalar(client, &ranking.statement_count_expr(), at).await?.unwrap_or(0.0) as usize)
+/// How many statements the filters keep in one window, and the sample of queryids it was
+/// counted on (scaled up) when it counted past `SAMPLE_ABOVE` last time (`PgssState::
+/// statements_sample`): at 100,000 statements the count read every calls series beside the
+/// ranking's read of every time series, for a figure the header rounds anyway.
+async fn statement_count(client: &PromClient, state: &PgssState, ranking: &Ranking<'_>, at: f64) -> Result<StatementCount, QueryFailure> {
+    let whole = ranking.statement_count_expr(None);
+    if let Some(sample) = state.statements_sample(&whole) {
+        let sampled = scalar(client, &ranking.statement_count_expr(Some(sample)), at).await?.unwrap_or(0.0);
+        if sampled >= state.min_sampled() {
+            let count = sampled * sample.scale();
+            state.remember_statements(&whole, count);
+            return Ok(StatementCount { count: count as usize, sample: Some(sample) });
+        }
+    }
+    let count = scalar(client, &whole, at).await?.unwrap_or(0.0);
+    state.remember_statements(&whole, count);
+    Ok(StatementCount { count: count as usize, sample: None })
+}
+
+/// A window's statements: counted whole (`sample` None) or on a sample and scaled.
+#[derive(Debug, Clone, Copy)]
+struct StatementCount {
+    count: usize,
+    sample: Option<QueryidSample>,
 }
 
 /// Across every statement the filters keep, in one window: execution time (seconds) and the
 /// number of statements, side by side.
-async fn window_totals(client: &PromClient, ranking: &Ranking<'_>, schema: &Schema, at: f64) -> Result<(f64, usize), QueryFailure> {
-    let (time, count) = tokio::join!(total_time(client, ranking, schema, at), statement_count(client, ranking, at));
+async fn window_totals(client: &PromClient, state: &PgssState, ranking: &Ranking<'_>, schema: &Schema, at: f64) -> Result<(f64, StatementCount), QueryFailure> {
+    let (time, count) = tokio::join!(total_time(client, ranking, schema, at), statement_count(client, state, ranking, at));
     Ok((time?, count?))
 }
 
@@ -285,7 +307,7 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
         Ok::<_, QueryFailure>((notices, window?, spark_series, waits, top_total))
     };
     let time = async { if total_with_top { Ok(None) } else { total_time(client, &ranking, schema, at).await.map(Some) } };
-    let (rows, time, total_statements, coverage) = tokio::join!(rows, time, statement_count(client, &ranking, at), coverage_samples(client, &plan, at));
+    let (rows, time, total_statements, coverage) = tokio::join!(rows, time, statement_count(client, state, &ranking, at), coverage_samples(client, &plan, at));
     let (mut extra_notices, window, spark_series, waits, top_total) = rows?;
     let total_time = match (top_total, time?) {
         (Some(time), _) | (None, Some(time)) => time,
@@ -303,7 +325,7 @@ pub async fn top_queries(client: &PromClient, state: &PgssState, json: &[u8], sp
     let ranked = analysis::rank(query.text_filter.keep(statements), query.order, &query.model.search, query.limit);
     extra_notices.extend(coverage_notice(coverage, &ranked, query.window));
 
-    let table = TopTable { plan: &plan, rows: &ranked, total_statements, names: &names, info_known, extra_notices, names_error, postgres_error };
+    let table = TopTable { plan: &plan, rows: &ranked, total_statements: total_statements.count, statements_sample: total_statements.sample, names: &names, info_known, extra_notices, names_error, postgres_error };
     let mut table = table.frame();
     if let Some(waits) = waits {
         table.fields.extend(frames::wait_fields(&ranked, &waits, query.window));
@@ -402,8 +424,8 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
     };
     let (rows, totals_now, totals_then, counts, coverage, versions_now, versions_then) = tokio::join!(
         rows,
-        window_totals(client, &now, schema, at),
-        window_totals(client, &then, schema, at),
+        window_totals(client, state, &now, schema, at),
+        window_totals(client, state, &then, schema, at),
         counts,
         coverage_samples(client, plan, at),
         versions(client, &now, at),
@@ -452,9 +474,9 @@ async fn compared(client: &PromClient, state: &PgssState, plan: &TopPlan, compar
     extra_notices.extend(coverage_notice(coverage, &shown_now, query.window));
     extra_notices.extend(compare::reset_notice(resets_now as f64, resets_then as f64));
     extra_notices.extend(compare::moved_notice(&instances_now, &instances_then));
-    extra_notices.extend(compare::version_notice(&versions_now, &versions_then, &counts, total_statements as f64));
+    extra_notices.extend(compare::version_notice(&versions_now, &versions_then, &counts, total_statements.count as f64));
 
-    let table = TopTable { plan, rows: &shown_now, total_statements, names: &names, info_known, extra_notices, names_error, postgres_error };
+    let table = TopTable { plan, rows: &shown_now, total_statements: total_statements.count, statements_sample: total_statements.sample, names: &names, info_known, extra_notices, names_error, postgres_error };
     let mut table = table.frame();
     let then_frame = frames::table_frame(schema, &shown_then);
     let fields = compare::compare_fields(&table, &then_frame, &states);

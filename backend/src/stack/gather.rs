@@ -12,7 +12,7 @@ use super::{InfoObservation, Observations, PgssObservation, Series, StackRules, 
 use crate::frame::Labels;
 use crate::prom::client::{ClientError, JsonAnswer, PromClient};
 use crate::prom::read::{parse_matrix, parse_names, parse_vector, success_data, Sample};
-use crate::promql_text::{quote, regex_escape};
+use crate::promql_text::{quote, regex_escape, QueryidSample, SAMPLE_ABOVE};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -410,39 +410,11 @@ fn per_target_and_newest(answer: Option<Vec<Sample>>) -> (Option<Vec<Sample>>, O
     (Some(targets.into_iter().collect()), newest)
 }
 
-/// Past this many series of the calls metric the statements and the share of them named are
-/// counted on a sample of queryids: at 100,000 statements the join by queryid alone took
-/// several seconds of a Save & test that must end within two.
-pub const SAMPLE_ABOVE: f64 = 20_000.0;
-
-/// Which queryids the statement counts read: all of them (`digits` 0), or those whose `digits`
-/// digits before the last are 0, one statement in 10^digits, the fewest digits that leave at
-/// most `SAMPLE_ABOVE` series. Queryids are hashes, so any digit is as good as a random draw;
-/// the last is skipped only because generated test queryids tend to repeat it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct QueryidSample {
-    pub digits: u32,
-}
-
-impl QueryidSample {
-    /// `metric` with the sample's matcher, e.g. `m{queryid=~".*0."}`.
-    fn select(&self, metric: &str) -> String {
-        match self.digits {
-            0 => metric.to_string(),
-            digits => format!("{metric}{{queryid=~\".*{}.\"}}", "0".repeat(digits as usize)),
-        }
-    }
-}
-
-/// The sample for a calls metric holding `series` series now; None when it holds none (there is
-/// nothing to count).
+/// The sample the statements of a calls metric holding `series` series now are counted on:
+/// past `SAMPLE_ABOVE` series the join by queryid alone took several seconds of a Save & test
+/// that must end within two (100,000 statements). None when it holds none (nothing to count).
 fn queryid_sample(series: Option<f64>) -> Option<QueryidSample> {
-    let series = series.filter(|s| *s > 0.0)?;
-    let mut digits = 0;
-    while digits < 6 && series / 10f64.powi(digits as i32) > SAMPLE_ABOVE {
-        digits += 1;
-    }
-    Some(QueryidSample { digits })
+    QueryidSample::for_series(series, SAMPLE_ABOVE)
 }
 
 /// Fewer series than this in an info metric's sample do not stand for it: it is counted whole.
@@ -461,7 +433,7 @@ where
     if let Some(sample) = sample.filter(|s| s.digits > 0) {
         if let Some(counted) = instant(format!("count by (job) ({})", sample.select(metric))).await {
             if sum(&counted) >= MIN_SAMPLED_INFO {
-                let scale = 10f64.powi(sample.digits as i32);
+                let scale = sample.scale();
                 return (Some(counted.into_iter().map(|(labels, n)| (labels, n * scale)).collect()), Some(sample.digits));
             }
         }
@@ -556,17 +528,6 @@ mod tests {
         assert_eq!(newest, Some(100.5));
         assert_eq!(per_target_and_newest(Some(vec![])), (Some(vec![]), None), "no series: no age");
         assert_eq!(per_target_and_newest(None), (None, None));
-    }
-
-    #[test]
-    fn statements_are_counted_whole_up_to_the_threshold_and_on_a_sample_past_it() {
-        assert_eq!(queryid_sample(None), None);
-        assert_eq!(queryid_sample(Some(0.0)), None, "no series: nothing to count");
-        let whole = queryid_sample(Some(SAMPLE_ABOVE)).unwrap();
-        assert_eq!(whole.select("m"), "m");
-        let tenth = queryid_sample(Some(100_000.0)).unwrap();
-        assert_eq!((tenth.digits, tenth.select("m")), (1, r#"m{queryid=~".*0."}"#.to_string()));
-        assert_eq!(queryid_sample(Some(1_000_000.0)).unwrap().select("m"), r#"m{queryid=~".*00."}"#);
     }
 
     #[tokio::test]

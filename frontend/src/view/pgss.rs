@@ -58,7 +58,7 @@ pub(super) fn TopQueriesView(model: Memo<Arc<TopModel>>, errors: Memo<Vec<String
         // With a comparison (issue 20): the window and its counts, after the schema.
         model.with(|m| {
             let compared = m.compare.as_ref().map(|c| format!(" · {}", c.header())).unwrap_or_default();
-            format!("{} of {} statements · {}{compared}", m.rows.len(), m.statements.map(shortest).unwrap_or_else(|| "?".into()), m.schema)
+            format!("{} of {} statements · {}{compared}", m.rows.len(), m.statements_text(), m.schema)
         })
     };
     // Search and sort touch every statement; the DOM only the rows in view.
