@@ -311,20 +311,28 @@ async fn health(vm: &support::VictoriaMetrics, fleet: &Fleet) {
 
     let mut plugins = vec![("this build", support::plugin_binary())];
     plugins.extend(std::env::var("PGSCOPE_BASELINE_PLUGIN").ok().map(|path| ("baseline", path.into())));
-    let mut medians = Vec::new();
+    let check = || pluginv2::CheckHealthRequest { plugin_context: Some(support::plugin_context(instance("health", &api.url()))), headers: Default::default() };
+    // Each build's first (cold) Save & test with its requests, then the runs alternated between
+    // the builds: the TSDB's caches warm and the machine's load moves during the run, and one
+    // build's runs all after the other's would carry that into the ratio.
+    let mut started = Vec::new();
     for (name, binary) in &plugins {
         let plugin = support::PluginProcess::start_binary(binary, "info");
         let mut diagnostics = DiagnosticsClient::connect(plugin.endpoint()).await.unwrap();
-        let check = || pluginv2::CheckHealthRequest { plugin_context: Some(support::plugin_context(instance("health", &api.url()))), headers: Default::default() };
         let (requests, bytes) = (api.requests(), api.bytes());
         let first = diagnostics.check_health(check()).await.unwrap().into_inner();
         let (requests, bytes) = (api.requests() - requests, api.bytes() - bytes);
-        let mut times = Vec::new();
-        for _ in 0..runs() {
-            let started = Instant::now();
+        started.push((name, plugin, diagnostics, first, requests, bytes, Vec::new()));
+    }
+    for _ in 0..runs() {
+        for (_, _, diagnostics, _, _, _, times) in started.iter_mut() {
+            let began = Instant::now();
             diagnostics.check_health(check()).await.unwrap();
-            times.push(started.elapsed());
+            times.push(began.elapsed());
         }
+    }
+    let mut medians = Vec::new();
+    for (name, _plugin, _, first, requests, bytes, times) in started {
         let p = p50(times);
         medians.push(p);
         println!(
