@@ -47,13 +47,12 @@ pub fn regex_escape(text: &str) -> String {
 }
 
 /// `selector` (`name{a="b"}`, `name{}`, `{...}` or a bare `name`) with one more matcher.
+/// Only the selector's closing brace is taken off: a matcher's value may end in `}` too.
 pub fn with_matcher(selector: &str, matcher: &str) -> String {
-    if !selector.ends_with('}') {
-        return format!("{selector}{{{matcher}}}");
-    }
-    match selector.strip_suffix("{}") {
-        Some(name) => format!("{name}{{{matcher}}}"),
-        None => format!("{},{matcher}}}", selector.trim_end_matches('}')),
+    match selector.strip_suffix('}') {
+        Some(open) if open.ends_with('{') => format!("{open}{matcher}}}"),
+        Some(open) => format!("{open},{matcher}}}"),
+        None => format!("{selector}{{{matcher}}}"),
     }
 }
 
@@ -160,5 +159,7 @@ mod tests {
         assert_eq!(with_matcher("calls", "queryid=\"1\""), "calls{queryid=\"1\"}");
         assert_eq!(with_matcher("calls{datname=\"a\"}", "queryid=\"1\""), "calls{datname=\"a\",queryid=\"1\"}");
         assert_eq!(with_matcher("{datname=\"a\"}", "x=\"1\""), "{datname=\"a\",x=\"1\"}");
+        // A database filter such as `app}` (it made `calls{datname=~"app,x="1"}`).
+        assert_eq!(with_matcher("calls{datname=~\"app}\"}", "x=\"1\""), "calls{datname=~\"app}\",x=\"1\"}");
     }
 }

@@ -3,8 +3,8 @@
 //! (database, queryid) in `analysis`, then the sparklines for the rows shown; names PostgreSQL
 //! gives the statements nothing else names (`postgres`). The answers become frames in `frames`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 

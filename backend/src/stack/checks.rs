@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::text::{count, human_duration, percent, scrub, seconds};
 use super::{Check, Observations, Sample, Series, StackRules, Status, Target};
 use crate::frame::Labels;
+use crate::promql_text::QueryidSample;
 
 pub(super) type TargetKey = (String, String);
 
@@ -209,7 +210,7 @@ pub(super) fn info_checks(obs: &Observations, rules: &StackRules, down_since: &B
     let sample = match calls.filter(|p| p.statements.is_some()).and_then(|p| p.sampled.map(|digits| (digits, p.count_now))) {
         Some((digits, series)) => format!(
             " (counted on a sample, one statement in {}: the queryids with {} before their last digit; {} series are too many to join whole within Save & test)",
-            count(10f64.powi(digits as i32)),
+            count(QueryidSample { digits }.scale()),
             "0".repeat(digits as usize),
             count(series.unwrap_or(0.0))
         ),
