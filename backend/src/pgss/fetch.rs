@@ -401,7 +401,22 @@ fn measure_frames(series: Vec<(Source, Vec<Series>)>, then: bool) -> Vec<Frame> 
 
 #[cfg(test)]
 mod tests {
-    use super::Metricsql;
+    use super::{Metricsql, PgssState, MAX_REMEMBERED_COUNTS};
+
+    #[test]
+    fn remembered_statement_counts_are_bounded_and_decide_the_sample() {
+        let state = PgssState::default();
+        for i in 0..MAX_REMEMBERED_COUNTS + 44 {
+            state.remember_statements(&format!("count {i}"), 100_000.0);
+        }
+        let remembered = state.statement_counts.lock().unwrap().len();
+        assert!(remembered <= MAX_REMEMBERED_COUNTS, "{remembered} counts kept");
+        let last = format!("count {}", MAX_REMEMBERED_COUNTS + 43);
+        assert_eq!(state.statements_sample(&last).map(|s| s.digits), Some(1), "the newest is kept: one in 10 past 20,000");
+        state.remember_statements(&last, 20_000.0);
+        assert_eq!(state.statements_sample(&last), None, "at the threshold: whole");
+        assert_eq!(state.statements_sample("never counted"), None);
+    }
 
     #[test]
     fn a_function_is_refused_only_where_the_tsdb_does_not_know_it() {
